@@ -1,0 +1,1 @@
+"""Handoff's composition root: settings, the Bolt app, serving, rendering and Slack delivery."""

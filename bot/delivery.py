@@ -1,0 +1,421 @@
+"""The Slack gateway: delivers outbox rows to the Web API, retrying until Slack confirms each once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+from sqlmodel import select
+
+from bot import render
+from models import outbox
+from models.db import Database
+from models.tables import OUTBOX_PENDING, Outbox, Task, TaskEvent
+
+__all__ = ["Delivery", "DeliveryReport"]
+
+log = logging.getLogger(__name__)
+
+METADATA_TYPE = "handoff_delivery"
+# While the bot is not in a card's channel we keep trying at this pace (and at once when invited).
+WAIT_FOR_INVITE = timedelta(minutes=10)
+MAX_BACKOFF = timedelta(minutes=5)
+# Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
+_CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
+_AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+class _Retry(Exception):
+    def __init__(self, delay: timedelta, error: str, *, uncertain: bool = False) -> None:
+        super().__init__(error)
+        self.delay = delay
+        self.error = error
+        self.uncertain = uncertain
+
+
+class _Dead(Exception):
+    pass
+
+
+class _Wait(Exception):
+    """Not yet deliverable (its card is not posted yet)."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    waiting: int = 0
+
+    @property
+    def touched(self) -> int:
+        """Rows that changed state in the pass."""
+        return self.sent + self.retried + self.dead
+
+
+class Delivery:
+    """Takes due outbox rows under a lease and sends them; safe to run in several processes."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        *,
+        clock: Callable[[], datetime],
+        poll_interval: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Ask the background loop to look at the outbox now (called after a commit)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Deliver in a background thread until `stop()`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="outbox-delivery", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the background thread, letting the current pass finish."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                report = self.deliver_due()
+            except Exception:
+                log.exception("outbox pass failed")
+                report = DeliveryReport()
+            if report.touched == 0:
+                self._wake.wait(self.poll_interval)
+
+    def drain(self, *, rounds: int = 20) -> DeliveryReport:
+        """Deliver until nothing due is left (or `rounds` passes); returns the totals."""
+        total = DeliveryReport()
+        for _ in range(rounds):
+            report = self.deliver_due()
+            total.sent += report.sent
+            total.retried += report.retried
+            total.dead += report.dead
+            total.waiting = report.waiting
+            if report.touched == 0:
+                break
+        return total
+
+    def deliver_due(self, limit: int = 25) -> DeliveryReport:
+        """One pass: lease the due rows, send each, record the outcome."""
+        with self.db.transaction() as session:
+            rows = outbox.lease_due(session, now=self.clock(), limit=limit)
+            session.expunge_all()
+        report = DeliveryReport()
+        for row in rows:
+            self._deliver_one(row, report)
+        return report
+
+    # -- one row ---------------------------------------------------------------------------------
+
+    def _deliver_one(self, row: Outbox, report: DeliveryReport) -> None:
+        assert row.id is not None
+        try:
+            result = self._send(row)
+        except _Wait:
+            report.waiting += 1
+            with self.db.transaction() as session:
+                # Not an attempt: just look again shortly, once the card exists.
+                fresh = session.get(Outbox, row.id)
+                if fresh is not None:
+                    fresh.locked_until = None
+                    fresh.next_attempt_at = self.clock() + timedelta(seconds=1)
+                    session.add(fresh)
+            return
+        except _Retry as retry:
+            report.retried += 1
+            log.warning("delivery %s failed (%s); retrying in %s", row.key, retry.error, retry.delay)
+            with self.db.transaction() as session:
+                outbox.mark_retry(
+                    session, row.id, now=self.clock(), delay=retry.delay, error=retry.error,
+                    uncertain=retry.uncertain,
+                )
+            return
+        except _Dead as dead:
+            report.dead += 1
+            log.error("delivery %s refused by Slack: %s", row.key, dead)
+            with self.db.transaction() as session:
+                outbox.mark_dead(session, row.id, now=self.clock(), error=str(dead))
+            return
+        report.sent += 1
+        with self.db.transaction() as session:
+            outbox.mark_sent(session, row.id, now=self.clock(), result=result)
+
+    def _send(self, row: Outbox) -> dict[str, Any]:
+        handler = {
+            "card.post": self._card_post,
+            "card.update": self._card_update,
+            "thread.note": self._thread_note,
+            "dm": self._dm,
+            "confirm": self._confirm,
+            "ephemeral": self._ephemeral,
+            "notice": self._notice,
+        }.get(row.kind)
+        if handler is None:
+            raise _Dead(f"unknown outbox kind {row.kind!r}")
+        return handler(row)
+
+    def _task(self, row: Outbox) -> Task:
+        with self.db.transaction() as session:
+            task = session.get(Task, row.task_id)
+            if task is None:
+                raise _Dead("task is gone")
+            session.expunge(task)
+            return task
+
+    def _event(self, event_id: int) -> TaskEvent:
+        with self.db.transaction() as session:
+            event = session.get(TaskEvent, event_id)
+            if event is None:
+                raise _Dead("event is gone")
+            session.expunge(event)
+            return event
+
+    def _card_ready(self, row: Outbox) -> Task:
+        """The row's task once its card is in Slack; waits while the card is still queued."""
+        task = self._task(row)
+        if task.card_ts is None:
+            if self._card_failed(task):
+                raise _Retry(WAIT_FOR_INVITE, "card not posted yet")
+            raise _Wait()
+        return task
+
+    def _card_failed(self, task: Task) -> bool:
+        with self.db.transaction() as session:
+            card = session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).first()
+            return card is None or card.attempts > 0 or card.status != OUTBOX_PENDING
+
+    def _card_post(self, row: Outbox) -> dict[str, Any]:
+        task = self._task(row)
+        if task.card_ts is not None:
+            return {"channel": task.card_channel_id, "ts": task.card_ts}
+        now = self.clock()
+        try:
+            posted = self._post(
+                row, channel=task.card_channel_id, text=render.card_fallback(task), blocks=render.card(task, now)
+            )
+        except _Retry as retry:
+            if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
+                self._tell_requester_to_invite(task, retry.error)
+            raise
+        channel, ts = posted["channel"], posted["ts"]
+        url = self._permalink(channel, ts)
+        with self.db.transaction() as session:
+            fresh = session.get(Task, task.id)
+            assert fresh is not None
+            fresh.card_channel_id = channel
+            fresh.card_ts = ts
+            fresh.card_url = url
+            session.add(fresh)
+        # The task may have changed while the card was on its way; a refresh is queued by then.
+        return {"channel": channel, "ts": ts}
+
+    def _card_update(self, row: Outbox) -> dict[str, Any]:
+        task = self._card_ready(row)
+        assert task.id is not None and task.card_ts is not None
+        with self.db.transaction() as session:
+            newest = outbox.latest_pending_id(session, task_id=task.id, kind="card.update") or row.id
+        self._call(
+            "chat_update", channel=task.card_channel_id, ts=task.card_ts,
+            text=render.card_fallback(task), blocks=render.card(task, self.clock()),
+        )
+        assert newest is not None
+        with self.db.transaction() as session:
+            # This render shows the latest state, so every older queued refresh is covered by it.
+            outbox.supersede(session, task_id=task.id, kind="card.update", through_id=newest, now=self.clock())
+        return {"ts": task.card_ts}
+
+    def _thread_note(self, row: Outbox) -> dict[str, Any]:
+        task = self._card_ready(row)
+        event = self._event(int(row.payload["event_id"]))
+        line = render.thread_line(event)
+        return self._post(row, channel=task.card_channel_id, thread_ts=task.card_ts, text=line, blocks=None)
+
+    def _dm(self, row: Outbox) -> dict[str, Any]:
+        task = self._task(row)
+        if task.card_ts is None and not self._card_failed(task):
+            raise _Wait()  # wait briefly so the DM can link to the card
+        event = self._event(int(row.payload["event_id"]))
+        text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
+        return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
+
+    def _confirm(self, row: Outbox) -> dict[str, Any]:
+        task = self._task(row)
+        if task.card_ts is None and not self._card_failed(task):
+            raise _Wait()
+        text = render.confirmation(task)
+        if task.card_ts is None:
+            text += " I couldn't post the card yet; see my DM for how to fix it."
+        return self._reply(row, text=text, blocks=None)
+
+    def _ephemeral(self, row: Outbox) -> dict[str, Any]:
+        return self._reply(row, text=row.payload["text"], blocks=row.payload.get("blocks"))
+
+    def _notice(self, row: Outbox) -> dict[str, Any]:
+        return self._post(row, channel=row.payload["user"], text=row.payload["text"], blocks=row.payload.get("blocks"))
+
+    # -- Slack calls -----------------------------------------------------------------------------
+
+    def _reply(self, row: Outbox, *, text: str, blocks: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """An ephemeral reply: through the command's response URL when there is one, else postEphemeral."""
+        url = row.payload.get("response_url")
+        # A new ephemeral, unless the row asks to replace the command's first answer.
+        body: dict[str, Any] = {
+            "response_type": "ephemeral",
+            "text": text,
+            "replace_original": bool(row.payload.get("replace_original", False)),
+        }
+        if blocks:
+            body["blocks"] = blocks
+        if url:
+            try:
+                response = WebhookClient(url, timeout=10).send_dict(body)
+            except OSError as exc:
+                raise _Retry(self._backoff(row), f"response_url: {exc}", uncertain=True) from exc
+            if response.status_code == 200:
+                return {"via": "response_url"}
+            if response.status_code == 429 or response.status_code >= 500:
+                raise _Retry(self._backoff(row), f"response_url HTTP {response.status_code}")
+            # An expired response URL (Slack allows 30 minutes): fall back to postEphemeral.
+        kwargs: dict[str, Any] = {"channel": row.payload["channel"], "user": row.payload["user"], "text": text}
+        if blocks:
+            kwargs["blocks"] = blocks
+        try:
+            result = self._call("chat_postEphemeral", **kwargs)
+        except _Retry as retry:
+            if retry.error in _CHANNEL_PROBLEMS | {"user_not_in_channel"}:
+                # An ephemeral needs the bot in the channel; a DM always reaches the person.
+                return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
+            raise
+        return {"via": "postEphemeral", "ts": result.get("message_ts")}
+
+    def _post(
+        self,
+        row: Outbox,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None,
+        thread_ts: str | None = None,
+    ) -> dict[str, Any]:
+        """chat.postMessage, tagged with the row's key so that an uncertain earlier try is found, not repeated."""
+        if row.uncertain:
+            found = self._find_posted(row.key, channel=channel, thread_ts=thread_ts, since=row.created_at)
+            if found is not None:
+                return found
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "metadata": {"event_type": METADATA_TYPE, "event_payload": {"key": row.key}},
+            "unfurl_links": False,
+        }
+        if blocks:
+            kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        result = self._call("chat_postMessage", backoff_from=row, **kwargs)
+        return {"channel": result["channel"], "ts": result["ts"]}
+
+    def _find_posted(
+        self, key: str, *, channel: str, thread_ts: str | None, since: datetime
+    ) -> dict[str, Any] | None:
+        """Look for a message this row already posted (after a timeout or a 5xx)."""
+        if not channel.startswith(("C", "G", "D")):
+            opened = self._call("conversations_open", users=channel)
+            channel = opened["channel"]["id"]
+        oldest = f"{since.timestamp() - 5:.6f}"
+        if thread_ts:
+            page = self._call(
+                "conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+            )
+        else:
+            page = self._call(
+                "conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+            )
+        for message in page.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
+                return {"channel": channel, "ts": message["ts"], "found": True}
+        return None
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        try:
+            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except (SlackApiError, OSError):
+            log.warning("no permalink for %s/%s; cards will link by reference only", channel, ts)
+            return None
+
+    def _call(self, method: str, backoff_from: Outbox | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Call a Web API method, turning failures into retry-or-give-up decisions."""
+        delay = self._backoff(backoff_from)
+        try:
+            response = getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = str(exc.response.get("error", "")) if exc.response.data else f"HTTP {status}"
+            if status == 429:
+                retry_after = int(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
+                raise _Retry(timedelta(seconds=max(retry_after, 1)), "ratelimited") from exc
+            if status >= 500:
+                raise _Retry(delay, f"HTTP {status}", uncertain=True) from exc
+            if error in _CHANNEL_PROBLEMS | {"user_not_in_channel"}:
+                raise _Retry(WAIT_FOR_INVITE, error) from exc
+            if error in _AUTH_PROBLEMS:
+                raise _Retry(MAX_BACKOFF, error) from exc
+            if error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
+                raise _Retry(delay, error, uncertain=True) from exc
+            raise _Dead(error or f"HTTP {status}") from exc
+        except OSError as exc:  # timeouts, refused connections, resets
+            raise _Retry(delay, f"{type(exc).__name__}: {exc}", uncertain=True) from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    @staticmethod
+    def _backoff(row: Outbox | None) -> timedelta:
+        attempts = row.attempts if row is not None else 0
+        return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+
+    def _tell_requester_to_invite(self, task: Task, error: str) -> None:
+        """Once per task: DM the requester how to let the bot into the card's channel."""
+        why = (
+            "I'm not a member of it" if error == "not_in_channel" else "it's private or I can't see it"
+        )
+        text = (
+            f"⚠️ I couldn't post the card for {task.ref} in <#{task.card_channel_id}>: {why}. "
+            f"Invite me with `/invite @Handoff` in that channel and I'll post it right away; "
+            f"the task is saved and nothing is lost."
+        )
+        with self.db.transaction() as session:
+            outbox.enqueue(
+                session, team_id=task.team_id, key=f"fix:{task.id}", kind="notice", task_id=task.id,
+                payload={"user": task.requester_id, "text": text}, now=self.clock(),
+            )

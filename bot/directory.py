@@ -1,0 +1,107 @@
+"""Who is who: Slack users resolved through `users.info`/`users.list` and cached in the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from models.db import Database
+from models.errors import UnknownUser
+from models.people import REFRESH_AFTER, PersonInfo, find_by_name, get_person, save_person
+from models.tables import Person
+
+__all__ = ["Directory", "info_from_slack"]
+
+log = logging.getLogger(__name__)
+
+
+def info_from_slack(user: dict[str, object]) -> PersonInfo:
+    """A PersonInfo from a Slack user object."""
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    assert isinstance(profile, dict)
+    display = str(profile.get("display_name") or "")
+    return PersonInfo(
+        user_id=str(user["id"]),
+        name=str(user.get("name") or display or user["id"]),
+        real_name=str(user.get("real_name") or profile.get("real_name") or ""),
+        tz=str(user.get("tz") or "UTC"),
+        is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
+        deleted=bool(user.get("deleted")),
+    )
+
+
+class Directory:
+    """Looks people up, from the cache when fresh, else from Slack."""
+
+    def __init__(self, db: Database, client: WebClient, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.client = client
+        self.clock = clock
+
+    def person(self, team_id: str, user_id: str) -> Person:
+        """The person with this id (refreshed from Slack when stale), or UnknownUser."""
+        now = self.clock()
+        with self.db.transaction() as session:
+            cached = get_person(session, team_id=team_id, user_id=user_id)
+            if cached is not None and now - cached.refreshed_at < REFRESH_AFTER:
+                session.expunge(cached)
+                return cached
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            if exc.response.get("error") == "user_not_found":
+                raise UnknownUser(
+                    f"I can't find <@{user_id}> in this workspace.", "Mention someone with @ and pick them from the list."
+                ) from exc
+            if cached is not None:
+                return cached  # Slack is having trouble; yesterday's name and zone will do.
+            raise
+        except OSError:
+            if cached is not None:
+                return cached
+            raise
+        with self.db.transaction() as session:
+            person = save_person(session, team_id=team_id, info=info_from_slack(user), now=now)
+            session.expunge(person)
+            return person
+
+    def by_name(self, team_id: str, name: str) -> Person:
+        """The one person called `name` (their handle or real name), or UnknownUser."""
+        with self.db.transaction() as session:
+            found = find_by_name(session, team_id=team_id, name=name)
+            session.expunge_all()
+        if not found:
+            self.refresh_all(team_id)
+            with self.db.transaction() as session:
+                found = find_by_name(session, team_id=team_id, name=name)
+                session.expunge_all()
+        humans = [p for p in found if not p.is_bot]
+        if not humans:
+            raise UnknownUser(
+                f"I can't find anyone called @{name} in this workspace.",
+                "Pick the person from Slack's @ list so the mention is exact.",
+            )
+        if len(humans) > 1:
+            raise UnknownUser(
+                f"More than one person is called @{name}.", "Pick the person from Slack's @ list so the mention is exact."
+            )
+        return humans[0]
+
+    def refresh_all(self, team_id: str) -> int:
+        """Reload every member through `users.list`; returns how many were saved."""
+        now = self.clock()
+        saved = 0
+        cursor: str | None = None
+        while True:
+            page = self.client.users_list(limit=200, cursor=cursor) if cursor else self.client.users_list(limit=200)
+            with self.db.transaction() as session:
+                for user in page.get("members") or []:
+                    save_person(session, team_id=team_id, info=info_from_slack(user), now=now)
+                    saved += 1
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return saved

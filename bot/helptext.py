@@ -1,0 +1,27 @@
+"""The help people see for `/delegate help` and `/tasks help`."""
+
+from __future__ import annotations
+
+__all__ = ["DELEGATE_HELP", "TASKS_HELP"]
+
+DELEGATE_HELP = """*Delegate a task with `/delegate`*
+• `/delegate @ana Reconcile October invoices by Friday 5pm` — a task for Ana, due Friday 17:00 your time
+• `/delegate @ana Send the payroll report tomorrow !high #payroll` — with a priority and a tag
+• `/delegate Check the shared inbox by EOD` — nobody named: the task waits in the pool to be claimed
+*Due dates* (read in your time zone): `by Friday 5pm`, `tomorrow`, `tomorrow 9am`, `in 3 days`, \
+`in 2 hours`, `by 2026-12-05 14:00`, `by Dec 5`, `by EOD`, `by EOW`, `next Tuesday`
+*Priority*: `!low`, `!high`, `!urgent` (normal when left out) · *Tags*: `#bookkeeping`
+The card appears in this channel (pool tasks go to the pool channel) with buttons for the next steps. \
+See `/tasks help` for finding and moving tasks."""
+
+TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
+• `/tasks` — your open tasks · `/tasks delegated` — what you asked others for
+• `/tasks open` — the pool, waiting to be claimed · `/tasks overdue` — everything late
+• `/tasks @ana` — Ana's open tasks · `/tasks #payroll` — by tag · `/tasks T-42` — one task and its history
+*Move a task*
+• `/tasks claim T-42` · `/tasks start T-42` · `/tasks done T-42 sent to the client` (the note reaches the requester)
+• `/tasks block T-42 waiting for the bank statement` · `/tasks unblock T-42` · `/tasks release T-42`
+• `/tasks reopen T-42` · `/tasks cancel T-42 [reason]` (requester or manager)
+• `/tasks assign T-42 @ben` (requester or manager) · `/tasks due T-42 Monday 10am` (or `none`)
+*On the card*: ✋ claims an unclaimed task (remove it to give it back before you start), 👀 starts it, \
+✅ finishes it; the buttons and the ⋯ menu do the rest."""

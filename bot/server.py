@@ -1,0 +1,73 @@
+"""Serving: a WSGI app (Slack requests and health checks) on waitress, or Socket Mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.app import Handoff
+from models import outbox
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["make_wsgi", "serve_http", "serve_socket_mode", "start_http"]
+
+log = logging.getLogger(__name__)
+
+
+def make_wsgi(handoff: Handoff) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+    """The WSGI app: `POST /slack/events` for Slack, `GET /healthz` for load balancers."""
+    slack = SlackRequestHandler(handoff.app, path="/slack/events")
+
+    def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz":
+            return _health(handoff, start_response)
+        return slack(environ, start_response)
+
+    return application
+
+
+def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
+    db = handoff.services.db
+    report: dict[str, Any] = {"database": "ok" if db.ping() else "unreachable"}
+    if report["database"] == "ok":
+        with db.transaction() as session:
+            report["outbox_pending"] = outbox.pending_count(session)
+    report["ok"] = report["database"] == "ok"
+    status = "200 OK" if report["ok"] else "503 Service Unavailable"
+    body = json.dumps(report).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def start_http(handoff: Handoff, host: str, port: int, threads: int) -> Any:
+    """Create (not run) a waitress server for the app; `.effective_port` tells the port when 0 was asked."""
+    from waitress.server import create_server
+
+    # A deep backlog and enough threads keep Slack's 3-second deadline under bursts of commands.
+    return create_server(
+        make_wsgi(handoff), host=host, port=port, threads=threads, backlog=1024, connection_limit=1000,
+        ident="handoff", clear_untrusted_proxy_headers=True,
+    )
+
+
+def serve_http(handoff: Handoff, host: str, port: int, threads: int) -> None:
+    """Serve HTTP until interrupted."""
+    server = start_http(handoff, host, port, threads)
+    log.info("Handoff listening on http://%s:%s/slack/events", host, server.effective_port)
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
+def serve_socket_mode(handoff: Handoff, app_token: str) -> None:
+    """Serve over Socket Mode (no public URL needed) until interrupted."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    SocketModeHandler(handoff.app, app_token).start()

@@ -1,0 +1,156 @@
+"""Settings from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_EMOJI = re.compile(r"^[a-z0-9_+\-']+$")
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message is one line naming the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Handoff reads from its environment."""
+
+    bot_token: str
+    signing_secret: str
+    app_token: str | None = None
+    api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///handoff.db"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    threads: int = 8
+    pool_channel: str | None = None
+    managers: frozenset[str] = field(default_factory=frozenset)
+    claim_emoji: frozenset[str] = frozenset({"raised_hand"})
+    done_emoji: frozenset[str] = frozenset({"white_check_mark"})
+    start_emoji: frozenset[str] = frozenset({"eyes"})
+    log_level: str = "INFO"
+    slack_timeout: float = 10.0
+
+    def __repr__(self) -> str:
+        # Secrets never reach logs, even when the settings object itself is logged.
+        return (
+            f"Settings(api_url={self.api_url!r}, database={_redact_url(self.database_url)!r}, "
+            f"port={self.port}, socket_mode={self.app_token is not None}, pool={self.pool_channel!r})"
+        )
+
+    __str__ = __repr__
+
+
+def _redact_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: str | Path | None = ".env") -> Settings:
+    """Read settings from `env` (default: the process environment over `.env`), or raise SettingsError."""
+    if env is None:
+        merged: dict[str, str] = {}
+        if dotenv_path is not None and Path(dotenv_path).is_file():
+            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        merged.update(os.environ)
+        env = merged
+    return _parse(env)
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    def get(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    token = get("SLACK_BOT_TOKEN")
+    if token is None:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) into .env")
+    if not token.startswith("xoxb-"):
+        raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb- (see OAuth & Permissions)")
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (Basic Information)")
+    secret = get("SLACK_SIGNING_SECRET")
+    if secret is None and app_token is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set: copy the Signing Secret from Basic Information into .env"
+        )
+    api_url = get("SLACK_API_URL") or "https://slack.com/api/"
+    if not re.match(r"^https?://", api_url):
+        raise SettingsError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+    if not api_url.endswith("/"):
+        api_url += "/"
+    database_url = get("DATABASE_URL") or "sqlite:///handoff.db"
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", database_url):
+        raise SettingsError(
+            "DATABASE_URL must start with sqlite:/// or postgresql:// (e.g. sqlite:///handoff.db)"
+        )
+    pool = get("HANDOFF_POOL_CHANNEL")
+    if pool is not None and not _CHANNEL_ID.match(pool):
+        raise SettingsError("HANDOFF_POOL_CHANNEL must be a channel id such as C0123ABCD (not a #name)")
+    managers = _id_list(get("HANDOFF_MANAGERS"), "HANDOFF_MANAGERS", _USER_ID, "user ids such as U0123ABCD")
+    return Settings(
+        bot_token=token,
+        signing_secret=secret or "",
+        app_token=app_token,
+        api_url=api_url,
+        database_url=database_url,
+        host=get("HOST") or "0.0.0.0",
+        port=_int(get("PORT"), "PORT", 3000, 1, 65535),
+        threads=_int(get("HANDOFF_THREADS"), "HANDOFF_THREADS", 8, 1, 64),
+        pool_channel=pool,
+        managers=managers,
+        claim_emoji=_emoji(get("HANDOFF_CLAIM_EMOJI"), "HANDOFF_CLAIM_EMOJI", "raised_hand"),
+        done_emoji=_emoji(get("HANDOFF_DONE_EMOJI"), "HANDOFF_DONE_EMOJI", "white_check_mark"),
+        start_emoji=_emoji(get("HANDOFF_START_EMOJI"), "HANDOFF_START_EMOJI", "eyes"),
+        log_level=_log_level(get("LOG_LEVEL")),
+        slack_timeout=float(_int(get("HANDOFF_SLACK_TIMEOUT"), "HANDOFF_SLACK_TIMEOUT", 10, 1, 120)),
+    )
+
+
+def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number between {low} and {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _id_list(raw: str | None, name: str, pattern: re.Pattern[str], what: str) -> frozenset[str]:
+    if raw is None:
+        return frozenset()
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    bad = [item for item in items if not pattern.match(item)]
+    if bad:
+        raise SettingsError(f"{name} must be a comma-separated list of {what}; {bad[0]!r} is not one")
+    return frozenset(items)
+
+
+def _emoji(raw: str | None, name: str, default: str) -> frozenset[str]:
+    if raw is None:
+        return frozenset({default})
+    items = [item.strip().strip(":") for item in raw.split(",") if item.strip()]
+    bad = [item for item in items if not _EMOJI.match(item)]
+    if not items or bad:
+        raise SettingsError(f"{name} must be emoji names such as raised_hand,hand (without colons)")
+    return frozenset(items)
+
+
+def _log_level(raw: str | None) -> str:
+    level = (raw or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    return level

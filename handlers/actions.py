@@ -1,0 +1,89 @@
+"""Buttons and the overflow menu on task cards."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.modals import MODAL_VERBS, modal_for
+from bot.services import Services
+from handlers.common import explain, step
+from models.errors import BadInput, DomainError
+from models.tasks import find_task
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+_BUTTONS = {
+    "task_claim": "claim",
+    "task_start": "start",
+    "task_done": "done",
+    "task_unblock": "unblock",
+    "task_reopen": "reopen",
+}
+_MENU_DIRECT = {"release": "release"}
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the card's buttons and overflow menu."""
+    for action_id, verb in _BUTTONS.items():
+        app.action(action_id)(_button_listener(services, verb))
+
+    @app.action("task_menu")
+    def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        verb, _, number_text = str(action.get("selected_option", {}).get("value", "")).partition(":")
+        try:
+            number = _number(number_text)
+            if verb in _MENU_DIRECT:
+                _run(services, body, _MENU_DIRECT[verb], number)
+                return
+            if verb not in MODAL_VERBS:
+                raise BadInput("That menu entry is not something I know.", "")
+            with services.db.transaction() as session:
+                task = find_task(session, team_id=_team(body), number=number)
+            channel = (body.get("channel") or {}).get("id")
+            client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
+        except DomainError as error:
+            _tell(services, body, explain(error))
+
+
+def _button_listener(services: Services, verb: str) -> Any:
+    def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        try:
+            _run(services, body, verb, _number(str(action.get("value", ""))))
+        except DomainError as error:
+            _tell(services, body, explain(error))
+
+    on_click.__name__ = f"on_{verb}_click"
+    return on_click
+
+
+def _run(services: Services, body: dict[str, Any], verb: str, number: int) -> None:
+    # The card itself changes in place; the person needs no extra confirmation.
+    step(services, verb, team_id=_team(body), number=number, user_id=body["user"]["id"])
+
+
+def _number(value: str) -> int:
+    if not value.isdigit():
+        raise BadInput("That button belongs to a task I can't identify.", "Use `/tasks` to find the task.")
+    return int(value)
+
+
+def _team(body: dict[str, Any]) -> str:
+    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
+
+
+def _tell(services: Services, body: dict[str, Any], text: str) -> None:
+    services.tell(
+        team_id=_team(body),
+        user_id=body["user"]["id"],
+        channel_id=(body.get("channel") or {}).get("id"),
+        response_url=body.get("response_url"),
+        text=text,
+    )

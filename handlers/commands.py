@@ -1,0 +1,154 @@
+"""Slash commands: `/delegate` creates tasks, `/tasks` finds and moves them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot import render
+from bot.helptext import DELEGATE_HELP, TASKS_HELP
+from bot.services import Services
+from handlers.common import done_words, explain, resolve_mention, step
+from models.enums import TaskStatus
+from models.errors import BadInput, DomainError
+from models.parsing import parse_delegation, parse_mention, parse_task_ref, parse_when
+from models.people import zone_of
+from models.queries import active_tasks, history
+from models.tasks import NewTask, create_task, find_task
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+# Slack sends at most 4,000 characters of command text; anything longer was not typed by a person.
+MAX_COMMAND_CHARS = 4000
+_MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due"}
+
+
+def register(app: App, services: Services) -> None:
+    """Attach `/delegate` and `/tasks`."""
+
+    @app.command("/delegate")
+    def delegate(ack: Ack, command: dict[str, Any]) -> None:
+        text = (command.get("text") or "").strip()
+        if not text or text.lower() in {"help", "?"}:
+            ack(response_type="ephemeral", text=DELEGATE_HELP)
+            return
+        try:
+            ack(response_type="ephemeral", text=_delegate(services, command, text))
+        except DomainError as error:
+            ack(response_type="ephemeral", text=explain(error))
+
+    @app.command("/tasks")
+    def tasks_command(ack: Ack, command: dict[str, Any]) -> None:
+        text = (command.get("text") or "").strip()
+        try:
+            reply = _tasks(services, command, text)
+        except DomainError as error:
+            ack(response_type="ephemeral", text=explain(error))
+            return
+        if isinstance(reply, str):
+            ack(response_type="ephemeral", text=reply)
+        else:
+            ack(response_type="ephemeral", text=reply[0], blocks=reply[1])
+
+
+def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
+    if len(text) > MAX_COMMAND_CHARS:
+        raise BadInput(f"That is {len(text)} characters; keep a task under {MAX_COMMAND_CHARS}.", "")
+    team_id, user_id = command["team_id"], command["user_id"]
+    now = services.clock()
+    requester = services.directory.person(team_id, user_id)
+    parsed = parse_delegation(text, now=now, tz=zone_of(requester))
+    assignee = resolve_mention(services, team_id, parsed.assignee) if parsed.assignee else None
+    channel = command["channel_id"]
+    pool = services.settings.pool_channel
+    request = NewTask(
+        team_id=team_id,
+        requester_id=user_id,
+        title=parsed.title,
+        origin_channel_id=channel,
+        card_channel_id=pool if assignee is None and pool else channel,
+        assignee_id=assignee,
+        due_at=parsed.due_at,
+        priority=parsed.priority,
+        tags=parsed.tags,
+        response_url=command.get("response_url"),
+    )
+    with services.db.transaction() as session:
+        task = create_task(session=session, request=request, now=now)
+    services.delivery.kick()
+    who = f"<@{assignee}>" if assignee else "the pool"
+    return f"⏳ {task.ref} saved for {who}; posting its card…"
+
+
+def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tuple[str, render.Blocks]:
+    team_id, user_id = command["team_id"], command["user_id"]
+    words = text.split()
+    head = words[0].lower() if words else "mine"
+    now = services.clock()
+    if head in {"help", "?"}:
+        return TASKS_HELP
+    if head in _MOVES:
+        return _move(services, command, head, words[1:])
+    ref = parse_task_ref(words[0]) if words else None
+    if ref is not None and len(words) == 1:
+        with services.db.transaction() as session:
+            task = find_task(session, team_id=team_id, number=ref)
+            events = history(session, task_id=task.id or 0)
+        return render.task_detail(task, events, now)
+    filters: dict[str, Any]
+    if head in {"mine", "my", "me"}:
+        heading, filters, empty = "Your open tasks", {"assignee_id": user_id}, "Nothing on your plate. 🎉"
+    elif head == "delegated":
+        heading, filters, empty = "Tasks you delegated", {"requester_id": user_id}, "You have no open requests."
+    elif head in {"open", "pool", "unclaimed"}:
+        heading, filters, empty = "Waiting in the pool", {"status": TaskStatus.OPEN}, "The pool is empty."
+    elif head in {"overdue", "late"}:
+        heading, filters, empty = "Overdue", {"overdue_at": now}, "Nothing is overdue. 🎉"
+    elif head.startswith("#") and len(head) > 1:
+        tag = head[1:]
+        heading, filters, empty = f"Open tasks tagged #{tag}", {"tag": tag}, f"No open tasks tagged #{tag}."
+    elif (mention := parse_mention(words[0])) is not None:
+        who = resolve_mention(services, team_id, mention)
+        heading, filters, empty = f"Open tasks of <@{who}>", {"assignee_id": who}, "Nothing open."
+    else:
+        raise BadInput(f"I don't know `/tasks {render.escape(text)}`.", "Try `/tasks help` for what I understand.")
+    with services.db.transaction() as session:
+        found = active_tasks(session, team_id=team_id, **filters)
+    return render.task_list(heading, found, now, empty=empty)
+
+
+def _move(services: Services, command: dict[str, Any], verb: str, args: list[str]) -> str:
+    team_id, user_id = command["team_id"], command["user_id"]
+    number = parse_task_ref(args[0]) if args else None
+    if number is None:
+        raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "`/tasks` lists your tasks with their numbers.")
+    rest = " ".join(args[1:]).strip()
+    kwargs: dict[str, Any] = {}
+    if verb == "block":
+        kwargs["reason"] = rest
+    elif verb == "done":
+        kwargs["note"] = rest or None
+    elif verb == "cancel":
+        kwargs["reason"] = rest or None
+    elif verb == "assign":
+        mention = parse_mention(args[1]) if len(args) > 1 else None
+        if mention is None:
+            raise BadInput("Whom to? Say `/tasks assign T-42 @ben`.", "")
+        kwargs["assignee_id"] = resolve_mention(services, team_id, mention)
+    elif verb == "due":
+        if not rest:
+            raise BadInput("When? Say `/tasks due T-42 Friday 5pm`, or `none` to clear it.", "")
+        if rest.lower() in {"none", "clear", "-"}:
+            kwargs["due_at"] = None
+        else:
+            zone = zone_of(services.directory.person(team_id, user_id))
+            kwargs["due_at"] = parse_when(rest, now=services.clock(), tz=zone)
+    elif rest:
+        raise BadInput(f"`/tasks {verb}` takes only the task, e.g. `/tasks {verb} T-{number}`.", "")
+    task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)
+    assert task is not None
+    return done_words(verb, task)

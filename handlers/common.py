@@ -1,0 +1,91 @@
+"""Small helpers shared by the listeners: error wording and mention resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.services import Services
+from models import tasks
+from models.errors import DomainError, UnknownUser
+from models.parsing import Mention
+from models.sql import insert_ignore
+from models.tables import ProcessedEvent, Task
+
+__all__ = ["STEPS", "done_words", "explain", "resolve_mention", "step"]
+
+
+def explain(error: DomainError) -> str:
+    """A friendly ephemeral text for a domain error: what was wrong, then how to do it right."""
+    return f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else "")
+
+
+def resolve_mention(services: Services, team_id: str, mention: Mention) -> str:
+    """The user id a mention names, checked to be a live human in this workspace."""
+    if mention.user_id:
+        person = services.directory.person(team_id, mention.user_id)
+    else:
+        assert mention.name is not None
+        person = services.directory.by_name(team_id, mention.name)
+    if person.is_bot:
+        raise UnknownUser(f"<@{person.user_id}> is a bot and can't take tasks.", "Mention a person instead.")
+    if person.deleted:
+        raise UnknownUser(f"@{person.name} has left this workspace.", "Mention someone who is still here.")
+    return person.user_id
+
+
+# One entry per verb: every button, reaction, command and modal goes through these same operations.
+STEPS: dict[str, Callable[..., Task]] = {
+    "claim": tasks.claim_task,
+    "release": tasks.release_task,
+    "start": tasks.start_task,
+    "block": tasks.block_task,
+    "unblock": tasks.unblock_task,
+    "done": tasks.complete_task,
+    "reopen": tasks.reopen_task,
+    "cancel": tasks.cancel_task,
+    "assign": tasks.reassign_task,
+    "due": tasks.change_due,
+}
+
+DONE_WORDS = {
+    "claim": "✋ {ref} is yours.",
+    "release": "↩️ {ref} is back in the pool.",
+    "start": "▶️ {ref} is in progress.",
+    "block": "⛔ {ref} is marked blocked; the requester has been told.",
+    "unblock": "🔓 {ref} is unblocked.",
+    "done": "✅ {ref} is done. Nice work!",
+    "reopen": "🔁 {ref} is open again.",
+    "cancel": "🚫 {ref} is cancelled.",
+    "assign": "👉 {ref} now belongs to <@{assignee}>.",
+    "due": "📅 {ref}'s due date is updated.",
+}
+
+
+def step(
+    services: Services,
+    verb: str,
+    *,
+    team_id: str,
+    number: int,
+    user_id: str,
+    event_id: str | None = None,
+    **kwargs: Any,
+) -> Task | None:
+    """Run one task operation in its own transaction; None when `event_id` was already handled."""
+    now = services.clock()
+    with services.db.transaction() as session:
+        if event_id is not None and not insert_ignore(
+            session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "at": now}
+        ):
+            return None
+        task = STEPS[verb](
+            session=session, team_id=team_id, number=number, actor=services.actor(user_id), now=now, **kwargs
+        )
+    services.delivery.kick()
+    return task
+
+
+def done_words(verb: str, task: Task) -> str:
+    """The short confirmation shown to the person who did `verb`."""
+    return DONE_WORDS[verb].format(ref=task.ref, assignee=task.assignee_id)

@@ -1,0 +1,97 @@
+"""Events API: reactions on cards (✋ claim, 👀 start, ✅ done) and the bot joining a channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.services import Services
+from handlers.common import explain, step
+from models import outbox
+from models.errors import Conflict, DomainError
+from models.tasks import task_by_card
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def _emoji(name: str) -> str:
+    # Skin tones arrive as "raised_hand::skin-tone-3"; they claim all the same.
+    return name.split("::", 1)[0]
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the reaction and membership listeners."""
+    settings = services.settings
+
+    def card_task(body: dict[str, Any], event: dict[str, Any]) -> Any:
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return None
+        with services.db.transaction() as session:
+            return task_by_card(
+                session, team_id=body["team_id"], channel_id=item.get("channel", ""), ts=item.get("ts", "")
+            )
+
+    @app.event("reaction_added")
+    def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+        emoji = _emoji(event.get("reaction", ""))
+        if emoji in settings.claim_emoji:
+            verb = "claim"
+        elif emoji in settings.start_emoji:
+            verb = "start"
+        elif emoji in settings.done_emoji:
+            verb = "done"
+        else:
+            return
+        task = card_task(body, event)
+        if task is None:
+            return
+        user_id = event["user"]
+        # 👀 and ✅ are everyday reactions; only the assignee's count as moving the task.
+        if verb != "claim" and task.assignee_id != user_id:
+            return
+        try:
+            step(services, verb, team_id=body["team_id"], number=task.number, user_id=user_id,
+                 event_id=body.get("event_id"))
+        except Conflict as error:
+            _tell(services, body, event, explain(error))
+        except DomainError as error:
+            if verb == "claim":
+                _tell(services, body, event, explain(error))
+            else:
+                log.info("reaction %s on %s ignored: %s", emoji, task.ref, error.message)
+
+    @app.event("reaction_removed")
+    def reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
+        if _emoji(event.get("reaction", "")) not in settings.claim_emoji:
+            return
+        task = card_task(body, event)
+        if task is None or task.assignee_id != event["user"] or task.status != "assigned":
+            return  # only the claimer, before starting, gives a task back by removing the ✋
+        try:
+            step(services, "release", team_id=body["team_id"], number=task.number, user_id=event["user"],
+                 event_id=body.get("event_id"))
+        except DomainError as error:
+            log.info("unclaim of %s ignored: %s", task.ref, error.message)
+
+    @app.event("member_joined_channel")
+    def member_joined(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        if event.get("user") != context.bot_user_id:
+            return
+        with services.db.transaction() as session:
+            woken = outbox.wake_channel(
+                session, team_id=body["team_id"], channel_id=event.get("channel", ""), now=services.clock()
+            )
+        if woken:
+            log.info("invited to %s: %d deliveries resumed", event.get("channel"), woken)
+            services.delivery.kick()
+
+
+def _tell(services: Services, body: dict[str, Any], event: dict[str, Any], text: str) -> None:
+    services.tell(
+        team_id=body["team_id"], user_id=event["user"], channel_id=(event.get("item") or {}).get("channel"), text=text
+    )

@@ -1,0 +1,74 @@
+"""Modal submissions: block reason, reassignment, due date, cancel reason, done note."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.modals import read_metadata
+from bot.services import Services
+from handlers.common import done_words, explain, resolve_mention, step
+from models.errors import BadDueDate, DomainError
+from models.parsing import Mention, parse_when
+from models.people import zone_of
+
+__all__ = ["register"]
+
+# Which input block an error belongs to, so Slack shows it under the right field.
+_FIELD = {"block": "reason", "assign": "assignee", "due": "due", "cancel": "reason", "done": "note"}
+
+
+def _value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    return dict(view["state"]["values"].get(block_id, {}).get("value") or {})
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the modal submissions."""
+
+    def submit(verb: str, read: Any) -> Any:
+        def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+            team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
+            user_id = body["user"]["id"]
+            number, channel = read_metadata(view)
+            try:
+                kwargs = read(view, team_id, user_id)
+                task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)
+            except DomainError as error:
+                # Problems with the typed value stay in the modal, under the field.
+                ack(response_action="errors", errors={_FIELD[verb]: explain(error).removeprefix("⚠️ ")})
+                return
+            ack()
+            assert task is not None
+            services.tell(team_id=team_id, user_id=user_id, channel_id=channel, text=done_words(verb, task))
+
+        on_submit.__name__ = f"on_{verb}_submit"
+        return on_submit
+
+    def read_reason(view: dict[str, Any], _team: str, _user: str) -> dict[str, Any]:
+        return {"reason": _value(view, "reason").get("value") or ""}
+
+    def read_optional_reason(view: dict[str, Any], _team: str, _user: str) -> dict[str, Any]:
+        return {"reason": _value(view, "reason").get("value") or None}
+
+    def read_note(view: dict[str, Any], _team: str, _user: str) -> dict[str, Any]:
+        return {"note": _value(view, "note").get("value") or None}
+
+    def read_assignee(view: dict[str, Any], team_id: str, _user: str) -> dict[str, Any]:
+        selected = _value(view, "assignee").get("selected_user")
+        return {"assignee_id": resolve_mention(services, team_id, Mention(user_id=selected, name=None))}
+
+    def read_due(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:
+        text = (_value(view, "due").get("value") or "").strip()
+        if text.lower() in {"none", "clear", "-"}:
+            return {"due_at": None}
+        if not text:
+            raise BadDueDate("Type when it is due, or none.", "e.g. Friday 5pm")
+        zone = zone_of(services.directory.person(team_id, user_id))
+        return {"due_at": parse_when(text, now=services.clock(), tz=zone)}
+
+    app.view("task_block_modal")(submit("block", read_reason))
+    app.view("task_cancel_modal")(submit("cancel", read_optional_reason))
+    app.view("task_done_note_modal")(submit("done", read_note))
+    app.view("task_reassign_modal")(submit("assign", read_assignee))
+    app.view("task_due_modal")(submit("due", read_due))

@@ -1,0 +1,1 @@
+"""Domain: tables, the task state machine and the operations on tasks. Never imports Slack."""

@@ -1,0 +1,82 @@
+"""People as the workspace knows them: names and time zones cached from Slack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session, col, func, or_, select
+
+from models.tables import Person
+
+__all__ = ["REFRESH_AFTER", "Actor", "PersonInfo", "find_by_name", "get_person", "save_person", "zone_of"]
+
+# Names and zones change rarely; refresh a cached person after this long.
+REFRESH_AFTER = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and whether they are one of the team's managers."""
+
+    user_id: str
+    is_manager: bool = False
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    """A person's details as Slack reports them."""
+
+    user_id: str
+    name: str
+    real_name: str = ""
+    tz: str = "UTC"
+    is_bot: bool = False
+    deleted: bool = False
+
+
+def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None:
+    """The cached person, or None."""
+    return session.exec(
+        select(Person).where(Person.team_id == team_id, Person.user_id == user_id)
+    ).first()
+
+
+def save_person(session: Session, *, team_id: str, info: PersonInfo, now: datetime) -> Person:
+    """Insert or refresh a person's cached details."""
+    person = get_person(session, team_id=team_id, user_id=info.user_id)
+    if person is None:
+        person = Person(team_id=team_id, user_id=info.user_id, name=info.name, refreshed_at=now)
+    person.name = info.name
+    person.real_name = info.real_name
+    person.tz = info.tz
+    person.is_bot = info.is_bot
+    person.deleted = info.deleted
+    person.refreshed_at = now
+    session.add(person)
+    session.flush()
+    return person
+
+
+def find_by_name(session: Session, *, team_id: str, name: str) -> list[Person]:
+    """People whose handle or real name equals `name` (case-insensitive), live humans first."""
+    wanted = name.lower()
+    return list(
+        session.exec(
+            select(Person)
+            .where(Person.team_id == team_id, col(Person.deleted).is_(False))
+            .where(or_(func.lower(Person.name) == wanted, func.lower(Person.real_name) == wanted))
+            .order_by(col(Person.is_bot), col(Person.id))
+        )
+    )
+
+
+def zone_of(person: Person | None) -> ZoneInfo:
+    """The person's IANA zone, UTC when unknown or invalid."""
+    if person is None:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(person.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")

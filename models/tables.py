@@ -1,0 +1,151 @@
+"""SQLModel tables. Every row belongs to one workspace (`team_id`); timestamps are aware UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.enums import Priority, TaskStatus
+from models.types import UTCDateTime
+
+def _enum(enum: type[Priority] | type[TaskStatus]) -> Any:
+    # Stored as plain strings (their values), so new states need no ALTER TYPE on PostgreSQL.
+    return Enum(
+        enum, native_enum=False, create_constraint=False, length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+__all__ = [
+    "OUTBOX_DEAD",
+    "OUTBOX_PENDING",
+    "OUTBOX_SENT",
+    "Outbox",
+    "Person",
+    "ProcessedEvent",
+    "Task",
+    "TaskBase",
+    "TaskEvent",
+    "Workspace",
+]
+
+
+class Workspace(SQLModel, table=True):
+    """One Slack team; holds the counter behind its `T-<n>` task numbers."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    next_task_number: int = Field(default=1)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Person(SQLModel, table=True):
+    """A Slack user as last seen through `users.info`/`users.list` (name and time zone)."""
+
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_person_team_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    user_id: str = Field(max_length=32)
+    name: str = Field(max_length=255)
+    real_name: str = Field(default="", max_length=255)
+    tz: str = Field(default="UTC", max_length=64)
+    is_bot: bool = Field(default=False)
+    deleted: bool = Field(default=False)
+    refreshed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TaskBase(SQLModel):
+    """Fields a task is created with."""
+
+    title: str = Field(max_length=500)
+    requester_id: str = Field(max_length=32)
+    assignee_id: str | None = Field(default=None, max_length=32)
+    priority: Priority = Field(default=Priority.NORMAL, sa_type=_enum(Priority))
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    origin_channel_id: str = Field(max_length=32)
+
+
+class Task(TaskBase, table=True):
+    """One delegated piece of work, shown as `T-<number>`, with its card's place in Slack."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "number", name="uq_task_team_number"),
+        Index("ix_task_card", "card_channel_id", "card_ts"),
+        Index("ix_task_team_status", "team_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    number: int
+    status: TaskStatus = Field(default=TaskStatus.OPEN, sa_type=_enum(TaskStatus))
+    card_channel_id: str = Field(max_length=32)
+    card_ts: str | None = Field(default=None, max_length=32)
+    card_url: str | None = Field(default=None, max_length=500)
+    blocked_reason: str | None = Field(default=None, max_length=500)
+    # The state a blocked task returns to when it is unblocked.
+    blocked_from: TaskStatus | None = Field(default=None, sa_type=_enum(TaskStatus))
+    done_note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1)
+
+    @property
+    def ref(self) -> str:
+        """The reference people see, e.g. `T-42`."""
+        return f"T-{self.number}"
+
+
+class TaskEvent(SQLModel, table=True):
+    """One line of a task's audit history: who did what, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    actor_id: str = Field(max_length=32)
+    kind: str = Field(max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+OUTBOX_PENDING = "pending"
+OUTBOX_SENT = "sent"
+OUTBOX_DEAD = "dead"
+
+
+class Outbox(SQLModel, table=True):
+    """A message that must reach Slack; written with the change that causes it, kept until confirmed."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32)
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default=OUTBOX_PENDING, max_length=16)
+    attempts: int = Field(default=0)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    # A lease: the worker that took the row owns it until then, so two processes never send it twice.
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    # Set after an attempt whose outcome is unknown (timeout, 5xx): Slack may have posted it already.
+    uncertain: bool = Field(default=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """An Events API `event_id` already acted on, so Slack's retries change nothing."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    event_id: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+

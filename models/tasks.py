@@ -1,0 +1,362 @@
+"""Domain operations on tasks. Each takes a session and `now`, records an event, and queues Slack output.
+
+Callers run each operation inside one transaction (`Database.transaction()`); the task row is locked
+first (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) so concurrent claims and moves serialise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from models.enums import Priority, TaskStatus
+from models.errors import BadDueDate, BadInput, Conflict, NotAllowed, TaskNotFound
+from models.lifecycle import Action, Role, check_transition, next_status
+from models.outbox import enqueue
+from models.people import Actor
+from models.sql import insert_ignore
+from models.tables import Task, TaskEvent, Workspace
+
+__all__ = [
+    "MAX_NOTE_CHARS",
+    "MAX_TITLE_CHARS",
+    "NewTask",
+    "block_task",
+    "cancel_task",
+    "change_due",
+    "claim_task",
+    "complete_task",
+    "create_task",
+    "find_task",
+    "release_task",
+    "reopen_task",
+    "reassign_task",
+    "start_task",
+    "task_by_card",
+    "unblock_task",
+]
+
+MAX_TITLE_CHARS = 250
+MAX_NOTE_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class NewTask:
+    """What a requester asked for."""
+
+    team_id: str
+    requester_id: str
+    title: str
+    origin_channel_id: str
+    card_channel_id: str
+    assignee_id: str | None = None
+    due_at: datetime | None = None
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = field(default=())
+    # Slack's reply address for the command, used for the confirmation with the card's link.
+    response_url: str | None = None
+
+
+def create_task(*, session: Session, request: NewTask, now: datetime) -> Task:
+    """Create a task (assigned when it names an assignee, else open in the pool) and queue its card."""
+    title = request.title.strip()
+    if not title:
+        raise BadInput("The task needs a description.", "Try `/delegate @ana Reconcile October invoices`.")
+    if len(title) > MAX_TITLE_CHARS:
+        raise BadInput(
+            f"That description is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.",
+            "Keep the title short and put the details in the card's thread.",
+        )
+    if request.due_at is not None and request.due_at <= now:
+        raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `by Friday 5pm`.")
+    task = Task(
+        team_id=request.team_id,
+        number=_next_number(session, request.team_id, now),
+        title=title,
+        requester_id=request.requester_id,
+        assignee_id=request.assignee_id,
+        priority=request.priority,
+        tags=list(request.tags),
+        due_at=request.due_at,
+        origin_channel_id=request.origin_channel_id,
+        card_channel_id=request.card_channel_id,
+        status=TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(task)
+    session.flush()
+    assert task.id is not None
+    event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
+    enqueue(
+        session, team_id=task.team_id, key=f"card.post:{task.id}", kind="card.post", task_id=task.id,
+        payload={"channel": task.card_channel_id}, now=now,
+    )
+    enqueue(
+        session, team_id=task.team_id, key=f"confirm:{task.id}", kind="confirm", task_id=task.id,
+        payload={
+            "channel": task.origin_channel_id,
+            "user": request.requester_id,
+            "response_url": request.response_url,
+            "replace_original": True,
+        },
+        now=now,
+    )
+    _notify(session, task, event, [request.assignee_id], actor_id=request.requester_id, now=now)
+    return task
+
+
+def find_task(session: Session, *, team_id: str, number: int, lock: bool = False) -> Task:
+    """The task `T-<number>` of this workspace (locked for update when asked), or TaskNotFound."""
+    query = select(Task).where(Task.team_id == team_id, Task.number == number)
+    if lock:
+        query = query.with_for_update()
+    task = session.exec(query).first()
+    if task is None:
+        raise TaskNotFound(
+            f"I can't find T-{number} in this workspace.", "`/tasks` lists your tasks; `/tasks open` the pool."
+        )
+    return task
+
+
+def task_by_card(session: Session, *, team_id: str, channel_id: str, ts: str) -> Task | None:
+    """The task whose card is the message at (`channel_id`, `ts`), if any."""
+    return session.exec(
+        select(Task).where(Task.team_id == team_id, Task.card_channel_id == channel_id, Task.card_ts == ts)
+    ).first()
+
+
+def claim_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
+    """Make `actor` the assignee of an open task; the first claim wins, a repeat by the winner is a no-op."""
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    if task.assignee_id == actor.user_id and task.status is not TaskStatus.OPEN:
+        return task
+    if task.status is not TaskStatus.OPEN and task.assignee_id:
+        raise Conflict(f"{task.ref} was already claimed by <@{task.assignee_id}>.", "Pick another from `/tasks open`.")
+    _move(task, Action.CLAIM, actor)
+    task.assignee_id = actor.user_id
+    return _commit(session, task, actor, "claimed", {}, now, notify=[task.requester_id])
+
+
+def release_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
+    """Give a claimed, not yet started task back to the pool (only its assignee may)."""
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.RELEASE, actor)
+    task.assignee_id = None
+    return _commit(session, task, actor, "released", {}, now, notify=[])
+
+
+def start_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
+    """Mark an assigned task as in progress."""
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.START, actor)
+    return _commit(session, task, actor, "started", {}, now, notify=[])
+
+
+def block_task(
+    *, session: Session, team_id: str, number: int, actor: Actor, reason: str, now: datetime
+) -> Task:
+    """Mark a task blocked with a reason; the requester hears about it."""
+    reason = _note(reason, what="reason")
+    if not reason:
+        raise BadInput("Say what is blocking the task.", "e.g. `/tasks block T-42 waiting for the bank statement`")
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    before = task.status
+    _move(task, Action.BLOCK, actor)
+    task.blocked_from = before
+    task.blocked_reason = reason
+    return _commit(session, task, actor, "blocked", {"reason": reason}, now, notify=[task.requester_id])
+
+
+def unblock_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
+    """Return a blocked task to the state it was blocked from."""
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.UNBLOCK, actor)
+    task.blocked_reason = None
+    task.blocked_from = None
+    return _commit(session, task, actor, "unblocked", {}, now, notify=[task.assignee_id])
+
+
+def complete_task(
+    *, session: Session, team_id: str, number: int, actor: Actor, now: datetime, note: str | None = None
+) -> Task:
+    """Mark a task done; the optional note reaches the requester."""
+    note = _note(note, what="note") or None
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.DONE, actor)
+    task.done_note = note
+    task.completed_at = now
+    task.blocked_reason = None
+    task.blocked_from = None
+    detail: dict[str, Any] = {"note": note} if note else {}
+    return _commit(session, task, actor, "done", detail, now, notify=[task.requester_id])
+
+
+def reopen_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
+    """Reopen a done or cancelled task."""
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.REOPEN, actor)
+    task.completed_at = None
+    task.done_note = None
+    return _commit(session, task, actor, "reopened", {}, now, notify=[task.assignee_id, task.requester_id])
+
+
+def cancel_task(
+    *, session: Session, team_id: str, number: int, actor: Actor, now: datetime, reason: str | None = None
+) -> Task:
+    """Cancel a task that is not done (requester or manager only)."""
+    reason = _note(reason, what="reason") or None
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.CANCEL, actor)
+    task.blocked_reason = None
+    task.blocked_from = None
+    detail: dict[str, Any] = {"reason": reason} if reason else {}
+    return _commit(session, task, actor, "cancelled", detail, now, notify=[task.assignee_id, task.requester_id])
+
+
+def reassign_task(
+    *, session: Session, team_id: str, number: int, actor: Actor, assignee_id: str, now: datetime
+) -> Task:
+    """Give the task to someone else (requester or manager only); it starts over as assigned."""
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    if task.assignee_id == assignee_id:
+        raise BadInput(f"{task.ref} is already assigned to <@{assignee_id}>.", "Pick someone else.")
+    previous = task.assignee_id
+    _move(task, Action.REASSIGN, actor)
+    task.assignee_id = assignee_id
+    task.blocked_reason = None
+    task.blocked_from = None
+    detail = {"from": previous, "to": assignee_id}
+    return _commit(session, task, actor, "reassigned", detail, now, notify=[assignee_id, previous])
+
+
+def change_due(
+    *, session: Session, team_id: str, number: int, actor: Actor, due_at: datetime | None, now: datetime
+) -> Task:
+    """Set or clear the due time (requester or manager only)."""
+    if due_at is not None and due_at <= now:
+        raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `tomorrow 5pm`.")
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    _move(task, Action.CHANGE_DUE, actor)
+    previous = task.due_at
+    task.due_at = due_at
+    detail = {
+        "from": previous.isoformat() if previous else None,
+        "to": due_at.isoformat() if due_at else None,
+    }
+    return _commit(session, task, actor, "due_changed", detail, now, notify=[task.assignee_id])
+
+
+def _next_number(session: Session, team_id: str, now: datetime) -> int:
+    insert_ignore(session, Workspace, {"team_id": team_id, "next_task_number": 1, "created_at": now})
+    # One UPDATE both reserves the number and locks the workspace row, so numbers never repeat.
+    session.execute(
+        update(Workspace)
+        .where(col(Workspace.team_id) == team_id)
+        .values(next_task_number=Workspace.next_task_number + 1)
+    )
+    reserved = session.exec(select(Workspace.next_task_number).where(Workspace.team_id == team_id)).one()
+    return reserved - 1
+
+
+def _roles(task: Task, actor: Actor) -> set[Role]:
+    roles = {Role.ANYONE}
+    if task.assignee_id == actor.user_id:
+        roles.add(Role.ASSIGNEE)
+    if task.requester_id == actor.user_id:
+        roles.add(Role.REQUESTER)
+    if actor.is_manager:
+        roles.add(Role.MANAGER)
+    return roles
+
+
+def _move(task: Task, action: Action, actor: Actor) -> None:
+    rule = check_transition(action, task.status, task.ref)
+    if not rule.roles & _roles(task, actor):
+        raise NotAllowed(f"You can't {rule.verb} {task.ref}.", _who_may(rule.roles, task))
+    task.status = next_status(
+        action, task.status, has_assignee=task.assignee_id is not None, blocked_from=task.blocked_from
+    )
+
+
+def _who_may(roles: frozenset[Role], task: Task) -> str:
+    names = []
+    if Role.ASSIGNEE in roles:
+        names.append("its assignee" + (f" (<@{task.assignee_id}>)" if task.assignee_id else ""))
+    if Role.REQUESTER in roles:
+        names.append(f"its requester (<@{task.requester_id}>)")
+    if Role.MANAGER in roles:
+        names.append("a manager")
+    return "Only " + ", ".join(names) + " can do that."
+
+
+def _note(text: str | None, *, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_NOTE_CHARS:
+        raise BadInput(f"That {what} is {len(text)} characters; the limit is {MAX_NOTE_CHARS}.", "Shorten it.")
+    return text
+
+
+def _event(
+    session: Session, task: Task, actor_id: str, kind: str, detail: dict[str, Any], now: datetime
+) -> TaskEvent:
+    assert task.id is not None
+    event = TaskEvent(team_id=task.team_id, task_id=task.id, actor_id=actor_id, kind=kind, detail=detail, at=now)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _commit(
+    session: Session,
+    task: Task,
+    actor: Actor,
+    kind: str,
+    detail: dict[str, Any],
+    now: datetime,
+    *,
+    notify: Iterable[str | None],
+) -> Task:
+    """Save the change, record its event, and queue the card refresh, thread line and DMs."""
+    task.updated_at = now
+    task.version += 1
+    session.add(task)
+    session.flush()
+    assert task.id is not None
+    event = _event(session, task, actor.user_id, kind, detail, now)
+    enqueue(
+        session, team_id=task.team_id, key=f"card.update:{task.id}:{task.version}", kind="card.update",
+        task_id=task.id, payload={"channel": task.card_channel_id}, now=now,
+    )
+    enqueue(
+        session, team_id=task.team_id, key=f"thread:{event.id}", kind="thread.note", task_id=task.id,
+        payload={"channel": task.card_channel_id, "event_id": event.id}, now=now,
+    )
+    _notify(session, task, event, notify, actor_id=actor.user_id, now=now)
+    return task
+
+
+def _notify(
+    session: Session,
+    task: Task,
+    event: TaskEvent,
+    recipients: Iterable[str | None],
+    *,
+    actor_id: str,
+    now: datetime,
+) -> None:
+    """Queue a DM about `event` to each recipient other than the person who caused it."""
+    seen: set[str] = set()
+    for user_id in recipients:
+        if not user_id or user_id == actor_id or user_id in seen:
+            continue
+        seen.add(user_id)
+        enqueue(
+            session, team_id=task.team_id, key=f"dm:{event.id}:{user_id}", kind="dm", task_id=task.id,
+            payload={"user": user_id, "event_id": event.id}, now=now,
+        )

@@ -1,0 +1,1465 @@
+"""A loopback HTTP stand-in for the Slack Web API, for tests and local try-outs.
+
+The stand-in keeps workspace state (users, channels, messages, views) in memory, answers the
+Web API methods the bot uses with Slack-shaped responses, records every call, and can be told
+to fail the next call(s) of a method in the ways real Slack fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+JSONDict = dict[str, Any]
+
+# Slack ts values are "seconds.micros"; starting from a fixed instant keeps ids and permalinks
+# deterministic across test runs.
+_TS_EPOCH = 1_700_000_000
+_TS_STEP_MICROS = 100
+
+# Fields that Slack accepts as JSON-encoded strings inside form bodies.
+_JSON_STRING_FIELDS = ("blocks", "attachments", "metadata", "view")
+
+# HTTP-level failures that `fail_next` understands; anything else is an `ok: false` error string.
+_HTTP_FAILURES = {"ratelimited": 429, "server_error": 500, "service_unavailable": 503}
+_HANG_FAILURES = ("timeout", "timeout_after_success")
+
+# Slack's own limits; the bot should hit these in tests rather than in production.
+_MAX_MESSAGE_BLOCKS = 50
+_MAX_VIEW_BLOCKS = 100
+_MAX_TEXT = 40_000
+_MAX_SECTION_TEXT = 3_000
+_MAX_HEADER_TEXT = 150
+_MAX_VIEW_TITLE = 24
+_MAX_PRIVATE_METADATA = 3_000
+_MAX_VIEW_STACK = 3
+_RESPONSE_URL_USES = 5
+
+# View fields a bot may set; the rest (id, hash, root_view_id, ...) are assigned by Slack.
+_VIEW_SETTABLE = frozenset(
+    {"blocks", "private_metadata", "callback_id", "clear_on_close", "notify_on_close", "external_id"}
+)
+
+_TZ_LABELS = {
+    "EST": "Eastern Standard Time",
+    "EDT": "Eastern Daylight Time",
+    "CST": "Central Standard Time",
+    "CDT": "Central Daylight Time",
+    "MST": "Mountain Standard Time",
+    "MDT": "Mountain Daylight Time",
+    "PST": "Pacific Standard Time",
+    "PDT": "Pacific Daylight Time",
+    "GMT": "Greenwich Mean Time",
+    "BST": "British Summer Time",
+    "UTC": "Coordinated Universal Time",
+    "CET": "Central European Time",
+    "CEST": "Central European Summer Time",
+    "EET": "Eastern European Time",
+    "EEST": "Eastern European Summer Time",
+    "IST": "India Standard Time",
+    "JST": "Japan Standard Time",
+    "AEST": "Australian Eastern Standard Time",
+    "AEDT": "Australian Eastern Daylight Time",
+}
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request the stand-in received, in arrival order.
+
+    `ok` says whether Slack would have reported success; `injected` names the failure from
+    `fail_next` that this call consumed, if any.
+    """
+
+    method: str
+    params: JSONDict
+    at: float
+    ok: bool = True
+    error: str | None = None
+    injected: str | None = None
+
+
+class SlackError(Exception):
+    """An `ok: false` answer; `messages` become `response_metadata.messages` as Slack sends them."""
+
+    def __init__(self, error: str, messages: Iterable[str] = ()) -> None:
+        super().__init__(error)
+        self.error = error
+        self.messages = list(messages)
+
+
+@dataclass
+class _Failure:
+    error: str
+    remaining: int
+    retry_after: int
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: JSONDict
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False
+
+
+@dataclass
+class _Channel:
+    id: str
+    name: str
+    is_private: bool = False
+    is_im: bool = False
+    im_user: str | None = None
+    members: list[str] = field(default_factory=list)
+    bot_is_member: bool = True
+    is_archived: bool = False
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass
+class _ResponseUrl:
+    id: str
+    channel: str | None
+    user_id: str | None
+    message_ts: str | None
+    uses: int = 0
+
+
+def _flag(value: Any) -> bool:
+    """Slack booleans arrive as JSON booleans, "true"/"false" or (from slack_sdk forms) "1"/"0"."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    return isinstance(value, str) and value.strip().lower() in ("1", "true", "yes")
+
+
+def _int_param(params: JSONDict, name: str, default: int) -> int:
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise SlackError("invalid_arguments", [f"[ERROR] {name} must be an integer"]) from exc
+
+
+def _ts_key(ts: str, error: str = "invalid_arguments") -> tuple[int, int]:
+    """Order ts strings exactly; floats lose the micro digits Slack relies on for identity."""
+    seconds, _, fraction = str(ts).partition(".")
+    try:
+        return int(seconds or 0), int((fraction + "000000")[:6])
+    except ValueError as exc:
+        raise SlackError(error) from exc
+
+
+def _encode_cursor(prefix: str, key: str) -> str:
+    return base64.b64encode(f"{prefix}:{key}".encode()).decode()
+
+
+def _decode_cursor(prefix: str, cursor: str) -> str:
+    try:
+        decoded = base64.b64decode(cursor.encode(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SlackError("invalid_cursor") from exc
+    head, sep, key = decoded.partition(":")
+    if head != prefix or not sep:
+        raise SlackError("invalid_cursor")
+    return key
+
+
+def _paginate(
+    items: list[JSONDict], key: Callable[[JSONDict], str], params: JSONDict, prefix: str, default_limit: int
+) -> tuple[list[JSONDict], str]:
+    """Slice `items` by Slack's cursor protocol; returns the page and the next cursor ("" at the end)."""
+    limit = _int_param(params, "limit", default_limit)
+    start = 0
+    cursor = params.get("cursor") or ""
+    if cursor:
+        wanted = _decode_cursor(prefix, str(cursor))
+        keys = [key(item) for item in items]
+        if wanted not in keys:
+            raise SlackError("invalid_cursor")
+        start = keys.index(wanted)
+    end = start + limit if limit > 0 else len(items)
+    next_cursor = _encode_cursor(prefix, key(items[end])) if end < len(items) else ""
+    return items[start:end], next_cursor
+
+
+def _plain_text(obj: Any) -> str:
+    if isinstance(obj, dict):
+        return str(obj.get("text", ""))
+    return ""
+
+
+def _too_long(limit: int, pointer: str) -> str:
+    return f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}]"
+
+
+def _block_problems(blocks: Any, limit: int, where: str) -> list[str]:
+    """Check the Block Kit rules Slack enforces most often; an empty list means valid."""
+    if not isinstance(blocks, list):
+        return [f"[ERROR] must be an array [json-pointer:/{where}]"]
+    problems: list[str] = []
+    if len(blocks) > limit:
+        problems.append(f"[ERROR] no more than {limit} items allowed [json-pointer:/{where}]")
+    seen_ids: set[str] = set()
+    for index, block in enumerate(blocks):
+        pointer = f"/{where}/{index}"
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            problems.append(f"[ERROR] missing required field: type [json-pointer:{pointer}]")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen_ids:
+                problems.append(f"[ERROR] duplicate block_id {block_id!r} [json-pointer:{pointer}/block_id]")
+            seen_ids.add(str(block_id))
+        if block["type"] == "section":
+            if len(_plain_text(block.get("text"))) > _MAX_SECTION_TEXT:
+                problems.append(_too_long(_MAX_SECTION_TEXT, f"{pointer}/text/text"))
+        elif block["type"] == "header":
+            text = block.get("text")
+            if not isinstance(text, dict) or text.get("type") != "plain_text":
+                problems.append(f"[ERROR] must be a plain_text object [json-pointer:{pointer}/text]")
+            elif len(_plain_text(text)) > _MAX_HEADER_TEXT:
+                problems.append(_too_long(_MAX_HEADER_TEXT, f"{pointer}/text/text"))
+    return problems
+
+
+def _view_problems(view: Any, allowed_types: tuple[str, ...]) -> list[str]:
+    if not isinstance(view, dict):
+        return ["[ERROR] must be an object [json-pointer:/view]"]
+    if view.get("type") not in allowed_types:
+        return [f"[ERROR] must be one of {', '.join(allowed_types)} [json-pointer:/view/type]"]
+    problems = _block_problems(view.get("blocks", []), _MAX_VIEW_BLOCKS, "view/blocks")
+    if view["type"] == "modal":
+        if not _plain_text(view.get("title")):
+            problems.append("[ERROR] missing required field: title [json-pointer:/view/title]")
+        raw_blocks = view.get("blocks")
+        blocks = raw_blocks if isinstance(raw_blocks, list) else []
+        has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
+        if has_input and "submit" not in view:
+            # Slack refuses modals with inputs but no submit button; a classic runtime surprise.
+            problems.append("[ERROR] submit is required when an input block is present [json-pointer:/view]")
+        for name in ("title", "submit", "close"):
+            if name in view and len(_plain_text(view[name])) > _MAX_VIEW_TITLE:
+                problems.append(_too_long(_MAX_VIEW_TITLE, f"/view/{name}/text"))
+    if len(str(view.get("private_metadata", ""))) > _MAX_PRIVATE_METADATA:
+        problems.append(_too_long(_MAX_PRIVATE_METADATA, "/view/private_metadata"))
+    if len(str(view.get("callback_id", ""))) > 255:
+        problems.append(_too_long(255, "/view/callback_id"))
+    return problems
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a held ("timeout") request must never keep the process alive
+
+    def __init__(self, standin: SlackStandIn) -> None:
+        self.standin = standin
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "SlackStandIn/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet; `.calls` is the log that matters."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        standin = cast(_Server, self.server).standin
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length > 0 else b""
+        content_type = self.headers.get("Content-Type") or ""
+        if url.path.startswith("/api/"):
+            method = url.path[len("/api/") :]
+            reply = standin._handle_api(
+                method, url.query, raw, content_type, self.headers.get("Authorization")
+            )
+        elif url.path.startswith("/response/"):
+            reply = standin._handle_response_url(url.path[len("/response/") :], raw, content_type)
+        else:
+            reply = _Reply(404, {"ok": False, "error": "not_found"})
+        if reply.hang:
+            standin._hang()
+        self._write(reply)
+
+    def _write(self, reply: _Reply) -> None:
+        payload = json.dumps(reply.body).encode()
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except OSError:
+            # The client gave up (the point of the timeout failures); nothing left to tell it.
+            pass
+
+
+class SlackStandIn:
+    """In-memory Slack workspace served over loopback HTTP; see the module docstring.
+
+    Use as `with SlackStandIn() as slack:` and give the bot `WebClient(base_url=slack.api_url)`.
+    """
+
+    def __init__(
+        self,
+        token: str = "xoxb-test",
+        team_id: str = "T0001",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "B0001",
+        *,
+        bot_name: str = "handoff",
+        app_id: str = "A0001",
+        team_domain: str = "sandbox",
+    ) -> None:
+        self.token = token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        self.app_id = app_id
+        self.team_domain = team_domain
+        self.hang_seconds = 2.0
+        # One re-entrant lock guards all state; the condition lets tests wait for calls without sleeping.
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._released = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._ts_counter = 0
+        self._id_counter = 0
+        self._users: dict[str, JSONDict] = {}
+        self._channels: dict[str, _Channel] = {}
+        self._messages: dict[str, list[JSONDict]] = {}
+        self._ephemerals: list[JSONDict] = []
+        self._edits: list[JSONDict] = []
+        self._views: dict[str, JSONDict] = {}
+        self._open_views: list[JSONDict] = []
+        self._home_views: dict[str, JSONDict] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._responses: list[tuple[str, JSONDict]] = []
+        self._calls: list[ApiCall] = []
+        self._failures: dict[str, list[_Failure]] = {}
+        self.add_user(bot_user_id, bot_name, real_name=bot_name.title(), is_bot=True)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> SlackStandIn:
+        """Bind 127.0.0.1 on a free port and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("SlackStandIn is already running")
+        self._released.clear()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="slack-standin",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; held ("timeout") requests are released first so this never hangs."""
+        self._released.set()
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> SlackStandIn:
+        return self if self._server is not None else self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT` of the running server."""
+        if self._server is None:
+            raise RuntimeError("SlackStandIn is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """Web API base for `WebClient(base_url=...)`; the trailing slash matters to slack_sdk."""
+        return f"{self.base_url}/api/"
+
+    # ----------------------------------------------------------------- seed data
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        real_name: str | None = None,
+        tz: str = "America/New_York",
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> JSONDict:
+        """Create or replace a workspace member; returns the users.info `user` object."""
+        ZoneInfo(tz)  # fail at seeding time, not in the middle of a request
+        real = real_name if real_name is not None else name
+        user: JSONDict = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": deleted,
+            "color": "9f69e7",
+            "real_name": real,
+            "tz": tz,
+            "is_admin": False,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": int(time.time()),
+            "profile": {
+                "real_name": real,
+                "real_name_normalized": real,
+                "display_name": name,
+                "display_name_normalized": name,
+                "team": self.team_id,
+            },
+        }
+        if is_bot and user_id == self.bot_user_id:
+            user["profile"]["bot_id"] = self.bot_id
+            user["profile"]["api_app_id"] = self.app_id
+        with self._lock:
+            self._users[user_id] = user
+            return self._user_view(user)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        members: Iterable[str] = (),
+        bot_is_member: bool = True,
+        is_private: bool = False,
+        is_archived: bool = False,
+    ) -> JSONDict:
+        """Create or replace a public/private channel; returns the conversations.info `channel` object."""
+        channel = _Channel(
+            id=channel_id,
+            name=name,
+            is_private=is_private,
+            members=list(dict.fromkeys(members)),
+            bot_is_member=bot_is_member,
+            is_archived=is_archived,
+        )
+        with self._lock:
+            self._channels[channel_id] = channel
+            self._messages.setdefault(channel_id, [])
+            return self._channel_view(channel)
+
+    def add_member(self, channel_id: str, user_id: str) -> None:
+        """Add a user (or the bot, by its user id) to a channel."""
+        with self._lock:
+            channel = self._channels[channel_id]
+            if user_id == self.bot_user_id:
+                channel.bot_is_member = True
+            elif user_id not in channel.members:
+                channel.members.append(user_id)
+
+    def add_message(
+        self,
+        channel: str,
+        user_id: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[JSONDict] | None = None,
+    ) -> JSONDict:
+        """Seed a message written by a person (e.g. the target of a message shortcut)."""
+        with self._lock:
+            channel_id = self._resolve_for_post(channel)
+            message: JSONDict = {
+                "type": "message",
+                "user": user_id,
+                "text": text,
+                "ts": self._next_ts(),
+                "team": self.team_id,
+            }
+            if blocks is not None:
+                message["blocks"] = copy.deepcopy(blocks)
+            self._store_message(channel_id, message, thread_ts, broadcast=False)
+            return copy.deepcopy(message)
+
+    def add_reaction(self, channel: str, ts: str, name: str, user_id: str) -> None:
+        """Record a reaction made by a person, so Slack state matches a `reaction_added` event."""
+        with self._lock:
+            message = self._find_message(self._channel_id(channel), ts)
+            self._react(message, name, user_id)
+
+    def remove_reaction(self, channel: str, ts: str, name: str, user_id: str) -> None:
+        """Undo `add_reaction`, matching a `reaction_removed` event."""
+        with self._lock:
+            message = self._find_message(self._channel_id(channel), ts)
+            self._unreact(message, name, user_id)
+
+    def dm_id(self, user_id: str) -> str:
+        """The id of the bot's DM with a user, opening it if needed."""
+        with self._lock:
+            return self._open_dm(user_id)
+
+    def new_response_url(
+        self, *, channel: str | None = None, user_id: str | None = None, message_ts: str | None = None
+    ) -> str:
+        """Mint a response_url; with channel/user/message it also acts on the workspace like Slack's."""
+        with self._lock:
+            self._id_counter += 1
+            response_id = f"R{self._id_counter:05d}{secrets.token_hex(4)}"
+            self._response_urls[response_id] = _ResponseUrl(response_id, channel, user_id, message_ts)
+        return f"{self.base_url}/response/{response_id}"
+
+    # ----------------------------------------------------------------- failure injection
+
+    def fail_next(self, method: str, error: str, *, times: int = 1, retry_after: int = 1) -> None:
+        """Make the next `times` calls of `method` fail with `error`.
+
+        "ratelimited" -> 429 + Retry-After; "server_error" -> 500; "service_unavailable" -> 503;
+        "timeout" -> hold `hang_seconds`, do nothing; "timeout_after_success" -> act, then hold;
+        anything else -> HTTP 200 `{"ok": false, "error": error}` without acting.
+        Use method "response_url" to fail posts to response URLs.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._lock:
+            self._failures.setdefault(method, []).append(_Failure(error, times, retry_after))
+
+    def clear_failures(self) -> None:
+        """Drop every failure not yet consumed."""
+        with self._lock:
+            self._failures.clear()
+
+    # ----------------------------------------------------------------- inspection
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        """Every request received so far (failed ones too), oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """Calls of one method, oldest first."""
+        with self._lock:
+            return [call for call in self._calls if call.method == method]
+
+    def reset_calls(self) -> None:
+        """Forget recorded calls (workspace state is kept)."""
+        with self._lock:
+            self._calls.clear()
+
+    def wait_for(self, predicate: Callable[[SlackStandIn], bool], timeout: float = 5.0) -> bool:
+        """Block until `predicate(self)` holds (re-checked after every call); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout=timeout)
+
+    def wait_for_call(self, method: str, *, count: int = 1, timeout: float = 5.0) -> list[ApiCall]:
+        """Wait until `method` has been called `count` times; raises TimeoutError otherwise."""
+        if not self.wait_for(lambda s: len(s.calls_to(method)) >= count, timeout):
+            raise TimeoutError(f"{method} called {len(self.calls_to(method))} times, expected {count}")
+        return self.calls_to(method)
+
+    def messages(
+        self, channel: str, *, thread_ts: str | None = None, include_replies: bool = False
+    ) -> list[JSONDict]:
+        """Messages in a channel (a user id means the DM with them), oldest first.
+
+        By default only what conversations.history shows (top level and broadcast replies);
+        `include_replies` adds thread replies; `thread_ts` gives just that thread's replies.
+        """
+        with self._lock:
+            channel_id = self._lookup_channel_id(channel)
+            stored = self._messages.get(channel_id, []) if channel_id else []
+            if thread_ts is not None:
+                picked = [m for m in stored if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
+            elif include_replies:
+                picked = list(stored)
+            else:
+                picked = [m for m in stored if self._in_history(m)]
+            return copy.deepcopy(picked)
+
+    def dms(self, user_id: str) -> list[JSONDict]:
+        """Everything in the bot's DM with a user, thread replies included, oldest first."""
+        return self.messages(user_id, include_replies=True)
+
+    def ephemerals(self, user_id: str | None = None, channel: str | None = None) -> list[JSONDict]:
+        """Ephemeral messages, optionally for one recipient and/or channel, oldest first."""
+        with self._lock:
+            channel_id = self._lookup_channel_id(channel) if channel is not None else None
+            return copy.deepcopy(
+                [
+                    e
+                    for e in self._ephemerals
+                    if (user_id is None or e["user"] == user_id)
+                    and (channel is None or e["channel"] == channel_id)
+                ]
+            )
+
+    def message(self, channel: str, ts: str) -> JSONDict:
+        """One stored message; KeyError if there is none."""
+        with self._lock:
+            channel_id = self._lookup_channel_id(channel)
+            for message in self._messages.get(channel_id or "", []):
+                if message["ts"] == ts:
+                    return copy.deepcopy(message)
+        raise KeyError(f"no message {ts} in {channel}")
+
+    def user(self, user_id: str) -> JSONDict:
+        """The users.info object of a seeded user; KeyError if unknown."""
+        with self._lock:
+            return self._user_view(self._users[user_id])
+
+    def channel(self, channel_id: str) -> JSONDict:
+        """The conversations.info object of a channel or DM; KeyError if unknown."""
+        with self._lock:
+            return self._channel_view(self._channels[channel_id])
+
+    @property
+    def edits(self) -> list[JSONDict]:
+        """Every chat.update/response_url replacement: {channel, ts, before, after, at}."""
+        with self._lock:
+            return copy.deepcopy(self._edits)
+
+    @property
+    def views(self) -> dict[str, JSONDict]:
+        """All views ever opened, pushed or published, by view id (latest version)."""
+        with self._lock:
+            return copy.deepcopy(self._views)
+
+    @property
+    def open_views(self) -> list[JSONDict]:
+        """Modals currently open (opened or pushed and not closed), oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._open_views)
+
+    @property
+    def home_views(self) -> dict[str, JSONDict]:
+        """The published App Home view per user id."""
+        with self._lock:
+            return copy.deepcopy(self._home_views)
+
+    @property
+    def responses(self) -> list[tuple[str, JSONDict]]:
+        """Accepted response_url posts as (response id, payload), oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._responses)
+
+    def close_view(self, view_id: str, *, clear: bool = False) -> None:
+        """Close a modal as the user would (with `clear`, its whole stack)."""
+        with self._lock:
+            view = self._views.get(view_id)
+            if view is None:
+                return
+            if clear:
+                root = view["root_view_id"]
+                self._open_views = [v for v in self._open_views if v["root_view_id"] != root]
+            else:
+                self._open_views = [v for v in self._open_views if v["id"] != view_id]
+
+    def apply_view_response(self, view_id: str, response: Any) -> None:
+        """Apply a bot's answer to a view_submission (`response_action`) to the open modals."""
+        with self._lock:
+            action = response.get("response_action") if isinstance(response, dict) else None
+            if action == "errors":
+                return
+            if action == "update" and isinstance(response, dict):
+                self._update_view(self._views[view_id], response.get("view"), None)
+            elif action == "push" and isinstance(response, dict):
+                self._push_view(response.get("view"))
+            else:
+                self.close_view(view_id, clear=action == "clear")
+
+    # ----------------------------------------------------------------- request handling
+
+    def _hang(self) -> None:
+        self._released.wait(self.hang_seconds)
+
+    def _handle_api(
+        self, method: str, query: str, raw: bytes, content_type: str, authorization: str | None
+    ) -> _Reply:
+        try:
+            params = self._parse_params(query, raw, content_type)
+        except SlackError as exc:
+            self._record(method, {}, ok=False, error=exc.error)
+            return _Reply(200, {"ok": False, "error": exc.error})
+        token = params.pop("token", None)
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[len("bearer ") :].strip()
+        handler = self._methods().get(method)
+        if handler is None:
+            return self._fail_call(method, params, "unknown_method")
+        if not token:
+            return self._fail_call(method, params, "not_authed")
+        if token != self.token:
+            return self._fail_call(method, params, "invalid_auth")
+        return self._run(method, params, handler)
+
+    def _run(self, method: str, params: JSONDict, handler: Callable[[JSONDict], JSONDict]) -> _Reply:
+        with self._lock:
+            failure = self._take_failure(method)
+            if failure is not None and failure.error != "timeout_after_success":
+                reply = self._failure_reply(failure)
+                self._record(method, params, ok=False, error=str(reply.body["error"]), injected=failure.error)
+                return reply
+            try:
+                body = {"ok": True, **handler(params)}
+            except SlackError as exc:
+                body = {"ok": False, "error": exc.error}
+                if exc.messages:
+                    body["response_metadata"] = {"messages": exc.messages}
+            injected = failure.error if failure is not None else None
+            self._record(method, params, ok=body["ok"], error=body.get("error"), injected=injected)
+            return _Reply(200, body, hang=failure is not None)
+
+    def _fail_call(self, method: str, params: JSONDict, error: str) -> _Reply:
+        self._record(method, params, ok=False, error=error)
+        return _Reply(200, {"ok": False, "error": error})
+
+    def _failure_reply(self, failure: _Failure) -> _Reply:
+        if failure.error == "ratelimited":
+            return _Reply(
+                429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after)}
+            )
+        if failure.error in _HTTP_FAILURES:
+            return _Reply(_HTTP_FAILURES[failure.error], {"ok": False, "error": failure.error})
+        if failure.error == "timeout":
+            # If the client is still listening after hang_seconds it sees a gateway timeout.
+            return _Reply(504, {"ok": False, "error": "request_timeout"}, hang=True)
+        return _Reply(200, {"ok": False, "error": failure.error})
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            queue.pop(0)
+        return failure
+
+    def _record(
+        self,
+        method: str,
+        params: JSONDict,
+        *,
+        ok: bool,
+        error: str | None = None,
+        injected: str | None = None,
+    ) -> None:
+        with self._changed:
+            self._calls.append(ApiCall(method, copy.deepcopy(params), time.time(), ok, error, injected))
+            self._changed.notify_all()
+
+    @staticmethod
+    def _parse_params(query: str, raw: bytes, content_type: str) -> JSONDict:
+        params: JSONDict = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        if raw:
+            if "json" in content_type.lower():
+                try:
+                    body = json.loads(raw.decode("utf-8"))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    raise SlackError("invalid_json") from exc
+                if not isinstance(body, dict):
+                    raise SlackError("json_not_object")
+                params.update(body)
+            else:
+                form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+                params.update({k: v[-1] for k, v in form.items()})
+        for name in _JSON_STRING_FIELDS:
+            value = params.get(name)
+            if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+                try:
+                    params[name] = json.loads(value)
+                except json.JSONDecodeError:
+                    pass  # left as a string; the method reports it the way Slack would
+        return params
+
+    def _handle_response_url(self, response_id: str, raw: bytes, content_type: str) -> _Reply:
+        text = raw.decode("utf-8", errors="replace")
+        if "x-www-form-urlencoded" in content_type.lower():
+            text = parse_qs(text).get("payload", [""])[-1]
+        try:
+            payload: Any = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            payload = None
+        params = payload if isinstance(payload, dict) else {"raw": text}
+        with self._lock:
+            failure = self._take_failure("response_url")
+            if failure is not None and failure.error != "timeout_after_success":
+                reply = self._failure_reply(failure)
+                self._record(
+                    "response_url", params, ok=False, error=str(reply.body["error"]), injected=failure.error
+                )
+                return reply
+            entry = self._response_urls.get(response_id)
+            error: str | None = None
+            if entry is None:
+                status, error = 404, "no_service"
+            elif entry.uses >= _RESPONSE_URL_USES:
+                status, error = 404, "used_url"
+            elif not isinstance(payload, dict):
+                status, error = 400, "invalid_payload"
+            elif not (payload.get("text") or payload.get("blocks") or _flag(payload.get("delete_original"))):
+                status, error = 400, "no_text"
+            else:
+                status = 200
+                entry.uses += 1
+                self._responses.append((response_id, copy.deepcopy(payload)))
+                self._apply_response(entry, payload)
+            injected = failure.error if failure is not None else None
+            self._record("response_url", params, ok=error is None, error=error, injected=injected)
+            body: JSONDict = {"ok": True} if error is None else {"ok": False, "error": error}
+            return _Reply(status, body, hang=failure is not None)
+
+    def _apply_response(self, entry: _ResponseUrl, payload: JSONDict) -> None:
+        """Make a response_url post change the workspace the way Slack does, where we know the context."""
+        if entry.channel is None:
+            return
+        original = self._find_message_or_none(entry.channel, entry.message_ts) if entry.message_ts else None
+        if _flag(payload.get("delete_original")):
+            if original is not None:
+                self._messages[entry.channel].remove(original)
+            return
+        if _flag(payload.get("replace_original")) and original is not None:
+            self._edit(entry.channel, original, payload.get("text"), payload.get("blocks"))
+            return
+        thread_ts = payload.get("thread_ts")
+        if payload.get("response_type") == "in_channel":
+            message = self._bot_message(payload.get("text") or "", payload.get("blocks"), None)
+            self._store_message(entry.channel, message, thread_ts, broadcast=False)
+        elif entry.user_id is not None:
+            self._store_ephemeral(
+                entry.channel, entry.user_id, payload.get("text") or "", payload.get("blocks"), thread_ts
+            )
+
+    # ----------------------------------------------------------------- state helpers (lock held)
+
+    def _next_ts(self) -> str:
+        self._ts_counter += 1
+        micros = self._ts_counter * _TS_STEP_MICROS
+        return f"{_TS_EPOCH + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        self._id_counter += 1
+        return f"{prefix}{self._id_counter:06d}{secrets.token_hex(2).upper()}"
+
+    def _user_view(self, user: JSONDict) -> JSONDict:
+        view = copy.deepcopy(user)
+        zone = ZoneInfo(user["tz"])
+        now = datetime.now(zone)
+        offset = now.utcoffset()
+        abbreviation = now.tzname() or ""
+        view["tz_offset"] = int(offset.total_seconds()) if offset is not None else 0
+        view["tz_label"] = _TZ_LABELS.get(abbreviation, abbreviation)
+        return view
+
+    def _channel_view(self, channel: _Channel) -> JSONDict:
+        if channel.is_im:
+            user = self._users.get(channel.im_user or "", {})
+            return {
+                "id": channel.id,
+                "created": channel.created,
+                "is_im": True,
+                "is_org_shared": False,
+                "user": channel.im_user,
+                "is_user_deleted": bool(user.get("deleted")),
+                "priority": 0,
+            }
+        return {
+            "id": channel.id,
+            "name": channel.name,
+            "name_normalized": channel.name,
+            "is_channel": not channel.is_private,
+            "is_group": channel.is_private,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": channel.is_private,
+            "created": channel.created,
+            "is_archived": channel.is_archived,
+            "is_general": channel.name == "general",
+            "is_shared": False,
+            "is_ext_shared": False,
+            "is_org_shared": False,
+            "is_member": channel.bot_is_member,
+            "context_team_id": self.team_id,
+            "creator": "",
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+            "previous_names": [],
+        }
+
+    def _members(self, channel: _Channel) -> list[str]:
+        if channel.is_im:
+            return [channel.im_user or "", self.bot_user_id]
+        return [*channel.members, self.bot_user_id] if channel.bot_is_member else list(channel.members)
+
+    def _open_dm(self, user_id: str) -> str:
+        user = self._users.get(user_id)
+        if user is None:
+            raise SlackError("user_not_found")
+        if user.get("deleted"):
+            raise SlackError("user_disabled")
+        channel_id = f"D{user_id}"
+        if channel_id not in self._channels:
+            self._channels[channel_id] = _Channel(id=channel_id, name=user_id, is_im=True, im_user=user_id)
+            self._messages[channel_id] = []
+        return channel_id
+
+    def _lookup_channel_id(self, channel: str | None) -> str | None:
+        """Map a channel id, `#name` or user id (meaning that DM) to a known channel id, without creating."""
+        if channel is None:
+            return None
+        if channel in self._channels:
+            return channel
+        if channel.startswith("#"):
+            for candidate in self._channels.values():
+                if not candidate.is_im and candidate.name == channel[1:]:
+                    return candidate.id
+        if f"D{channel}" in self._channels:
+            return f"D{channel}"
+        return None
+
+    def _channel_id(self, channel: Any) -> str:
+        """Resolve a `channel` argument the way read/update methods do: ids and names, not user ids."""
+        if not channel:
+            raise SlackError("channel_not_found")
+        name = str(channel)
+        if name in self._channels:
+            return name
+        if name.startswith("#"):
+            found = self._lookup_channel_id(name)
+            if found is not None:
+                return found
+        raise SlackError("channel_not_found")
+
+    def _resolve_for_post(self, channel: Any) -> str:
+        """chat.postMessage also takes a user id and posts to (opening) the DM with them."""
+        if isinstance(channel, str) and channel[:1] in ("U", "W") and channel not in self._channels:
+            return self._open_dm(channel)
+        return self._channel_id(channel)
+
+    def _visible(self, channel_id: str) -> _Channel:
+        """A channel the bot may read; private channels it is not in do not exist for it."""
+        channel = self._channels[channel_id]
+        if channel.is_private and not channel.bot_is_member:
+            raise SlackError("channel_not_found")
+        return channel
+
+    def _writable(self, channel_id: str) -> _Channel:
+        channel = self._visible(channel_id)
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        if not channel.is_im and not channel.bot_is_member:
+            raise SlackError("not_in_channel")
+        return channel
+
+    def _find_message_or_none(self, channel_id: str, ts: Any) -> JSONDict | None:
+        for message in self._messages.get(channel_id, []):
+            if message["ts"] == ts:
+                return message
+        return None
+
+    def _find_message(self, channel_id: str, ts: Any) -> JSONDict:
+        message = self._find_message_or_none(channel_id, ts)
+        if message is None:
+            raise SlackError("message_not_found")
+        return message
+
+    @staticmethod
+    def _in_history(message: JSONDict) -> bool:
+        thread_ts = message.get("thread_ts")
+        return thread_ts is None or thread_ts == message["ts"] or message.get("subtype") == "thread_broadcast"
+
+    def _bot_message(self, text: str, blocks: Any, metadata: Any) -> JSONDict:
+        message: JSONDict = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "text": text,
+            "ts": self._next_ts(),
+            "team": self.team_id,
+            "bot_profile": {
+                "id": self.bot_id,
+                "app_id": self.app_id,
+                "name": self.bot_name,
+                "deleted": False,
+            },
+        }
+        if blocks is not None:
+            message["blocks"] = copy.deepcopy(blocks)
+        if metadata is not None:
+            message["metadata"] = copy.deepcopy(metadata)
+        return message
+
+    def _store_message(self, channel_id: str, message: JSONDict, thread_ts: Any, *, broadcast: bool) -> None:
+        if thread_ts:
+            parent = self._find_message_or_none(channel_id, thread_ts)
+            if parent is not None and parent.get("thread_ts") not in (None, parent["ts"]):
+                # Replying to a reply lands in the same thread, under the real parent.
+                parent = self._find_message_or_none(channel_id, parent["thread_ts"])
+            if parent is not None:
+                message["thread_ts"] = parent["ts"]
+                message["parent_user_id"] = parent.get("user")
+                if broadcast:
+                    message["subtype"] = "thread_broadcast"
+                self._add_reply(parent, message)
+        self._messages.setdefault(channel_id, []).append(message)
+
+    @staticmethod
+    def _add_reply(parent: JSONDict, reply: JSONDict) -> None:
+        users: list[str] = parent.get("reply_users", [])
+        if reply.get("user") and reply["user"] not in users:
+            users.append(reply["user"])
+        parent.update(
+            thread_ts=parent["ts"],
+            reply_count=int(parent.get("reply_count", 0)) + 1,
+            reply_users=users,
+            reply_users_count=len(users),
+            latest_reply=reply["ts"],
+            is_locked=False,
+            subscribed=False,
+        )
+
+    def _store_ephemeral(
+        self, channel_id: str, user_id: str, text: str, blocks: Any, thread_ts: Any
+    ) -> JSONDict:
+        ephemeral: JSONDict = {
+            "type": "message",
+            "subtype": "ephemeral",
+            "channel": channel_id,
+            "user": user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "text": text,
+            "ts": self._next_ts(),
+        }
+        if blocks is not None:
+            ephemeral["blocks"] = copy.deepcopy(blocks)
+        if thread_ts:
+            ephemeral["thread_ts"] = thread_ts
+        self._ephemerals.append(ephemeral)
+        return ephemeral
+
+    def _edit(self, channel_id: str, message: JSONDict, text: Any, blocks: Any) -> None:
+        before = copy.deepcopy(message)
+        if text is not None:
+            message["text"] = text
+        if blocks is not None:
+            message["blocks"] = copy.deepcopy(blocks)
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        self._edits.append(
+            {
+                "channel": channel_id,
+                "ts": message["ts"],
+                "before": before,
+                "after": copy.deepcopy(message),
+                "at": time.time(),
+            }
+        )
+
+    @staticmethod
+    def _react(message: JSONDict, name: str, user_id: str) -> None:
+        reactions: list[JSONDict] = message.setdefault("reactions", [])
+        for reaction in reactions:
+            if reaction["name"] == name:
+                if user_id in reaction["users"]:
+                    raise SlackError("already_reacted")
+                reaction["users"].append(user_id)
+                reaction["count"] = len(reaction["users"])
+                return
+        reactions.append({"name": name, "users": [user_id], "count": 1})
+
+    @staticmethod
+    def _unreact(message: JSONDict, name: str, user_id: str) -> None:
+        for reaction in message.get("reactions", []):
+            if reaction["name"] == name and user_id in reaction["users"]:
+                reaction["users"].remove(user_id)
+                reaction["count"] = len(reaction["users"])
+                if not reaction["users"]:
+                    message["reactions"].remove(reaction)
+                if not message["reactions"]:
+                    del message["reactions"]
+                return
+        raise SlackError("no_reaction")
+
+    @staticmethod
+    def _check_content(text: Any, blocks: Any, metadata: Any) -> None:
+        if text is not None and not isinstance(text, str):
+            raise SlackError("invalid_arguments", ["[ERROR] text must be a string [json-pointer:/text]"])
+        if not text and not blocks:
+            raise SlackError("no_text")
+        if text and len(text) > _MAX_TEXT:
+            raise SlackError("msg_too_long")
+        if blocks is not None:
+            if isinstance(blocks, str):
+                raise SlackError("invalid_blocks_format")
+            problems = _block_problems(blocks, _MAX_MESSAGE_BLOCKS, "blocks")
+            if problems:
+                raise SlackError("invalid_blocks", problems)
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and isinstance(metadata.get("event_type"), str)
+            and isinstance(metadata.get("event_payload"), dict)
+        ):
+            raise SlackError("invalid_metadata_format")
+
+    def _strip_metadata(self, messages: list[JSONDict], params: JSONDict) -> list[JSONDict]:
+        out = copy.deepcopy(messages)
+        if not _flag(params.get("include_all_metadata")):
+            for message in out:
+                message.pop("metadata", None)
+        return out
+
+    def _view_base(self, view_id: str, kind: str, root: str | None, previous: str | None) -> JSONDict:
+        return {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": kind,
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": "",
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "external_id": "",
+            "root_view_id": root or view_id,
+            "previous_view_id": previous,
+            "app_id": self.app_id,
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+
+    def _new_view(self, spec: JSONDict, *, root: str | None, previous: str | None) -> JSONDict:
+        view_id = self._next_id("V")
+        view = self._view_base(view_id, spec["type"], root, previous)
+        # Identity fields are Slack's to assign, whatever the bot sent.
+        view.update({k: copy.deepcopy(v) for k, v in spec.items() if k not in view or k in _VIEW_SETTABLE})
+        self._views[view_id] = view
+        return view
+
+    def _update_view(self, view: JSONDict, spec: Any, expected_hash: Any) -> JSONDict:
+        problems = _view_problems(spec, (view["type"],))
+        if problems:
+            raise SlackError("invalid_arguments", problems)
+        if expected_hash and expected_hash != view["hash"]:
+            raise SlackError("hash_conflict")
+        fresh = self._view_base(view["id"], view["type"], view["root_view_id"], view["previous_view_id"])
+        fresh.update({k: copy.deepcopy(v) for k, v in spec.items() if k not in fresh or k in _VIEW_SETTABLE})
+        # Mutate in place so the open-modal stack and home-tab map see the same object.
+        view.clear()
+        view.update(fresh)
+        return view
+
+    def _push_view(self, spec: Any) -> JSONDict:
+        problems = _view_problems(spec, ("modal",))
+        if problems:
+            raise SlackError("invalid_arguments", problems)
+        if not self._open_views:
+            # Slack only pushes onto a modal the user is looking at.
+            raise SlackError("not_found")
+        top = self._open_views[-1]
+        depth = sum(1 for v in self._open_views if v["root_view_id"] == top["root_view_id"])
+        if depth >= _MAX_VIEW_STACK:
+            raise SlackError("push_limit_reached")
+        view = self._new_view(spec, root=top["root_view_id"], previous=top["id"])
+        self._open_views.append(view)
+        return view
+
+    # ----------------------------------------------------------------- Web API methods (lock held)
+
+    def _methods(self) -> dict[str, Callable[[JSONDict], JSONDict]]:
+        return {
+            "api.test": lambda params: {"args": {k: v for k, v in params.items() if k != "token"}},
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.getPermalink": self._chat_get_permalink,
+            "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
+            "conversations.join": self._conversations_join,
+            "users.info": self._users_info,
+            "users.list": self._users_list,
+            "reactions.add": self._reactions_add,
+            "reactions.remove": self._reactions_remove,
+            "views.open": self._views_open,
+            "views.update": self._views_update,
+            "views.push": self._views_push,
+            "views.publish": self._views_publish,
+        }
+
+    def _auth_test(self, params: JSONDict) -> JSONDict:
+        return {
+            "url": f"https://{self.team_domain}.slack.test/",
+            "team": self.team_domain.title(),
+            "user": self.bot_name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: JSONDict) -> JSONDict:
+        channel_id = self._resolve_for_post(params.get("channel"))
+        self._writable(channel_id)
+        text, blocks, metadata = params.get("text"), params.get("blocks"), params.get("metadata")
+        self._check_content(text, blocks, metadata)
+        message = self._bot_message(text or "", blocks, metadata)
+        thread_ts = params.get("thread_ts") or None
+        self._store_message(channel_id, message, thread_ts, broadcast=_flag(params.get("reply_broadcast")))
+        return {"channel": channel_id, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def _chat_update(self, params: JSONDict) -> JSONDict:
+        channel_id = self._channel_id(params.get("channel"))
+        self._visible(channel_id)
+        message = self._find_message(channel_id, params.get("ts"))
+        if message.get("user") != self.bot_user_id:
+            raise SlackError("cant_update_message")
+        text, blocks, metadata = params.get("text"), params.get("blocks"), params.get("metadata")
+        self._check_content(text, blocks, metadata)
+        self._edit(channel_id, message, text, blocks)
+        if metadata is not None:
+            message["metadata"] = copy.deepcopy(metadata)
+        return {
+            "channel": channel_id,
+            "ts": message["ts"],
+            "text": message["text"],
+            "message": copy.deepcopy(message),
+        }
+
+    def _chat_delete(self, params: JSONDict) -> JSONDict:
+        channel_id = self._channel_id(params.get("channel"))
+        message = self._find_message(channel_id, params.get("ts"))
+        if message.get("user") != self.bot_user_id:
+            raise SlackError("cant_delete_message")
+        self._messages[channel_id].remove(message)
+        return {"channel": channel_id, "ts": message["ts"]}
+
+    def _chat_post_ephemeral(self, params: JSONDict) -> JSONDict:
+        channel_id = self._resolve_for_post(params.get("channel"))
+        channel = self._writable(channel_id)
+        user_id = str(params.get("user") or "")
+        if user_id not in self._members(channel) or user_id == self.bot_user_id:
+            raise SlackError("user_not_in_channel")
+        text, blocks = params.get("text"), params.get("blocks")
+        self._check_content(text, blocks, None)
+        ephemeral = self._store_ephemeral(channel_id, user_id, text or "", blocks, params.get("thread_ts"))
+        return {"message_ts": ephemeral["ts"]}
+
+    def _chat_get_permalink(self, params: JSONDict) -> JSONDict:
+        channel_id = self._channel_id(params.get("channel"))
+        self._visible(channel_id)
+        message = self._find_message(channel_id, params.get("message_ts"))
+        digits = str(message["ts"]).replace(".", "")
+        link = f"https://{self.team_domain}.slack.test/archives/{channel_id}/p{digits}"
+        if message.get("thread_ts") not in (None, message["ts"]):
+            link += f"?thread_ts={message['thread_ts']}&cid={channel_id}"
+        return {"channel": channel_id, "permalink": link}
+
+    def _conversations_open(self, params: JSONDict) -> JSONDict:
+        channel = params.get("channel")
+        if channel:
+            channel_id = self._channel_id(channel)
+            return {"no_op": True, "already_open": True, "channel": {"id": channel_id}}
+        users = [u.strip() for u in str(params.get("users") or "").split(",") if u.strip()]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        if len(users) > 1:
+            # Group DMs are not modelled; say so rather than pretend.
+            raise SlackError("sandbox_mpim_not_supported")
+        existed = f"D{users[0]}" in self._channels
+        channel_id = self._open_dm(users[0])
+        body: JSONDict = {"channel": {"id": channel_id}}
+        if existed:
+            body.update(no_op=True, already_open=True)
+        if _flag(params.get("return_im")):
+            body["channel"] = self._channel_view(self._channels[channel_id])
+        return body
+
+    def _conversations_history(self, params: JSONDict) -> JSONDict:
+        channel_id = self._channel_id(params.get("channel"))
+        channel = self._visible(channel_id)
+        if not channel.is_im and not channel.bot_is_member:
+            raise SlackError("not_in_channel")
+        inclusive = _flag(params.get("inclusive"))
+        oldest = _ts_key(str(params.get("oldest") or "0"), "invalid_ts_oldest")
+        latest = _ts_key(str(params["latest"]), "invalid_ts_latest") if params.get("latest") else None
+        picked = []
+        for message in reversed(self._messages[channel_id]):
+            if not self._in_history(message):
+                continue
+            key = _ts_key(message["ts"])
+            if key < oldest or (key == oldest and not inclusive and params.get("oldest")):
+                continue
+            if latest is not None and (key > latest or (key == latest and not inclusive)):
+                continue
+            picked.append(message)
+        page, next_cursor = _paginate(picked, lambda m: str(m["ts"]), params, "next_ts", 100)
+        return {
+            "messages": self._strip_metadata(page, params),
+            "has_more": bool(next_cursor),
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _conversations_replies(self, params: JSONDict) -> JSONDict:
+        channel_id = self._channel_id(params.get("channel"))
+        channel = self._visible(channel_id)
+        if not channel.is_im and not channel.bot_is_member:
+            raise SlackError("not_in_channel")
+        message = self._find_message_or_none(channel_id, params.get("ts"))
+        if message is None:
+            raise SlackError("thread_not_found")
+        parent_ts = message.get("thread_ts") or message["ts"]
+        thread = [
+            m for m in self._messages[channel_id] if m["ts"] == parent_ts or m.get("thread_ts") == parent_ts
+        ]
+        page, next_cursor = _paginate(thread, lambda m: str(m["ts"]), params, "next_ts", 1000)
+        return {
+            "messages": self._strip_metadata(page, params),
+            "has_more": bool(next_cursor),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _conversations_info(self, params: JSONDict) -> JSONDict:
+        channel = self._visible(self._channel_id(params.get("channel")))
+        info = self._channel_view(channel)
+        if _flag(params.get("include_num_members")):
+            info["num_members"] = len(self._members(channel))
+        return {"channel": info}
+
+    def _conversations_members(self, params: JSONDict) -> JSONDict:
+        channel = self._visible(self._channel_id(params.get("channel")))
+        members = [{"id": m} for m in self._members(channel)]
+        page, next_cursor = _paginate(members, lambda m: str(m["id"]), params, "member", 100)
+        return {"members": [m["id"] for m in page], "response_metadata": {"next_cursor": next_cursor}}
+
+    def _conversations_join(self, params: JSONDict) -> JSONDict:
+        channel = self._visible(self._channel_id(params.get("channel")))
+        if channel.is_im or channel.is_private:
+            raise SlackError("method_not_supported_for_channel_type")
+        if channel.is_archived:
+            raise SlackError("is_archived")
+        already = channel.bot_is_member
+        channel.bot_is_member = True
+        body: JSONDict = {"channel": self._channel_view(channel)}
+        if already:
+            body["warning"] = "already_in_channel"
+        return body
+
+    def _users_info(self, params: JSONDict) -> JSONDict:
+        user = self._users.get(str(params.get("user") or ""))
+        if user is None:
+            raise SlackError("user_not_found")
+        return {"user": self._user_view(user)}
+
+    def _users_list(self, params: JSONDict) -> JSONDict:
+        members = [self._user_view(u) for u in self._users.values()]
+        page, next_cursor = _paginate(members, lambda u: str(u["id"]), params, "user", 0)
+        return {
+            "members": page,
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
+    def _reaction_target(self, params: JSONDict) -> tuple[JSONDict, str]:
+        channel_id = self._channel_id(params.get("channel"))
+        self._visible(channel_id)
+        message = self._find_message(channel_id, params.get("timestamp"))
+        name = str(params.get("name") or "")
+        if not name:
+            raise SlackError("invalid_name")
+        return message, name
+
+    def _reactions_add(self, params: JSONDict) -> JSONDict:
+        message, name = self._reaction_target(params)
+        self._react(message, name, self.bot_user_id)
+        return {}
+
+    def _reactions_remove(self, params: JSONDict) -> JSONDict:
+        message, name = self._reaction_target(params)
+        self._unreact(message, name, self.bot_user_id)
+        return {}
+
+    def _views_open(self, params: JSONDict) -> JSONDict:
+        if not params.get("trigger_id"):
+            raise SlackError("invalid_trigger_id")
+        spec = params.get("view")
+        problems = _view_problems(spec, ("modal",))
+        if problems:
+            raise SlackError("invalid_arguments", problems)
+        view = self._new_view(cast(JSONDict, spec), root=None, previous=None)
+        self._open_views.append(view)
+        return {"view": copy.deepcopy(view)}
+
+    def _views_push(self, params: JSONDict) -> JSONDict:
+        if not params.get("trigger_id"):
+            raise SlackError("invalid_trigger_id")
+        return {"view": copy.deepcopy(self._push_view(params.get("view")))}
+
+    def _views_update(self, params: JSONDict) -> JSONDict:
+        view_id, external_id = params.get("view_id"), params.get("external_id")
+        if view_id:
+            view = self._views.get(str(view_id))
+        else:
+            view = next(
+                (v for v in self._views.values() if external_id and v.get("external_id") == external_id), None
+            )
+        if view is None:
+            raise SlackError("not_found")
+        return {"view": copy.deepcopy(self._update_view(view, params.get("view"), params.get("hash")))}
+
+    def _views_publish(self, params: JSONDict) -> JSONDict:
+        user_id = str(params.get("user_id") or "")
+        if user_id not in self._users:
+            raise SlackError("user_not_found")
+        spec = params.get("view")
+        problems = _view_problems(spec, ("home",))
+        if problems:
+            raise SlackError("invalid_arguments", problems)
+        current = self._home_views.get(user_id)
+        if current is not None:
+            view = self._update_view(current, spec, params.get("hash"))
+        else:
+            view = self._new_view(cast(JSONDict, spec), root=None, previous=None)
+            self._home_views[user_id] = view
+        return {"view": copy.deepcopy(view)}

@@ -1,0 +1,118 @@
+"""The running app, served over real HTTP, talking to the Slack stand-in: what Slack and people see."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.app import Handoff, create_app
+from bot.delivery import DeliveryReport
+from bot.server import start_http
+from bot.settings import Settings
+from migrations import upgrade
+from models.db import Database
+from models.tables import Task
+from models.tasks import find_task
+from sandbox import SlackClientSim, SlackStandIn
+from tests.conftest import FakeClock
+
+SECRET = "test-signing-secret"
+TEAM = "T0001"
+# People of the test workspace: a requester in New York, assistants in London and Kolkata, a manager.
+RITA, ANA, BEN, MIA = "URITA", "UANA", "UBEN", "UMIA"
+GENERAL, POOL, PRIVATE = "CGENERAL", "CPOOL", "CPRIVATE"
+
+
+@dataclass
+class Bot:
+    """The app under test and the ways a test talks to it."""
+
+    handoff: Handoff
+    slack: SlackStandIn
+    client: SlackClientSim
+    url: str
+
+    def deliver(self) -> DeliveryReport:
+        """Run the outbox until nothing is due (what the background worker does after each commit)."""
+        return self.handoff.services.delivery.drain()
+
+    def task(self, number: int) -> Task:
+        """The stored task `T-<number>`."""
+        with self.handoff.services.db.transaction() as session:
+            return find_task(session, team_id=TEAM, number=number)
+
+    def delegate(self, text: str, *, user: str = RITA, channel: str = GENERAL) -> Any:
+        """Type `/delegate text` and return the JSON of the immediate (ephemeral) answer."""
+        response = self.client.command(user, "/delegate", text, channel_id=channel)
+        assert response.status == 200, response.body
+        return response.json()
+
+    def tasks(self, text: str, *, user: str = RITA, channel: str = GENERAL) -> Any:
+        """Type `/tasks text` and return the JSON answer."""
+        response = self.client.command(user, "/tasks", text, channel_id=channel)
+        assert response.status == 200, response.body
+        return response.json()
+
+    def card(self, number: int) -> dict[str, Any]:
+        """The card message of `T-<number>` as Slack stores it now."""
+        task = self.task(number)
+        assert task.card_ts is not None, "card not posted"
+        return self.slack.message(task.card_channel_id, task.card_ts)
+
+
+def seed(slack: SlackStandIn) -> None:
+    """The test workspace's people and channels."""
+    slack.add_user(RITA, "rita", real_name="Rita Requester", tz="America/New_York")
+    slack.add_user(ANA, "ana", real_name="Ana Assistant", tz="Europe/London")
+    slack.add_user(BEN, "ben", real_name="Ben Assistant", tz="Asia/Kolkata")
+    slack.add_user(MIA, "mia", real_name="Mia Manager", tz="America/Chicago")
+    slack.add_user("UGONE", "gone", real_name="Gone Person", deleted=True)
+    people = [RITA, ANA, BEN, MIA]
+    slack.add_channel(GENERAL, "general", members=people)
+    slack.add_channel(POOL, "va-pool", members=people)
+    slack.add_channel(PRIVATE, "payroll", members=people, bot_is_member=False, is_private=True)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """The Slack stand-in, seeded."""
+    with SlackStandIn(team_id=TEAM) as standin:
+        seed(standin)
+        yield standin
+
+
+def settings_for(slack: SlackStandIn, db_url: str, **overrides: Any) -> Settings:
+    """Settings that point every Slack client at the stand-in."""
+    fields: dict[str, Any] = {
+        "bot_token": slack.token,
+        "signing_secret": SECRET,
+        "api_url": slack.api_url,
+        "database_url": db_url,
+        "pool_channel": POOL,
+        "managers": frozenset({MIA}),
+        "slack_timeout": 1.0,
+    }
+    fields.update(overrides)
+    return Settings(**fields)
+
+
+@pytest.fixture
+def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
+    """Handoff served by waitress on a loopback port; deliveries run when the test says (`bot.deliver()`)."""
+    upgrade(db_url)
+    handoff = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
+    server = start_http(handoff, "127.0.0.1", 0, 4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+    client = SlackClientSim(url, SECRET, team_id=TEAM, standin=slack)
+    try:
+        yield Bot(handoff=handoff, slack=slack, client=client, url=url)
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        handoff.close()

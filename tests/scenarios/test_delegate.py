@@ -1,0 +1,138 @@
+"""`/delegate` end to end: the card, the DM, the confirmation, and friendly refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import select
+
+from models.enums import Priority, TaskStatus
+from models.tables import Outbox, Task
+from tests.scenarios.conftest import ANA, GENERAL, POOL, RITA, Bot
+
+
+def _text(message: dict[str, object]) -> str:
+    """Everything a person reads in a message: its text and its blocks."""
+    return str(message.get("text", "")) + json.dumps(message.get("blocks") or [], ensure_ascii=False)
+
+
+def _stored(bot: Bot) -> list[Task]:
+    with bot.handoff.services.db.transaction() as session:
+        return list(session.exec(select(Task)))
+
+
+def test_delegate_to_a_mentioned_person(bot: Bot) -> None:
+    answer = bot.delegate("<@UANA|ana> Reconcile October invoices by Friday 5pm !high #bookkeeping")
+    assert answer["text"].startswith("⏳ T-1 saved for <@UANA>")
+    report = bot.deliver()
+    assert report.dead == 0 and report.retried == 0
+
+    task = bot.task(1)
+    # Wednesday 25 Nov 2026; Friday 17:00 in New York (the requester's zone) is 22:00 UTC.
+    assert task.due_at == datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    assert (task.title, task.assignee_id, task.requester_id) == ("Reconcile October invoices", ANA, RITA)
+    assert task.priority is Priority.HIGH and task.tags == ["bookkeeping"]
+
+    card = bot.card(1)
+    shown = _text(card)
+    assert task.card_channel_id == GENERAL
+    for expected in ("T-1", "Reconcile October invoices", "<@UANA>", "<@URITA>", "High", "#bookkeeping",
+                     "Assigned", "<!date^1795816800^"):
+        assert expected in shown, expected
+    buttons = [e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["task_start", "task_done", "task_menu"]
+
+    dm = bot.slack.dms(ANA)
+    assert len(dm) == 1 and "delegated" in dm[0]["text"] and "Reconcile October invoices" in dm[0]["text"]
+
+    confirmation = [payload for _, payload in bot.slack.responses]
+    assert len(confirmation) == 1
+    assert confirmation[0]["replace_original"] is True
+    assert task.card_url and task.card_url in confirmation[0]["text"]
+
+
+def test_a_plain_at_name_is_resolved_through_the_workspace(bot: Bot) -> None:
+    bot.delegate("@ana Send the payroll report tomorrow")
+    bot.deliver()
+    task = bot.task(1)
+    assert task.assignee_id == ANA
+    # "tomorrow" with no time means the end of the working day, 17:00 in New York.
+    assert task.due_at == datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
+    assert bot.slack.calls_to("users.list"), "plain names are looked up in the member list"
+
+
+def test_no_assignee_goes_to_the_pool_with_a_claim_button(bot: Bot) -> None:
+    bot.delegate("Check the shared inbox by EOD", channel=GENERAL)
+    bot.deliver()
+    task = bot.task(1)
+    assert task.status is TaskStatus.OPEN and task.card_channel_id == POOL
+    card = bot.card(1)
+    assert "Unclaimed" in _text(card)
+    assert card["blocks"][-1]["elements"][0]["action_id"] == "task_claim"
+    assert bot.slack.dms(ANA) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<@UNOBODY> Do the thing", "can't find <@UNOBODY>"),
+        ("@nobody Do the thing", "can't find anyone called @nobody"),
+        ("<@UGONE|gone> Do the thing", "has left this workspace"),
+        ("<@UBOT|handoff> Do the thing", "is a bot"),
+        ("<@UANA> Pay the rent by yesterday", "in the past"),
+        ("<@UANA> Pay the rent by Fridayy 5pm", "Fridayy 5pm"),
+        ("<@UANA> !high", "description"),
+        ("<@UANA> Pay rent !someday", "!someday"),
+        ("<@UANA> " + "x" * 300, "limit is 250"),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_is_stored(bot: Bot, text: str, expected: str) -> None:
+    answer = bot.delegate(text)
+    assert answer["text"].startswith("⚠️") and expected in answer["text"], answer["text"]
+    assert _stored(bot) == []
+    assert bot.deliver().sent == 0
+    assert bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_help_and_empty_text_explain_the_grammar(bot: Bot) -> None:
+    for text in ("", "help"):
+        answer = bot.delegate(text)
+        assert "/delegate @ana" in answer["text"] and "!urgent" in answer["text"]
+    assert "/tasks done T-42" in bot.tasks("help")["text"]
+
+
+def test_broadcast_mentions_cannot_be_smuggled_into_messages(bot: Bot) -> None:
+    bot.delegate("<@UANA> Tell <!channel> and <!here|here> about <https://example.com|this>")
+    bot.deliver()
+    shown = _text(bot.card(1)) + _text(bot.slack.dms(ANA)[0])
+    assert "<!channel>" not in shown and "<!here" not in shown
+    assert "&lt;!channel&gt;" in shown
+    assert "<https://example.com|this>" in shown  # ordinary links still work
+
+
+def test_a_card_that_cannot_be_posted_is_kept_and_the_requester_told_how_to_fix_it(bot: Bot) -> None:
+    bot.delegate("<@UANA> Run payroll by Friday", channel="CPRIVATE")
+    report = bot.deliver()
+    assert report.dead == 0
+    task = bot.task(1)
+    assert task.card_ts is None
+    help_dm = bot.slack.dms(RITA)
+    assert len(help_dm) == 1 and "/invite @Handoff" in help_dm[0]["text"]
+    confirmation = bot.slack.responses[-1][1]["text"]
+    assert "couldn't post the card" in confirmation
+    with bot.handoff.services.db.transaction() as session:
+        card_row = session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).one()
+        assert card_row.status == "pending"
+        assert card_row.last_error in {"not_in_channel", "channel_not_found"}  # private: not even visible
+
+    # Someone invites the bot: Slack says so, and the card goes out at once.
+    bot.slack.add_member("CPRIVATE", "UBOT")
+    response = bot.client.event({"type": "member_joined_channel", "user": "UBOT", "channel": "CPRIVATE"})
+    assert response.status == 200
+    bot.deliver()
+    task = bot.task(1)
+    assert task.card_ts is not None and task.card_channel_id == "CPRIVATE"
+    assert len(bot.slack.messages("CPRIVATE")) == 1
+    assert len(bot.slack.dms(RITA)) == 1, "the requester is told once, not on every retry"
