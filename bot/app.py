@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -54,10 +55,12 @@ def create_app(
     """Build the app for `settings`; every Slack client it makes talks to `settings.api_url`."""
     database = db or Database.from_url(settings.database_url)
     # Listeners use Bolt's client for reads (users.info, views.open); retries there are harmless.
-    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=settings.slack_timeout)
+    # slack_sdk annotates the timeout as int, but urllib takes fractions of a second too.
+    timeout: Any = settings.slack_timeout
+    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=timeout)
     # Deliveries retry through the outbox, which knows what is safe to repeat, so the SDK must not.
     delivery_client = WebClient(
-        token=settings.bot_token, base_url=settings.api_url, timeout=settings.slack_timeout, retry_handlers=[]
+        token=settings.bot_token, base_url=settings.api_url, timeout=timeout, retry_handlers=[]
     )
     services = Services(
         settings=settings,

@@ -238,7 +238,7 @@ class Delivery:
             fresh.card_url = url
             session.add(fresh)
         # The task may have changed while the card was on its way; a refresh is queued by then.
-        return {"channel": channel, "ts": ts}
+        return posted
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
         task = self._card_ready(row)
@@ -330,7 +330,7 @@ class Delivery:
     ) -> dict[str, Any]:
         """chat.postMessage, tagged with the row's key so that an uncertain earlier try is found, not repeated."""
         if row.uncertain:
-            found = self._find_posted(row.key, channel=channel, thread_ts=thread_ts, since=row.created_at)
+            found = self._find_posted(row.key, channel=channel, thread_ts=thread_ts)
             if found is not None:
                 return found
         kwargs: dict[str, Any] = {
@@ -346,21 +346,18 @@ class Delivery:
         result = self._call("chat_postMessage", backoff_from=row, **kwargs)
         return {"channel": result["channel"], "ts": result["ts"]}
 
-    def _find_posted(
-        self, key: str, *, channel: str, thread_ts: str | None, since: datetime
-    ) -> dict[str, Any] | None:
-        """Look for a message this row already posted (after a timeout or a 5xx)."""
+    def _find_posted(self, key: str, *, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """Look for a message this row already posted (after a timeout or a 5xx) among the latest ones."""
         if not channel.startswith(("C", "G", "D")):
             opened = self._call("conversations_open", users=channel)
             channel = opened["channel"]["id"]
-        oldest = f"{since.timestamp() - 5:.6f}"
         if thread_ts:
             page = self._call(
                 "conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
             )
         else:
             page = self._call(
-                "conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+                "conversations_history", channel=channel, include_all_metadata=True, limit=200
             )
         for message in page.get("messages") or []:
             meta = message.get("metadata") or {}

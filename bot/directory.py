@@ -55,7 +55,8 @@ class Directory:
         except SlackApiError as exc:
             if exc.response.get("error") == "user_not_found":
                 raise UnknownUser(
-                    f"I can't find <@{user_id}> in this workspace.", "Mention someone with @ and pick them from the list."
+                    f"I can't find <@{user_id}> in this workspace.",
+                    "Mention someone with @ and pick them from the list.",
                 ) from exc
             if cached is not None:
                 return cached  # Slack is having trouble; yesterday's name and zone will do.
@@ -87,7 +88,8 @@ class Directory:
             )
         if len(humans) > 1:
             raise UnknownUser(
-                f"More than one person is called @{name}.", "Pick the person from Slack's @ list so the mention is exact."
+                f"More than one person is called @{name}.",
+                "Pick the person from Slack's @ list so the mention is exact.",
             )
         return humans[0]
 

@@ -150,7 +150,10 @@ def _buttons(task: Task) -> Blocks:
         ]
     elif s is TaskStatus.BLOCKED:
         buttons += [_button("🔓 Unblock", "task_unblock", task, "primary"), _button("✅ Done", "task_done", task)]
-        menu = [("Reassign…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel")]
+        menu = [
+            ("Done with a note…", "done_note"), ("Reassign…", "reassign"), ("Change due date…", "due"),
+            ("Cancel task…", "cancel"),
+        ]
     else:
         buttons.append(_button("🔁 Reopen", "task_reopen", task))
     if menu:
@@ -167,51 +170,75 @@ def _buttons(task: Task) -> Blocks:
     return buttons
 
 
+def _detail(event: TaskEvent, key: str) -> str:
+    """`: <escaped detail>` when the event carries one."""
+    value = event.detail.get(key)
+    return f": {escape(str(value))}" if value else ""
+
+
+def _new_due(event: TaskEvent) -> str:
+    to = event.detail.get("to")
+    return format_when(datetime.fromisoformat(to)) if to else "none"
+
+
 def thread_line(event: TaskEvent) -> str:
     """One line of history for the card's thread."""
     who = f"<@{event.actor_id}>"
-    d = event.detail
-    lines = {
-        "created": f"🆕 {who} created this",
-        "claimed": f"✋ {who} claimed this",
-        "released": f"↩️ {who} released this back to the pool",
-        "started": f"▶️ {who} started this",
-        "blocked": f"⛔ {who} blocked this: {escape(str(d.get('reason', '')))}",
-        "unblocked": f"🔓 {who} unblocked this",
-        "done": f"✅ {who} marked this done" + (f": {escape(str(d['note']))}" if d.get("note") else ""),
-        "reopened": f"🔁 {who} reopened this",
-        "cancelled": f"🚫 {who} cancelled this" + (f": {escape(str(d['reason']))}" if d.get("reason") else ""),
-        "reassigned": f"👉 {who} reassigned this from {_who(d.get('from'))} to {_who(d.get('to'))}",
-        "due_changed": f"📅 {who} changed the due date to "
-        + (format_when(datetime.fromisoformat(d["to"])) if d.get("to") else "none"),
-    }
-    return lines.get(event.kind, f"{who}: {event.kind}")
+    match event.kind:
+        case "created":
+            return f"🆕 {who} created this"
+        case "claimed":
+            return f"✋ {who} claimed this"
+        case "released":
+            return f"↩️ {who} released this back to the pool"
+        case "started":
+            return f"▶️ {who} started this"
+        case "blocked":
+            return f"⛔ {who} blocked this{_detail(event, 'reason')}"
+        case "unblocked":
+            return f"🔓 {who} unblocked this"
+        case "done":
+            return f"✅ {who} marked this done{_detail(event, 'note')}"
+        case "reopened":
+            return f"🔁 {who} reopened this"
+        case "cancelled":
+            return f"🚫 {who} cancelled this{_detail(event, 'reason')}"
+        case "reassigned":
+            d = event.detail
+            return f"👉 {who} reassigned this from {_who(d.get('from'))} to {_who(d.get('to'))}"
+        case "due_changed":
+            return f"📅 {who} changed the due date to {_new_due(event)}"
+    return f"{who}: {event.kind}"
 
 
 def dm_for_event(task: Task, event: TaskEvent, recipient: str, now: datetime) -> tuple[str, Blocks]:
     """The DM telling `recipient` about `event` on `task`: fallback text and blocks."""
     who = f"<@{event.actor_id}>"
-    link = _link(task)
-    title = escape(task.title)
-    d = event.detail
-    if event.kind == "created" or (event.kind == "reassigned" and d.get("to") == recipient):
+    about = f"{_link(task)} *{escape(task.title)}*"
+    if event.kind == "created" or (event.kind == "reassigned" and event.detail.get("to") == recipient):
         due = f", due {format_when(task.due_at)}" if task.due_at else ""
-        text = f"📥 {who} delegated {link} to you: *{title}*{due}"
+        text = f"📥 {who} delegated {about} to you{due}"
         return text, [_section(text), *card(task, now)[1:]]
-    messages = {
-        "claimed": f"✋ {who} claimed your task {link}: *{title}*",
-        "blocked": f"⛔ {who} is blocked on {link} *{title}*: {escape(str(d.get('reason', '')))}",
-        "unblocked": f"🔓 {who} unblocked {link} *{title}*",
-        "done": f"✅ {who} finished {link} *{title}*"
-        + (f"\n> {escape(str(d['note']))}" if d.get("note") else ""),
-        "reopened": f"🔁 {who} reopened {link} *{title}*",
-        "cancelled": f"🚫 {who} cancelled {link} *{title}*"
-        + (f": {escape(str(d['reason']))}" if d.get("reason") else ""),
-        "reassigned": f"👉 {who} reassigned {link} *{title}* to {_who(d.get('to'))}",
-        "due_changed": f"📅 {who} moved the due date of {link} *{title}* to "
-        + (format_when(datetime.fromisoformat(d["to"])) if d.get("to") else "none"),
-    }
-    text = messages.get(event.kind, f"{who} updated {link} *{title}*")
+    match event.kind:
+        case "claimed":
+            text = f"✋ {who} claimed your task {about}"
+        case "blocked":
+            text = f"⛔ {who} is blocked on {about}{_detail(event, 'reason')}"
+        case "unblocked":
+            text = f"🔓 {who} unblocked {about}"
+        case "done":
+            note = event.detail.get("note")
+            text = f"✅ {who} finished {about}" + (f"\n> {escape(str(note))}" if note else "")
+        case "reopened":
+            text = f"🔁 {who} reopened {about}"
+        case "cancelled":
+            text = f"🚫 {who} cancelled {about}{_detail(event, 'reason')}"
+        case "reassigned":
+            text = f"👉 {who} reassigned {about} to {_who(event.detail.get('to'))}"
+        case "due_changed":
+            text = f"📅 {who} moved the due date of {about} to {_new_due(event)}"
+        case _:
+            text = f"{who} updated {about}"
     return text, [_section(text)]
 
 

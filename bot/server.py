@@ -70,4 +70,4 @@ def serve_socket_mode(handoff: Handoff, app_token: str) -> None:
     """Serve over Socket Mode (no public URL needed) until interrupted."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    SocketModeHandler(handoff.app, app_token).start()
+    SocketModeHandler(handoff.app, app_token).start()  # type: ignore[no-untyped-call]

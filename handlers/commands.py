@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.services import Services
-from handlers.common import done_words, explain, resolve_mention, step
+from handlers.common import done_words, explain, resolve_mention, step, unescape
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.parsing import parse_delegation, parse_mention, parse_task_ref, parse_when
@@ -68,7 +68,7 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
     request = NewTask(
         team_id=team_id,
         requester_id=user_id,
-        title=parsed.title,
+        title=unescape(parsed.title),
         origin_channel_id=channel,
         card_channel_id=pool if assignee is None and pool else channel,
         assignee_id=assignee,
@@ -126,7 +126,7 @@ def _move(services: Services, command: dict[str, Any], verb: str, args: list[str
     number = parse_task_ref(args[0]) if args else None
     if number is None:
         raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "`/tasks` lists your tasks with their numbers.")
-    rest = " ".join(args[1:]).strip()
+    rest = unescape(" ".join(args[1:]).strip())
     kwargs: dict[str, Any] = {}
     if verb == "block":
         kwargs["reason"] = rest

@@ -12,7 +12,12 @@ from models.parsing import Mention
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
-__all__ = ["STEPS", "done_words", "explain", "resolve_mention", "step"]
+__all__ = ["STEPS", "done_words", "explain", "resolve_mention", "step", "unescape"]
+
+
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of `&`, `<`, `>` in typed text (we store what people typed, escape on output)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def explain(error: DomainError) -> str:

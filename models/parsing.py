@@ -378,7 +378,7 @@ def _clock(word: str, day_end: time) -> int | None:
     if word == "midnight":
         return 1440
     if word == "eod":
-        return day_end.hour * 60 + day_end.minute
+        return _end_minutes(day_end)
     m = _CLOCK_RE.fullmatch(word)
     if m is None:
         return None

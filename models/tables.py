@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from models.enums import Priority, TaskStatus
 from models.types import UTCDateTime
 
+
 def _enum(enum: type[Priority] | type[TaskStatus]) -> Any:
     # Stored as plain strings (their values), so new states need no ALTER TYPE on PostgreSQL.
     return Enum(

@@ -18,6 +18,7 @@ from models.enums import Priority, TaskStatus
 from models.errors import BadDueDate, BadInput, Conflict, NotAllowed, TaskNotFound
 from models.lifecycle import Action, Role, check_transition, next_status
 from models.outbox import enqueue
+from models.parsing import MAX_TITLE_CHARS
 from models.people import Actor
 from models.sql import insert_ignore
 from models.tables import Task, TaskEvent, Workspace
@@ -41,7 +42,6 @@ __all__ = [
     "unblock_task",
 ]
 
-MAX_TITLE_CHARS = 250
 MAX_NOTE_CHARS = 1000
 
 

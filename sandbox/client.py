@@ -28,7 +28,7 @@ _DEFAULT_BOT_USER = "UBOT"
 
 @dataclass(frozen=True)
 class SimResponse:
-    """What the bot answered: status, headers (last value per name) and body text."""
+    """What the bot answered: status, headers (names lowercased, last value wins) and body text."""
 
     status: int
     headers: dict[str, str]
@@ -105,7 +105,7 @@ class SlackClientSim:
             response = connection.getresponse()
             return SimResponse(
                 response.status,
-                dict(response.getheaders()),
+                {name.lower(): value for name, value in response.getheaders()},
                 response.read().decode("utf-8", errors="replace"),
             )
         finally:

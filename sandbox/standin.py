@@ -601,7 +601,7 @@ class SlackStandIn:
         `include_replies` adds thread replies; `thread_ts` gives just that thread's replies.
         """
         with self._lock:
-            channel_id = self._lookup_channel_id(channel)
+            channel_id = self._known_channel(channel)
             stored = self._messages.get(channel_id, []) if channel_id else []
             if thread_ts is not None:
                 picked = [m for m in stored if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
@@ -618,7 +618,7 @@ class SlackStandIn:
     def ephemerals(self, user_id: str | None = None, channel: str | None = None) -> list[JSONDict]:
         """Ephemeral messages, optionally for one recipient and/or channel, oldest first."""
         with self._lock:
-            channel_id = self._lookup_channel_id(channel) if channel is not None else None
+            channel_id = self._known_channel(channel) if channel is not None else None
             return copy.deepcopy(
                 [
                     e
@@ -627,6 +627,18 @@ class SlackStandIn:
                     and (channel is None or e["channel"] == channel_id)
                 ]
             )
+
+    def _known_channel(self, channel: str) -> str | None:
+        """Channel id for an inspection helper; a typo'd channel raises rather than looking empty."""
+        channel_id = self._lookup_channel_id(channel)
+        if channel_id is not None:
+            return channel_id
+        # Unseeded channels still count once something landed there (e.g. via a response_url).
+        if channel in self._messages or any(e["channel"] == channel for e in self._ephemerals):
+            return channel
+        if channel not in self._users:
+            raise KeyError(f"unknown channel {channel!r}")
+        return None  # a user whose DM was never opened, so nothing in it
 
     def message(self, channel: str, ts: str) -> JSONDict:
         """One stored message; KeyError if there is none."""
@@ -740,6 +752,10 @@ class SlackStandIn:
                 body = {"ok": False, "error": exc.error}
                 if exc.messages:
                     body["response_metadata"] = {"messages": exc.messages}
+            except Exception as exc:  # a stand-in bug must surface as an answer, not a dropped socket
+                error = f"sandbox_internal_error: {type(exc).__name__}: {exc}"
+                self._record(method, params, ok=False, error=error)
+                return _Reply(500, {"ok": False, "error": error})
             injected = failure.error if failure is not None else None
             self._record(method, params, ok=body["ok"], error=body.get("error"), injected=injected)
             return _Reply(200, body, hang=failure is not None)

@@ -136,3 +136,12 @@ def test_a_card_that_cannot_be_posted_is_kept_and_the_requester_told_how_to_fix_
     assert task.card_ts is not None and task.card_channel_id == "CPRIVATE"
     assert len(bot.slack.messages("CPRIVATE")) == 1
     assert len(bot.slack.dms(RITA)) == 1, "the requester is told once, not on every retry"
+
+
+def test_ampersands_and_angle_brackets_show_as_typed(bot: Bot) -> None:
+    # Slack escapes &, < and > in command text; the task keeps what the person typed.
+    bot.delegate("<@UANA> Book R&amp;D review for 3 &lt; 5 items")
+    bot.deliver()
+    assert bot.task(1).title == "Book R&D review for 3 < 5 items"
+    card = json.dumps(bot.card(1)["blocks"], ensure_ascii=False)
+    assert "R&amp;D review for 3 &lt; 5 items" in card and "&amp;amp;" not in card

@@ -1,0 +1,146 @@
+"""Slack failing, Slack retrying, forged requests, restarts: nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+from sqlmodel import col, select
+
+from bot.app import create_app
+from models.db import Database
+from models.tables import Outbox, TaskEvent
+from sandbox import SlackClientSim
+from tests.conftest import FakeClock
+from tests.scenarios.conftest import ANA, GENERAL, POOL, RITA, SECRET, TEAM, Bot, settings_for
+
+
+def _cards(bot: Bot, channel: str = GENERAL) -> list[dict[str, object]]:
+    return [m for m in bot.slack.messages(channel) if "T-1" in str(m.get("text"))]
+
+
+def _row(bot: Bot, key: str) -> Outbox:
+    with bot.handoff.services.db.transaction() as session:
+        return session.exec(select(Outbox).where(Outbox.key == key)).one()
+
+
+def test_rate_limited_card_waits_for_retry_after_then_posts_once(bot: Bot, clock: FakeClock) -> None:
+    bot.slack.fail_next("chat.postMessage", "ratelimited", retry_after=30)
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    assert _cards(bot) == []
+    row = _row(bot, "card.post:1")
+    assert row.status == "pending" and row.last_error == "ratelimited"
+    clock.advance(seconds=29)
+    bot.deliver()
+    assert _cards(bot) == []
+    clock.advance(seconds=2)
+    bot.deliver()
+    assert len(_cards(bot)) == 1
+    assert _row(bot, "card.post:1").status == "sent"
+    assert len(bot.slack.dms(ANA)) == 1
+
+
+def test_server_errors_back_off_and_retry(bot: Bot, clock: FakeClock) -> None:
+    bot.slack.fail_next("chat.postMessage", "server_error", times=3)
+    bot.delegate("<@UANA> Reconcile October invoices")
+    for _ in range(4):
+        bot.deliver()
+        clock.advance(seconds=10)
+    assert len(_cards(bot)) == 1 and len(bot.slack.dms(ANA)) == 1
+    failed = [c for c in bot.slack.calls_to("chat.postMessage") if not c.ok]
+    assert len(failed) == 3
+    assert _row(bot, "card.post:1").attempts >= 2  # the DM took one of the failures
+
+
+def test_a_timeout_after_slack_posted_is_not_posted_again(bot: Bot, clock: FakeClock) -> None:
+    bot.slack.hang_seconds = 1.5  # longer than the bot's 1 s Slack timeout
+    bot.slack.fail_next("chat.postMessage", "timeout_after_success")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    row = _row(bot, "card.post:1")
+    assert row.status == "pending" and row.uncertain
+    assert len(_cards(bot)) == 1  # Slack has it although the bot gave up waiting
+    clock.advance(seconds=5)
+    bot.deliver()
+    assert len(_cards(bot)) == 1, "found by its metadata, not posted twice"
+    task = bot.task(1)
+    assert task.card_ts == _cards(bot)[0]["ts"]
+    assert _row(bot, "card.post:1").result.get("found") is True
+
+
+def test_a_timeout_before_slack_acted_is_retried(bot: Bot, clock: FakeClock) -> None:
+    bot.slack.hang_seconds = 1.5
+    bot.slack.fail_next("chat.postMessage", "timeout")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    assert _cards(bot) == []
+    clock.advance(seconds=5)
+    bot.deliver()
+    assert len(_cards(bot)) == 1
+
+
+def test_undelivered_messages_survive_a_restart(bot: Bot, clock: FakeClock, db_url: str) -> None:
+    bot.slack.fail_next("chat.postMessage", "server_error", times=50)
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    bot.handoff.close()
+    bot.slack.clear_failures()
+    clock.advance(minutes=1)
+    restarted = create_app(settings_for(bot.slack, db_url), db=Database.from_url(db_url), clock=clock)
+    try:
+        restarted.services.delivery.drain()
+    finally:
+        restarted.close()
+    assert len(_cards(bot)) == 1 and len(bot.slack.dms(ANA)) == 1
+
+
+def test_the_background_worker_delivers_right_after_the_command(bot: Bot) -> None:
+    bot.handoff.start_background()
+    bot.delegate("<@UANA> Reconcile October invoices")
+    assert bot.slack.wait_for(lambda s: len(s.dms(ANA)) == 1 and len(s.responses) == 1, timeout=5)
+    assert len(_cards(bot)) == 1
+
+
+def test_slack_retrying_an_event_changes_nothing(bot: Bot) -> None:
+    bot.delegate("Check the shared inbox")
+    bot.deliver()
+    ts = bot.task(1).card_ts
+    assert ts is not None
+    assert bot.client.reaction_added(ANA, "raised_hand", POOL, ts, event_id="Ev0001").status == 200
+    bot.client.reaction_removed(ANA, "raised_hand", POOL, ts, event_id="Ev0002")
+    # Slack thinks we missed the first one and sends it again.
+    retry = bot.client.reaction_added(ANA, "raised_hand", POOL, ts, event_id="Ev0001", retry_num=1)
+    assert retry.status == 200
+    assert bot.task(1).assignee_id is None
+    with bot.handoff.services.db.transaction() as session:
+        kinds = [e.kind for e in session.exec(select(TaskEvent).order_by(col(TaskEvent.id)))]
+    assert kinds == ["created", "claimed", "released"]
+
+
+def test_events_nobody_listens_for_are_acknowledged(bot: Bot) -> None:
+    for event in ({"type": "app_mention", "user": RITA, "text": "hi", "channel": GENERAL, "ts": "1.2"},
+                  {"type": "message", "user": RITA, "text": "hello", "channel": GENERAL, "ts": "1.3"}):
+        assert bot.client.event(event).status == 200
+    unknown = bot.client.block_action(RITA, {"action_id": "something_else", "value": "x"}, channel_id=GENERAL)
+    assert unknown.status == 200
+
+
+def test_forged_or_stale_requests_are_refused_and_change_nothing(bot: Bot) -> None:
+    forged = SlackClientSim(bot.url, "not-the-secret", team_id=TEAM, standin=bot.slack)
+    assert forged.command(RITA, "/delegate", "<@UANA> Pay everyone twice", channel_id=GENERAL).status == 401
+    stale = SlackClientSim(bot.url, SECRET, team_id=TEAM, standin=bot.slack, clock=lambda: time.time() - 600)
+    assert stale.command(RITA, "/delegate", "<@UANA> Pay everyone twice", channel_id=GENERAL).status == 401
+    unsigned = bot.client.raw(b"command=%2Fdelegate&text=x", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert unsigned.status == 401
+    with bot.handoff.services.db.transaction() as session:
+        assert session.exec(select(Outbox)).all() == []
+    assert bot.deliver().sent == 0
+
+
+def test_health_check_reports_the_database(bot: Bot) -> None:
+    with urllib.request.urlopen(bot.url.replace("/slack/events", "/healthz"), timeout=5) as response:
+        assert response.status == 200
+        report = json.loads(response.read())
+    assert report == {"ok": True, "database": "ok", "outbox_pending": 0}
