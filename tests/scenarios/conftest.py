@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,7 +107,13 @@ def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
     upgrade(db_url)
     handoff = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
     server = start_http(handoff, "127.0.0.1", 0, 4)
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def serve() -> None:
+        # Closing the listening socket from the test thread ends the loop with a harmless OSError.
+        with contextlib.suppress(OSError, ValueError):
+            server.run()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"
     client = SlackClientSim(url, SECRET, team_id=TEAM, standin=slack)
