@@ -177,8 +177,7 @@ def unblock_task(*, session: Session, team_id: str, number: int, actor: Actor, n
     """Return a blocked task to the state it was blocked from."""
     task = find_task(session, team_id=team_id, number=number, lock=True)
     _move(task, Action.UNBLOCK, actor)
-    task.blocked_reason = None
-    task.blocked_from = None
+    _clear_block(task)
     return _commit(session, task, actor, "unblocked", {}, now, notify=[task.assignee_id])
 
 
@@ -191,8 +190,7 @@ def complete_task(
     _move(task, Action.DONE, actor)
     task.done_note = note
     task.completed_at = now
-    task.blocked_reason = None
-    task.blocked_from = None
+    _clear_block(task)
     detail: dict[str, Any] = {"note": note} if note else {}
     return _commit(session, task, actor, "done", detail, now, notify=[task.requester_id])
 
@@ -213,8 +211,7 @@ def cancel_task(
     reason = _note(reason, what="reason") or None
     task = find_task(session, team_id=team_id, number=number, lock=True)
     _move(task, Action.CANCEL, actor)
-    task.blocked_reason = None
-    task.blocked_from = None
+    _clear_block(task)
     detail: dict[str, Any] = {"reason": reason} if reason else {}
     return _commit(session, task, actor, "cancelled", detail, now, notify=[task.assignee_id, task.requester_id])
 
@@ -229,8 +226,7 @@ def reassign_task(
     previous = task.assignee_id
     _move(task, Action.REASSIGN, actor)
     task.assignee_id = assignee_id
-    task.blocked_reason = None
-    task.blocked_from = None
+    _clear_block(task)
     detail = {"from": previous, "to": assignee_id}
     return _commit(session, task, actor, "reassigned", detail, now, notify=[assignee_id, previous])
 
@@ -262,6 +258,11 @@ def _next_number(session: Session, team_id: str, now: datetime) -> int:
     )
     reserved = session.exec(select(Workspace.next_task_number).where(Workspace.team_id == team_id)).one()
     return reserved - 1
+
+
+def _clear_block(task: Task) -> None:
+    task.blocked_reason = None
+    task.blocked_from = None
 
 
 def _roles(task: Task, actor: Actor) -> set[Role]:
