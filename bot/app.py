@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,8 +18,11 @@ from bot.services import Services
 from bot.settings import Settings
 from handlers import register_all
 from models.db import Database
+from models.worktime import parse_work_hours, to_dict
+from scheduler.config import JobConfig
+from scheduler.runner import SchedulerRunner
 
-__all__ = ["Handoff", "create_app", "utc_now"]
+__all__ = ["Handoff", "create_app", "job_config", "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +38,32 @@ class Handoff:
 
     app: App
     services: Services
+    scheduler: SchedulerRunner
 
-    def start_background(self) -> None:
-        """Start delivering the outbox in the background."""
+    def start_background(self, *, scheduler: bool = True) -> None:
+        """Start delivering the outbox in the background, and the scheduler unless told not to."""
         self.services.delivery.start()
         self.services.delivery.kick()
+        if scheduler:
+            self.scheduler.start()
 
     def close(self) -> None:
         """Stop background work and close database connections."""
+        self.scheduler.stop()
         self.services.delivery.stop()
         self.services.db.dispose()
+
+
+def job_config(settings: Settings) -> JobConfig:
+    """The scheduler's rules from the settings."""
+    return JobConfig(
+        reminder_leads=settings.reminder_leads,
+        overdue_grace=settings.overdue_grace,
+        unclaimed_after=settings.unclaimed_after,
+        unclaimed_escalate_after=settings.unclaimed_escalate_after,
+        default_hours=to_dict(parse_work_hours(settings.work_hours, ZoneInfo("UTC"))),
+        managers=settings.managers,
+    )
 
 
 def create_app(
@@ -68,6 +88,7 @@ def create_app(
         clock=clock,
         directory=Directory(database, client, clock),
         delivery=Delivery(database, delivery_client, clock=clock),
+        config=job_config(settings),
     )
     app = App(
         signing_secret=settings.signing_secret or None,
@@ -78,4 +99,8 @@ def create_app(
         logger=logging.getLogger("slack_bolt"),
     )
     register_all(app, services)
-    return Handoff(app=app, services=services)
+    runner = SchedulerRunner(
+        database, services.config, clock=clock, sweep_seconds=settings.sweep_seconds,
+        before_run=services.directory.refresh_stale, after_run=services.delivery.kick,
+    )
+    return Handoff(app=app, services=services, scheduler=runner)

@@ -6,10 +6,16 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import Handoff
 
 __all__ = ["main"]
 
@@ -24,9 +30,28 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = sub.add_parser("serve", help="serve Slack requests (the default): Socket Mode or HTTP on PORT")
     serve.add_argument("--port", type=int, help="HTTP port (default: PORT or 3000)")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="do not run the scheduler here (run `python -m bot scheduler`)"
+    )
+    sub.add_parser("scheduler", help="run only the scheduler and Slack delivery (no web server)")
+    jobs = sub.add_parser("jobs", help="run scheduler jobs once, e.g. to catch up or re-send a digest")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+    run = jobs_sub.add_parser("run", help="run jobs as of an instant and report what was sent")
+    run.add_argument("group", choices=["reminders", "digest", "recurring", "all"])
+    run.add_argument("--at", type=_instant, help="ISO-8601 instant (default: now), e.g. 2026-12-01T09:00:00+01:00")
     sub.add_parser("migrate", help="create or upgrade the database schema, then exit")
     sub.add_parser("check", help="validate the settings and reach the database, then exit")
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 instant such as 2026-12-01T09:00Z") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, e.g. 2026-12-01T09:00+00:00")
+    return moment.astimezone(UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(settings)
     if command == "check":
         return _check(settings)
-    return _serve(settings, port=getattr(args, "port", None))
+    if command == "jobs":
+        return _run_jobs(settings, args.group, args.at)
+    if command == "scheduler":
+        return _serve(settings, port=None, web=False)
+    return _serve(settings, port=getattr(args, "port", None), scheduler=not getattr(args, "no_scheduler", False))
 
 
 def _migrate(settings: Settings) -> int:
@@ -71,27 +100,56 @@ def _check(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, *, port: int | None) -> int:
+def _app(settings: Settings) -> Handoff | None:
     from slack_bolt.error import BoltError
 
     from bot.app import create_app
-    from bot.server import serve_http, serve_socket_mode
 
     if _migrate(settings) != 0:
-        return 1
+        return None
     try:
-        handoff = create_app(settings)
+        return create_app(settings)
     except BoltError as error:
         print(f"handoff: Slack refused the bot token ({error}): check SLACK_BOT_TOKEN", file=sys.stderr)
+        return None
+
+
+def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
+    handoff = _app(settings)
+    if handoff is None:
         return 2
+    try:
+        report = handoff.scheduler.run(group, at=at)
+        if report is None:
+            print("handoff: another process holds the scheduler lock; nothing was run", file=sys.stderr)
+            return 3
+        delivered = handoff.services.delivery.drain()
+        print(f"queued: {report.summary()}")
+        print(f"delivered: sent={delivered.sent} retrying={delivered.retried} refused={delivered.dead}")
+    finally:
+        handoff.close()
+    return 0
+
+
+def _serve(settings: Settings, *, port: int | None, scheduler: bool = True, web: bool = True) -> int:
+    from bot.server import serve_http, serve_socket_mode
+
+    handoff = _app(settings)
+    if handoff is None:
+        return 2
+    stopped = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
+        stopped.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    handoff.start_background()
+    handoff.start_background(scheduler=scheduler)
     try:
-        if settings.app_token:
+        if not web:
+            log.info("running the scheduler only")
+            stopped.wait()
+        elif settings.app_token:
             log.info("serving over Socket Mode")
             serve_socket_mode(handoff, settings.app_token)
         else:

@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot import render
 from models import outbox
 from models.db import Database
-from models.tables import OUTBOX_PENDING, Outbox, Task, TaskEvent
+from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, Outbox, Task, TaskEvent
 
 __all__ = ["Delivery", "DeliveryReport"]
 
@@ -180,6 +180,9 @@ class Delivery:
             "confirm": self._confirm,
             "ephemeral": self._ephemeral,
             "notice": self._notice,
+            "digest.post": self._digest_post,
+            "digest.reply": self._digest_reply,
+            "morning": self._morning,
         }.get(row.kind)
         if handler is None:
             raise _Dead(f"unknown outbox kind {row.kind!r}")
@@ -283,6 +286,27 @@ class Delivery:
 
     def _notice(self, row: Outbox) -> dict[str, Any]:
         return self._post(row, channel=row.payload["user"], text=row.payload["text"], blocks=row.payload.get("blocks"))
+
+    def _digest_post(self, row: Outbox) -> dict[str, Any]:
+        text, blocks = render.digest_headline(row.payload)
+        return self._post(row, channel=row.payload["channel"], text=text, blocks=blocks)
+
+    def _digest_reply(self, row: Outbox) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            parent = session.exec(select(Outbox).where(Outbox.key == row.payload["parent"])).first()
+            if parent is None:
+                raise _Dead("digest parent is gone")
+            status, result = parent.status, dict(parent.result)
+        if status == OUTBOX_DEAD:
+            raise _Dead("the digest's parent message was refused")
+        if status == OUTBOX_PENDING or "ts" not in result:
+            raise _Wait()  # replies go in the parent's thread, so it must be posted first
+        text, blocks = render.digest_section(row.payload["section"])
+        return self._post(row, channel=result["channel"], thread_ts=result["ts"], text=text, blocks=blocks)
+
+    def _morning(self, row: Outbox) -> dict[str, Any]:
+        text, blocks = render.morning_queue(row.payload)
+        return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
 
     # -- Slack calls -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
 
 from models.db import Database
 from models.errors import UnknownUser
@@ -41,10 +42,24 @@ class Directory:
         self.db = db
         self.client = client
         self.clock = clock
+        # Every command needs the requester's zone; keeping fresh rows in memory saves a transaction each time.
+        self._memo: dict[tuple[str, str], Person] = {}
+
+    def forget(self, team_id: str, user_id: str) -> None:
+        """Drop the in-memory copy of a person (after their settings changed)."""
+        self._memo.pop((team_id, user_id), None)
 
     def person(self, team_id: str, user_id: str) -> Person:
         """The person with this id (refreshed from Slack when stale), or UnknownUser."""
         now = self.clock()
+        memo = self._memo.get((team_id, user_id))
+        if memo is not None and now - memo.refreshed_at < REFRESH_AFTER:
+            return memo
+        person = self._load(team_id, user_id, now)
+        self._memo[(team_id, user_id)] = person
+        return person
+
+    def _load(self, team_id: str, user_id: str, now: datetime) -> Person:
         with self.db.transaction() as session:
             cached = get_person(session, team_id=team_id, user_id=user_id)
             if cached is not None and now - cached.refreshed_at < REFRESH_AFTER:
@@ -92,6 +107,26 @@ class Directory:
                 "Pick the person from Slack's @ list so the mention is exact.",
             )
         return humans[0]
+
+    def refresh_stale(self, *, limit: int = 20) -> int:
+        """Refresh people whose cached name and zone are old (so reminders follow a changed time zone)."""
+        cutoff = self.clock() - REFRESH_AFTER
+        with self.db.transaction() as session:
+            stale = [
+                (p.team_id, p.user_id)
+                for p in session.exec(
+                    select(Person).where(col(Person.refreshed_at) < cutoff, col(Person.is_bot).is_(False))
+                    .order_by(col(Person.refreshed_at)).limit(limit)
+                )
+            ]
+        refreshed = 0
+        for team_id, user_id in stale:
+            try:
+                self.person(team_id, user_id)
+                refreshed += 1
+            except Exception:  # one unreachable user must not stop the others, nor the scheduler
+                log.warning("could not refresh %s", user_id, exc_info=True)
+        return refreshed
 
     def refresh_all(self, team_id: str) -> int:
         """Reload every member through `users.list`; returns how many were saved."""

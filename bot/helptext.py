@@ -11,6 +11,8 @@ DELEGATE_HELP = """*Delegate a task with `/delegate`*
 *Due dates* (read in your time zone): `by Friday 5pm`, `tomorrow`, `tomorrow 9am`, `in 3 days`, \
 `in 2 hours`, `by 2026-12-05 14:00`, `by Dec 5`, `by EOD`, `by EOW`, `next Tuesday`
 *Priority*: `!low`, `!high`, `!urgent` (normal when left out) · *Tags*: `#bookkeeping`
+*Recurring*: `/delegate @ana Send the payroll report every Monday 9am` (also `every weekday`, \
+`every month on the 1st`, `every 2 weeks on Friday`): each one appears a day before it is due
 The card appears in this channel (pool tasks go to the pool channel) with buttons for the next steps. \
 See `/tasks help` for finding and moving tasks."""
 
@@ -23,5 +25,10 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks block T-42 waiting for the bank statement` · `/tasks unblock T-42` · `/tasks release T-42`
 • `/tasks reopen T-42` · `/tasks cancel T-42 [reason]` (requester or manager)
 • `/tasks assign T-42 @ben` (requester or manager) · `/tasks due T-42 Monday 10am` (or `none`)
+*Reminders and digests*
+• `/tasks snooze T-42 2h` or `/tasks snooze T-42 until tomorrow 9am` — hold reminders; the due date stays
+• `/tasks recurring` — list recurring tasks · `/tasks recurring pause|resume|stop R-3`
+• `/tasks digest here at 9:00` — a daily digest in this channel on working days · `/tasks digest off`
+• `/tasks hours 8:00-16:00 mon-fri` — your working hours · `/tasks morning on` — a DM with your day's queue
 *On the card*: ✋ claims an unclaimed task (remove it to give it back before you start), 👀 starts it, \
 ✅ finishes it; the buttons and the ⋯ menu do the rest."""

@@ -12,7 +12,7 @@ __all__ = ["MODAL_VERBS", "modal_for", "read_metadata"]
 View = dict[str, Any]
 
 # The overflow entries that open a modal, and the callback id of each.
-MODAL_VERBS = {"block", "reassign", "due", "cancel", "done_note"}
+MODAL_VERBS = {"block", "reassign", "due", "cancel", "done_note", "snooze"}
 
 
 def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = "") -> View:
@@ -53,6 +53,10 @@ def modal_for(verb: str, task: Task, *, channel_id: str | None) -> View:
         ]),
         "cancel": ("Cancel task", "Cancel task", [
             _input("reason", "Why? (optional)", _text("No longer needed"), optional=True),
+        ]),
+        "snooze": ("Snooze reminders", "Snooze", [
+            _input("until", "Snooze for or until", _text("2h, until tomorrow 9am", max_length=100),
+                   hint="The due date does not move."),
         ]),
         "done_note": ("Mark done", "Done", [
             _input("note", "Note for the requester (optional)", _text("Sent to the client", multiline=True,

@@ -9,7 +9,8 @@ from typing import Any
 
 from models.enums import Priority, TaskStatus
 from models.queries import is_overdue
-from models.tables import Task, TaskEvent
+from models.recurrence import Recurrence
+from models.tables import RecurringTask, Task, TaskEvent
 
 __all__ = [
     "Blocks",
@@ -109,6 +110,10 @@ def card(task: Task, now: datetime) -> Blocks:
         notes.append(f"📝 {escape(task.done_note)}")
     if task.status is TaskStatus.OPEN:
         notes.append("React with ✋ or click *Claim* to take it.")
+    if task.snoozed_until is not None and task.snoozed_until > now and task.status in (
+        TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED
+    ):
+        notes.append(f"💤 Reminders snoozed until {format_when(task.snoozed_until)}")
     if notes:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": n[:SECTION_LIMIT]} for n in notes]}
@@ -140,13 +145,14 @@ def _buttons(task: Task) -> Blocks:
         buttons += [_button("▶️ Start", "task_start", task, "primary"), _button("✅ Done", "task_done", task)]
         menu = [
             ("Done with a note…", "done_note"), ("Block…", "block"), ("Release to pool", "release"),
-            ("Reassign…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
+            ("Snooze reminders…", "snooze"), ("Reassign…", "reassign"), ("Change due date…", "due"),
+            ("Cancel task…", "cancel"),
         ]
     elif s is TaskStatus.IN_PROGRESS:
         buttons.append(_button("✅ Done", "task_done", task, "primary"))
         menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Reassign…", "reassign"),
-            ("Change due date…", "due"), ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Block…", "block"), ("Snooze reminders…", "snooze"),
+            ("Reassign…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     elif s is TaskStatus.BLOCKED:
         buttons += [_button("🔓 Unblock", "task_unblock", task, "primary"), _button("✅ Done", "task_done", task)]
@@ -208,6 +214,14 @@ def thread_line(event: TaskEvent) -> str:
             return f"👉 {who} reassigned this from {_who(d.get('from'))} to {_who(d.get('to'))}"
         case "due_changed":
             return f"📅 {who} changed the due date to {_new_due(event)}"
+        case "snoozed":
+            return f"💤 {who} snoozed reminders until {format_when(datetime.fromisoformat(event.detail['until']))}"
+        case "overdue":
+            return "⏰ This is now overdue."
+        case "nudged":
+            helpers = " ".join(f"<@{u}>" for u in event.detail.get("assistants") or [])
+            ask = f"{helpers}, can one of you take it? " if helpers else ""
+            return f"👋 Still unclaimed. {ask}React ✋ to claim."
     return f"{who}: {event.kind}"
 
 
@@ -237,9 +251,25 @@ def dm_for_event(task: Task, event: TaskEvent, recipient: str, now: datetime) ->
             text = f"👉 {who} reassigned {about} to {_who(event.detail.get('to'))}"
         case "due_changed":
             text = f"📅 {who} moved the due date of {about} to {_new_due(event)}"
+        case "reminder":
+            due = format_when(task.due_at) if task.due_at else "soon"
+            text = f"⏳ Reminder: {about} is due {due}."
+        case "overdue":
+            text = f"⏰ {about} is overdue (it was due {_due_text(task)}). Update it or ask for more time."
+        case "escalated":
+            text = (
+                f"🚨 {about} is still overdue (due {_due_text(task)}); it is with {_who(task.assignee_id)}, "
+                f"requested by <@{task.requester_id}>."
+            )
+        case "unclaimed":
+            text = f"🙋 {about} has waited in the pool with nobody claiming it. Assign it from the card's ⋯ menu."
         case _:
             text = f"{who} updated {about}"
     return text, [_section(text)]
+
+
+def _due_text(task: Task) -> str:
+    return format_when(task.due_at) if task.due_at else "with no due date"
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -286,3 +316,112 @@ def task_detail(task: Task, events: Sequence[TaskEvent], now: datetime) -> tuple
     blocks = card(task, now)[:-1]  # no buttons in an ephemeral view
     blocks.append(_section(f"*History*\n{history}" if history else "*History*\nNothing yet."))
     return card_fallback(task), blocks
+
+
+# -- digests and the morning queue ------------------------------------------------------------------
+
+_GROUP_TITLES = {
+    "overdue": "⏰ Overdue",
+    "due_today": "📅 Due today",
+    "in_progress": "🟡 In progress",
+    "blocked": "⛔ Blocked",
+    "unclaimed": "⚪ Unclaimed",
+    "done": "✅ Done",
+    "queue": "Your queue",
+}
+
+
+def _snapshot_line(item: dict[str, Any]) -> str:
+    ref = f"<{item['url']}|{item['ref']}>" if item.get("url") else item["ref"]
+    due = f" · due {format_when(datetime.fromisoformat(item['due']))}" if item.get("due") else ""
+    who = f" · <@{item['assignee']}>" if item.get("assignee") else ""
+    return f"• *{ref}* {escape(item['title'])}{who}{due}"
+
+
+def _grouped(groups: dict[str, list[dict[str, Any]]]) -> Blocks:
+    blocks: Blocks = []
+    for name, items in groups.items():
+        if not items:
+            continue
+        chunk = f"*{_GROUP_TITLES.get(name, name)}* ({len(items)})"
+        for item in items:
+            line = _snapshot_line(item)
+            if len(chunk) + len(line) + 1 > SECTION_LIMIT:
+                blocks.append(_section(chunk))
+                chunk = ""
+            chunk = f"{chunk}\n{line}" if chunk else line
+        blocks.append(_section(chunk))
+    return blocks
+
+
+def digest_headline(payload: dict[str, Any]) -> tuple[str, Blocks]:
+    """The digest's parent message: the day's numbers."""
+    h = payload["headline"]
+    rate = f"{h['on_time_rate']}% on time" if h.get("on_time_rate") is not None else "nothing finished yet"
+    text = (
+        f"📋 Daily digest for {payload['date']}: {h['open']} open · {h['due_today']} due today · "
+        f"{h['overdue']} overdue · {h['unclaimed']} unclaimed · {h['done']} done since the last digest ({rate})"
+    )
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"📋 Daily digest · {payload['date']}"}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Open*\n{h['open']}"},
+                {"type": "mrkdwn", "text": f"*Due today*\n{h['due_today']}"},
+                {"type": "mrkdwn", "text": f"*Overdue*\n{h['overdue']}"},
+                {"type": "mrkdwn", "text": f"*Unclaimed*\n{h['unclaimed']}"},
+                {"type": "mrkdwn", "text": f"*Done since last digest*\n{h['done']}"},
+                {"type": "mrkdwn", "text": f"*On-time rate*\n{rate}"},
+            ],
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Details per person are in the thread."}]},
+    ]
+    return text, blocks
+
+
+def digest_section(section: dict[str, Any]) -> tuple[str, Blocks]:
+    """One digest reply: an assistant's tasks, the unclaimed pool, or what was completed."""
+    part = f" (part {section['part']} of {section['parts']})" if section.get("parts") else ""
+    if section["kind"] == "assistant":
+        title = f"<@{section['user']}>{part}"
+    elif section["kind"] == "pool":
+        title = f"*Unclaimed pool*{part}"
+    else:
+        title = f"*Completed since the last digest*{part}"
+    blocks = [_section(title), *_grouped(section["groups"])]
+    return f"Digest: {title}", blocks[:MESSAGE_BLOCKS]
+
+
+def morning_queue(payload: dict[str, Any]) -> tuple[str, Blocks]:
+    """The morning DM: what is the person's today, most pressing first."""
+    items = payload["items"]
+    if not items:
+        text = "☀️ Good morning! Nothing is on your plate today."
+        return text, [_section(text)]
+    text = f"☀️ Good morning! You have {len(items)} open task{'s' if len(items) != 1 else ''}, most pressing first:"
+    return text, [_section(text), *_grouped({"queue": items})][:MESSAGE_BLOCKS]
+
+
+def recurring_list(items: Sequence[RecurringTask]) -> tuple[str, Blocks]:
+    """The workspace's recurring tasks, for `/tasks recurring`."""
+    if not items:
+        text = "No recurring tasks. Add one with `/delegate @ana Send the payroll report every Monday 9am`."
+        return text, [_section(text)]
+    lines = []
+    for item in items:
+        rule = Recurrence.from_dict(item.rule).describe()
+        who = f"<@{item.assignee_id}>" if item.assignee_id else "the pool"
+        paused = " · ⏸️ paused" if item.status == "paused" else f" · next due {format_when(item.next_at)}"
+        lines.append(f"• *R-{item.id}* {escape(item.title)} · {who} · {escape(rule)}{paused}")
+    text = f"Recurring tasks ({len(items)})"
+    blocks: Blocks = [_section(f"*{text}*")]
+    chunk = ""
+    for line in lines:
+        if len(chunk) + len(line) + 1 > SECTION_LIMIT:
+            blocks.append(_section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    blocks.append(_section(chunk))
+    blocks.append(_section("Pause, resume or stop one with `/tasks recurring pause R-3` (or `resume`, `stop`)."))
+    return text, blocks[:MESSAGE_BLOCKS]

@@ -13,7 +13,8 @@ from bot.directory import Directory
 from bot.settings import Settings
 from models import outbox
 from models.db import Database
-from models.people import Actor
+from models.people import Actor, get_person
+from scheduler.config import JobConfig
 
 __all__ = ["Services"]
 
@@ -27,10 +28,17 @@ class Services:
     clock: Callable[[], datetime]
     directory: Directory
     delivery: Delivery
+    config: JobConfig
 
-    def actor(self, user_id: str) -> Actor:
-        """The acting person, with their manager flag from the settings."""
-        return Actor(user_id=user_id, is_manager=user_id in self.settings.managers)
+    def actor(self, user_id: str, team_id: str | None = None) -> Actor:
+        """The acting person; a manager when listed in the settings or recorded (e.g. by setting up a digest)."""
+        if user_id in self.settings.managers:
+            return Actor(user_id=user_id, is_manager=True)
+        if team_id is None:
+            return Actor(user_id=user_id)
+        with self.db.transaction() as session:
+            person = get_person(session, team_id=team_id, user_id=user_id)
+            return Actor(user_id=user_id, is_manager=bool(person and person.is_manager))
 
     def tell(
         self,

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -40,6 +41,12 @@ class Settings:
     start_emoji: frozenset[str] = frozenset({"eyes"})
     log_level: str = "INFO"
     slack_timeout: float = 10.0
+    reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    overdue_grace: timedelta = timedelta(hours=4)
+    unclaimed_after: timedelta = timedelta(hours=2)
+    unclaimed_escalate_after: timedelta = timedelta(hours=4)
+    work_hours: str = "9:00-17:00 mon-fri"
+    sweep_seconds: int = 30
 
     def __repr__(self) -> str:
         # Secrets never reach logs, even when the settings object itself is logged.
@@ -114,6 +121,16 @@ def _parse(env: Mapping[str, str]) -> Settings:
         start_emoji=_emoji(get("HANDOFF_START_EMOJI"), "HANDOFF_START_EMOJI", "eyes"),
         log_level=_log_level(get("LOG_LEVEL")),
         slack_timeout=float(_int(get("HANDOFF_SLACK_TIMEOUT"), "HANDOFF_SLACK_TIMEOUT", 10, 1, 120)),
+        reminder_leads=tuple(
+            sorted(_durations(get("HANDOFF_REMINDER_LEADS") or "24h,1h", "HANDOFF_REMINDER_LEADS"), reverse=True)
+        ),
+        overdue_grace=_durations(get("HANDOFF_OVERDUE_GRACE") or "4h", "HANDOFF_OVERDUE_GRACE")[0],
+        unclaimed_after=_durations(get("HANDOFF_UNCLAIMED_AFTER") or "2h", "HANDOFF_UNCLAIMED_AFTER")[0],
+        unclaimed_escalate_after=_durations(
+            get("HANDOFF_UNCLAIMED_ESCALATE_AFTER") or "4h", "HANDOFF_UNCLAIMED_ESCALATE_AFTER"
+        )[0],
+        work_hours=_work_hours(get("HANDOFF_WORK_HOURS")),
+        sweep_seconds=_int(get("HANDOFF_SWEEP_SECONDS"), "HANDOFF_SWEEP_SECONDS", 30, 5, 3600),
     )
 
 
@@ -147,6 +164,35 @@ def _emoji(raw: str | None, name: str, default: str) -> frozenset[str]:
     if not items or bad:
         raise SettingsError(f"{name} must be emoji names such as raised_hand,hand (without colons)")
     return frozenset(items)
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+def _durations(raw: str, name: str) -> list[timedelta]:
+    """Comma-separated durations such as `24h,1h` or `1h30m`."""
+    values = []
+    for item in (part.strip().lower() for part in raw.split(",")):
+        match = _DURATION.match(item)
+        if not item or match is None or not any(match.groups()):
+            raise SettingsError(f"{name} must be durations such as 24h,1h or 90m (d, h, m), not {raw!r}")
+        days, hours, minutes = (int(g or 0) for g in match.groups())
+        values.append(timedelta(days=days, hours=hours, minutes=minutes))
+    return values
+
+
+def _work_hours(raw: str | None) -> str:
+    from zoneinfo import ZoneInfo
+
+    from models.errors import BadInput
+    from models.worktime import parse_work_hours
+
+    text = raw or "9:00-17:00 mon-fri"
+    try:
+        parse_work_hours(text, ZoneInfo("UTC"))
+    except BadInput:
+        raise SettingsError(f"HANDOFF_WORK_HOURS must look like 9:00-17:00 mon-fri, not {text!r}") from None
+    return text
 
 
 def _log_level(raw: str | None) -> str:

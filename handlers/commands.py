@@ -16,7 +16,20 @@ from models.errors import BadInput, DomainError
 from models.parsing import parse_delegation, parse_mention, parse_task_ref, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, history
+from models.recurrence import Recurrence, split_recurrence
+from models.schedule import (
+    create_recurring,
+    list_recurring,
+    parse_clock,
+    set_digest,
+    set_hours,
+    set_morning_queue,
+    set_recurring_status,
+    snooze_until,
+    stop_digest,
+)
 from models.tasks import NewTask, create_task, find_task
+from models.worktime import format_work_hours, parse_work_hours, to_dict
 
 __all__ = ["register"]
 
@@ -24,7 +37,7 @@ log = logging.getLogger(__name__)
 
 # Slack sends at most 4,000 characters of command text; anything longer was not typed by a person.
 MAX_COMMAND_CHARS = 4000
-_MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due"}
+_MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due", "snooze"}
 
 
 def register(app: App, services: Services) -> None:
@@ -61,7 +74,14 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
     team_id, user_id = command["team_id"], command["user_id"]
     now = services.clock()
     requester = services.directory.person(team_id, user_id)
-    parsed = parse_delegation(text, now=now, tz=zone_of(requester))
+    zone = zone_of(requester)
+    text, rule = split_recurrence(text)
+    parsed = parse_delegation(text, now=now, tz=zone)
+    if rule is not None and parsed.due_at is not None:
+        raise BadInput(
+            "A recurring task takes its due time from its schedule, so leave out the `by …` part.",
+            "e.g. `/delegate @ana Send the payroll report every Monday 9am`",
+        )
     assignee = resolve_mention(services, team_id, parsed.assignee) if parsed.assignee else None
     channel = command["channel_id"]
     pool = services.settings.pool_channel
@@ -77,10 +97,19 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
         tags=parsed.tags,
         response_url=command.get("response_url"),
     )
+    who = f"<@{assignee}>" if assignee else "the pool"
+    if rule is not None:
+        with services.db.transaction() as session:
+            recurring = create_recurring(session=session, request=request, rule=rule, tz=zone, now=now)
+        return (
+            f"🔁 R-{recurring.id} set up: *{render.escape(request.title)}* for {who}, "
+            f"{render.escape(Recurrence.from_dict(recurring.rule).describe())}. "
+            f"The first one is due {render.format_when(recurring.next_at)}; each appears a day ahead. "
+            "`/tasks recurring` lists them."
+        )
     with services.db.transaction() as session:
         task = create_task(session=session, request=request, now=now)
     services.delivery.kick()
-    who = f"<@{assignee}>" if assignee else "the pool"
     return f"⏳ {task.ref} saved for {who}; posting its card…"
 
 
@@ -93,6 +122,8 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
         return TASKS_HELP
     if head in _MOVES:
         return _move(services, command, head, words[1:])
+    if head in _SETTINGS:
+        return _SETTINGS[head](services, command, words[1:])
     ref = parse_task_ref(words[0]) if words else None
     if ref is not None and len(words) == 1:
         with services.db.transaction() as session:
@@ -139,6 +170,9 @@ def _move(services: Services, command: dict[str, Any], verb: str, args: list[str
         if mention is None:
             raise BadInput("Whom to? Say `/tasks assign T-42 @ben`.", "")
         kwargs["assignee_id"] = resolve_mention(services, team_id, mention)
+    elif verb == "snooze":
+        zone = zone_of(services.directory.person(team_id, user_id))
+        kwargs["until"] = snooze_until(rest, now=services.clock(), tz=zone)
     elif verb == "due":
         if not rest:
             raise BadInput("When? Say `/tasks due T-42 Friday 5pm`, or `none` to clear it.", "")
@@ -152,3 +186,78 @@ def _move(services: Services, command: dict[str, Any], verb: str, args: list[str
     task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)
     assert task is not None
     return done_words(verb, task)
+
+
+def _recurring(services: Services, command: dict[str, Any], args: list[str]) -> str | tuple[str, render.Blocks]:
+    team_id, user_id = command["team_id"], command["user_id"]
+    if not args:
+        with services.db.transaction() as session:
+            found = list_recurring(session, team_id=team_id)
+        return render.recurring_list(found)
+    action = args[0].lower()
+    statuses = {"pause": "paused", "resume": "active", "stop": "stopped"}
+    ref = args[1].upper().removeprefix("R-").removeprefix("R") if len(args) > 1 else ""
+    if action not in statuses or not ref.isdigit():
+        raise BadInput(
+            "Say `/tasks recurring pause R-3`, `resume R-3` or `stop R-3`.", "`/tasks recurring` lists them."
+        )
+    with services.db.transaction() as session:
+        recurring = set_recurring_status(
+            session=session, team_id=team_id, recurring_id=int(ref), actor=services.actor(user_id, team_id),
+            status=statuses[action], now=services.clock(),
+        )
+    words = {"paused": "⏸️ R-{n} is paused.", "active": "▶️ R-{n} is running again.", "stopped": "⏹️ R-{n} is stopped."}
+    return words[recurring.status].format(n=recurring.id)
+
+
+def _digest(services: Services, command: dict[str, Any], args: list[str]) -> str:
+    team_id, user_id, channel = command["team_id"], command["user_id"], command["channel_id"]
+    if args and args[0].lower() == "off":
+        with services.db.transaction() as session:
+            stopped = stop_digest(session=session, team_id=team_id, channel_id=channel)
+        return "🔕 The daily digest here is off." if stopped else "There was no digest set up here."
+    if not args or args[0].lower() != "here":
+        raise BadInput("Say `/tasks digest here at 9:00`, or `/tasks digest off`.", "")
+    at_text = args[2] if len(args) > 2 and args[1].lower() == "at" else (args[1] if len(args) > 1 else "9:00")
+    at = parse_clock(at_text)
+    person = services.directory.person(team_id, user_id)
+    with services.db.transaction() as session:
+        set_digest(
+            session=session, team_id=team_id, channel_id=channel, user_id=user_id, at=at, tz=person.tz,
+            hours=person.hours, now=services.clock(),
+        )
+    return (
+        f"📋 The daily digest will be posted here at {at.strftime('%H:%M')} ({person.tz}) on working days. "
+        "You are now recorded as a manager: escalations reach you too."
+    )
+
+
+def _hours(services: Services, command: dict[str, Any], args: list[str]) -> str:
+    team_id, user_id = command["team_id"], command["user_id"]
+    person = services.directory.person(team_id, user_id)
+    zone = zone_of(person)
+    if not args:
+        week = services.config.week(person)
+        return f"🕘 Your working hours: {format_work_hours(week)} ({person.tz})."
+    week = parse_work_hours(" ".join(args), zone)
+    with services.db.transaction() as session:
+        set_hours(session=session, team_id=team_id, user_id=user_id, hours=to_dict(week))
+    services.directory.forget(team_id, user_id)
+    return f"🕘 Got it: you work {format_work_hours(week)} ({person.tz}). Reminders and your morning queue follow that."
+
+
+def _morning(services: Services, command: dict[str, Any], args: list[str]) -> str:
+    team_id, user_id = command["team_id"], command["user_id"]
+    choice = args[0].lower() if args else ""
+    if choice not in {"on", "off"}:
+        raise BadInput("Say `/tasks morning on` or `/tasks morning off`.", "")
+    services.directory.person(team_id, user_id)  # make sure we know their zone
+    with services.db.transaction() as session:
+        set_morning_queue(session=session, team_id=team_id, user_id=user_id, on=choice == "on")
+    services.directory.forget(team_id, user_id)
+    if choice == "on":
+        return "☀️ Each working morning I'll DM you what's yours today, most pressing first."
+    return "The morning queue is off."
+
+
+_SETTINGS = {"recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning}

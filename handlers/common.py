@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.services import Services
-from models import tasks
+from models import schedule, tasks
 from models.errors import DomainError, UnknownUser
 from models.parsing import Mention
 from models.sql import insert_ignore
@@ -51,6 +51,7 @@ STEPS: dict[str, Callable[..., Task]] = {
     "cancel": tasks.cancel_task,
     "assign": tasks.reassign_task,
     "due": tasks.change_due,
+    "snooze": schedule.snooze_task,
 }
 
 DONE_WORDS = {
@@ -64,6 +65,7 @@ DONE_WORDS = {
     "cancel": "🚫 {ref} is cancelled.",
     "assign": "👉 {ref} now belongs to <@{assignee}>.",
     "due": "📅 {ref}'s due date is updated.",
+    "snooze": "💤 Reminders for {ref} are snoozed; the due date stays as it is.",
 }
 
 
@@ -79,13 +81,14 @@ def step(
 ) -> Task | None:
     """Run one task operation in its own transaction; None when `event_id` was already handled."""
     now = services.clock()
+    actor = services.actor(user_id, team_id)
     with services.db.transaction() as session:
         if event_id is not None and not insert_ignore(
             session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "at": now}
         ):
             return None
         task = STEPS[verb](
-            session=session, team_id=team_id, number=number, actor=services.actor(user_id), now=now, **kwargs
+            session=session, team_id=team_id, number=number, actor=actor, now=now, **kwargs
         )
     services.delivery.kick()
     return task

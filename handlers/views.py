@@ -12,11 +12,14 @@ from handlers.common import done_words, explain, resolve_mention, step
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
 from models.people import zone_of
+from models.schedule import snooze_until
 
 __all__ = ["register"]
 
 # Which input block an error belongs to, so Slack shows it under the right field.
-_FIELD = {"block": "reason", "assign": "assignee", "due": "due", "cancel": "reason", "done": "note"}
+_FIELD = {
+    "block": "reason", "assign": "assignee", "due": "due", "cancel": "reason", "done": "note", "snooze": "until",
+}
 
 
 def _value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -67,6 +70,12 @@ def register(app: App, services: Services) -> None:
         zone = zone_of(services.directory.person(team_id, user_id))
         return {"due_at": parse_when(text, now=services.clock(), tz=zone)}
 
+    def read_snooze(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:
+        text = (_value(view, "until").get("value") or "").strip()
+        zone = zone_of(services.directory.person(team_id, user_id))
+        return {"until": snooze_until(text, now=services.clock(), tz=zone)}
+
+    app.view("task_snooze_modal")(submit("snooze", read_snooze))
     app.view("task_block_modal")(submit("block", read_reason))
     app.view("task_cancel_modal")(submit("cancel", read_optional_reason))
     app.view("task_done_note_modal")(submit("done", read_note))

@@ -25,7 +25,10 @@ __all__ = [
     "OUTBOX_PENDING",
     "OUTBOX_SENT",
     "Outbox",
+    "DigestRun",
+    "DigestSubscription",
     "Person",
+    "RecurringTask",
     "ProcessedEvent",
     "Task",
     "TaskBase",
@@ -56,6 +59,10 @@ class Person(SQLModel, table=True):
     is_bot: bool = Field(default=False)
     deleted: bool = Field(default=False)
     refreshed_at: datetime = Field(sa_type=UTCDateTime)
+    # Set in Handoff, never overwritten by a refresh from Slack:
+    hours: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # working week; {} = workspace default
+    morning_queue: bool = Field(default=False)
+    is_manager: bool = Field(default=False)
 
 
 class TaskBase(SQLModel):
@@ -93,12 +100,57 @@ class Task(TaskBase, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    recurring_id: int | None = Field(default=None, foreign_key="recurringtask.id", index=True)
     version: int = Field(default=1)
 
     @property
     def ref(self) -> str:
         """The reference people see, e.g. `T-42`."""
         return f"T-{self.number}"
+
+
+class RecurringTask(SQLModel, table=True):
+    """A task that comes back on a schedule; each occurrence creates an ordinary task."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    requester_id: str = Field(max_length=32)
+    assignee_id: str | None = Field(default=None, max_length=32)
+    title: str = Field(max_length=500)
+    priority: Priority = Field(default=Priority.NORMAL, sa_type=_enum(Priority))
+    tags: list[str] = Field(default_factory=list, sa_type=JSON)
+    origin_channel_id: str = Field(max_length=32)
+    card_channel_id: str = Field(max_length=32)
+    rule: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    tz: str = Field(default="UTC", max_length=64)
+    status: str = Field(default="active", max_length=16)  # active, paused, stopped
+    # The occurrence the next instance is for, and the last one an instance was created for.
+    next_at: datetime = Field(sa_type=UTCDateTime)
+    last_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DigestSubscription(SQLModel, table=True):
+    """A channel that gets the daily digest at a local time, in the zone of who set it up."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=32)
+    tz: str = Field(default="UTC", max_length=64)
+    at: str = Field(default="09:00", max_length=5)  # HH:MM local
+    hours: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # working days of the digest
+    active: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DigestRun(SQLModel, table=True):
+    """One digest posted (or being posted) to a channel for a local date: the key that prevents a second."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(primary_key=True, max_length=32)
+    local_date: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD in the subscription's zone
+    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class TaskEvent(SQLModel, table=True):

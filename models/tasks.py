@@ -31,6 +31,7 @@ __all__ = [
     "cancel_task",
     "change_due",
     "claim_task",
+    "commit_change",
     "complete_task",
     "create_task",
     "find_task",
@@ -60,10 +61,14 @@ class NewTask:
     tags: tuple[str, ...] = field(default=())
     # Slack's reply address for the command, used for the confirmation with the card's link.
     response_url: str | None = None
+    recurring_id: int | None = None
 
 
-def create_task(*, session: Session, request: NewTask, now: datetime) -> Task:
-    """Create a task (assigned when it names an assignee, else open in the pool) and queue its card."""
+def create_task(*, session: Session, request: NewTask, now: datetime, allow_past_due: bool = False) -> Task:
+    """Create a task (assigned when it names an assignee, else open in the pool) and queue its card.
+
+    `allow_past_due` is for the scheduler catching up a recurring task it missed while down.
+    """
     title = request.title.strip()
     if not title:
         raise BadInput("The task needs a description.", "Try `/delegate @ana Reconcile October invoices`.")
@@ -72,7 +77,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime) -> Task:
             f"That description is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.",
             "Keep the title short and put the details in the card's thread.",
         )
-    if request.due_at is not None and request.due_at <= now:
+    if request.due_at is not None and request.due_at <= now and not allow_past_due:
         raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `by Friday 5pm`.")
     task = Task(
         team_id=request.team_id,
@@ -86,6 +91,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime) -> Task:
         origin_channel_id=request.origin_channel_id,
         card_channel_id=request.card_channel_id,
         status=TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN,
+        recurring_id=request.recurring_id,
         created_at=now,
         updated_at=now,
     )
@@ -97,16 +103,18 @@ def create_task(*, session: Session, request: NewTask, now: datetime) -> Task:
         session, team_id=task.team_id, key=f"card.post:{task.id}", kind="card.post", task_id=task.id,
         payload={"channel": task.card_channel_id}, now=now,
     )
-    enqueue(
-        session, team_id=task.team_id, key=f"confirm:{task.id}", kind="confirm", task_id=task.id,
-        payload={
-            "channel": task.origin_channel_id,
-            "user": request.requester_id,
-            "response_url": request.response_url,
-            "replace_original": True,
-        },
-        now=now,
-    )
+    # A recurring task's instances appear on their own; the requester was told when it was set up.
+    if request.recurring_id is None:
+        enqueue(
+            session, team_id=task.team_id, key=f"confirm:{task.id}", kind="confirm", task_id=task.id,
+            payload={
+                "channel": task.origin_channel_id,
+                "user": request.requester_id,
+                "response_url": request.response_url,
+                "replace_original": True,
+            },
+            now=now,
+        )
     _notify(session, task, event, [request.assignee_id], actor_id=request.requester_id, now=now)
     return task
 
@@ -140,7 +148,7 @@ def claim_task(*, session: Session, team_id: str, number: int, actor: Actor, now
         raise Conflict(f"{task.ref} was already claimed by <@{task.assignee_id}>.", "Pick another from `/tasks open`.")
     _move(task, Action.CLAIM, actor)
     task.assignee_id = actor.user_id
-    return _commit(session, task, actor, "claimed", {}, now, notify=[task.requester_id])
+    return commit_change(session, task, actor, "claimed", {}, now, notify=[task.requester_id])
 
 
 def release_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
@@ -148,14 +156,14 @@ def release_task(*, session: Session, team_id: str, number: int, actor: Actor, n
     task = find_task(session, team_id=team_id, number=number, lock=True)
     _move(task, Action.RELEASE, actor)
     task.assignee_id = None
-    return _commit(session, task, actor, "released", {}, now, notify=[])
+    return commit_change(session, task, actor, "released", {}, now, notify=[])
 
 
 def start_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
     """Mark an assigned task as in progress."""
     task = find_task(session, team_id=team_id, number=number, lock=True)
     _move(task, Action.START, actor)
-    return _commit(session, task, actor, "started", {}, now, notify=[])
+    return commit_change(session, task, actor, "started", {}, now, notify=[])
 
 
 def block_task(
@@ -170,7 +178,7 @@ def block_task(
     _move(task, Action.BLOCK, actor)
     task.blocked_from = before
     task.blocked_reason = reason
-    return _commit(session, task, actor, "blocked", {"reason": reason}, now, notify=[task.requester_id])
+    return commit_change(session, task, actor, "blocked", {"reason": reason}, now, notify=[task.requester_id])
 
 
 def unblock_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
@@ -178,7 +186,7 @@ def unblock_task(*, session: Session, team_id: str, number: int, actor: Actor, n
     task = find_task(session, team_id=team_id, number=number, lock=True)
     _move(task, Action.UNBLOCK, actor)
     _clear_block(task)
-    return _commit(session, task, actor, "unblocked", {}, now, notify=[task.assignee_id])
+    return commit_change(session, task, actor, "unblocked", {}, now, notify=[task.assignee_id])
 
 
 def complete_task(
@@ -192,7 +200,7 @@ def complete_task(
     task.completed_at = now
     _clear_block(task)
     detail: dict[str, Any] = {"note": note} if note else {}
-    return _commit(session, task, actor, "done", detail, now, notify=[task.requester_id])
+    return commit_change(session, task, actor, "done", detail, now, notify=[task.requester_id])
 
 
 def reopen_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
@@ -201,7 +209,7 @@ def reopen_task(*, session: Session, team_id: str, number: int, actor: Actor, no
     _move(task, Action.REOPEN, actor)
     task.completed_at = None
     task.done_note = None
-    return _commit(session, task, actor, "reopened", {}, now, notify=[task.assignee_id, task.requester_id])
+    return commit_change(session, task, actor, "reopened", {}, now, notify=[task.assignee_id, task.requester_id])
 
 
 def cancel_task(
@@ -213,7 +221,7 @@ def cancel_task(
     _move(task, Action.CANCEL, actor)
     _clear_block(task)
     detail: dict[str, Any] = {"reason": reason} if reason else {}
-    return _commit(session, task, actor, "cancelled", detail, now, notify=[task.assignee_id, task.requester_id])
+    return commit_change(session, task, actor, "cancelled", detail, now, notify=[task.assignee_id, task.requester_id])
 
 
 def reassign_task(
@@ -228,7 +236,7 @@ def reassign_task(
     task.assignee_id = assignee_id
     _clear_block(task)
     detail = {"from": previous, "to": assignee_id}
-    return _commit(session, task, actor, "reassigned", detail, now, notify=[assignee_id, previous])
+    return commit_change(session, task, actor, "reassigned", detail, now, notify=[assignee_id, previous])
 
 
 def change_due(
@@ -245,7 +253,7 @@ def change_due(
         "from": previous.isoformat() if previous else None,
         "to": due_at.isoformat() if due_at else None,
     }
-    return _commit(session, task, actor, "due_changed", detail, now, notify=[task.assignee_id])
+    return commit_change(session, task, actor, "due_changed", detail, now, notify=[task.assignee_id])
 
 
 def _next_number(session: Session, team_id: str, now: datetime) -> int:
@@ -313,7 +321,7 @@ def _event(
     return event
 
 
-def _commit(
+def commit_change(
     session: Session,
     task: Task,
     actor: Actor,

@@ -3,6 +3,10 @@
 The stand-in keeps workspace state (users, channels, messages, views) in memory, answers the
 Web API methods the bot uses with Slack-shaped responses, records every call, and can be told
 to fail the next call(s) of a method in the ways real Slack fails.
+
+It also plays Slack's Socket Mode: `apps.connections.open` (with the app-level token) hands out a
+`ws://` URL on the same server, and the `socket_*` methods push envelopes to the connected app
+and collect its acks.
 """
 
 from __future__ import annotations
@@ -13,16 +17,26 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from sandbox.socket_mode import (
+    CLOSE_GOING_AWAY,
+    CLOSE_NORMAL,
+    WebSocketConnection,
+    accept_key,
+    handshake_problem,
+)
+
 JSONDict = dict[str, Any]
+SocketEnvelopeType = Literal["slash_commands", "events_api", "interactive"]
 
 # Slack ts values are "seconds.micros"; starting from a fixed instant keeps ids and permalinks
 # deterministic across test runs.
@@ -46,6 +60,14 @@ _MAX_VIEW_TITLE = 24
 _MAX_PRIVATE_METADATA = 3_000
 _MAX_VIEW_STACK = 3
 _RESPONSE_URL_USES = 5
+
+# Socket Mode: the only Web API method that takes the app-level (xapp-) token, and where it points.
+_APP_TOKEN_METHOD = "apps.connections.open"
+_SOCKET_PATH = "/socket/"
+_SOCKET_HOST = "applink-sandbox"
+# Interactive payloads whose ack body Slack uses (response_action, options); others ignore it.
+_INTERACTIVE_WITH_RESPONSE = ("view_submission", "block_suggestion")
+_VERIFICATION_TOKEN = "sandbox-verification-token"
 
 # View fields a bot may set; the rest (id, hash, root_view_id, ...) are assigned by Slack.
 _VIEW_SETTABLE = frozenset(
@@ -126,6 +148,15 @@ class _Channel:
     bot_is_member: bool = True
     is_archived: bool = False
     created: int = field(default_factory=lambda: int(time.time()))
+
+
+@dataclass(eq=False)
+class _Socket:
+    """A live Socket Mode connection; `retiring` ones get no new envelopes."""
+
+    conn: WebSocketConnection
+    thread: threading.Thread
+    retiring: bool = False
 
 
 @dataclass
@@ -278,7 +309,10 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep test output quiet; `.calls` is the log that matters."""
 
     def do_GET(self) -> None:
-        self._serve()
+        if urlsplit(self.path).path.startswith(_SOCKET_PATH):
+            cast(_Server, self.server).standin._serve_socket(self)
+        else:
+            self._serve()
 
     def do_POST(self) -> None:
         self._serve()
@@ -321,6 +355,9 @@ class SlackStandIn:
     """In-memory Slack workspace served over loopback HTTP; see the module docstring.
 
     Use as `with SlackStandIn() as slack:` and give the bot `WebClient(base_url=slack.api_url)`.
+    For Socket Mode, also start `SocketModeHandler(app, slack.app_token)`, wait for
+    `slack.socket_connected()`, then drive it with `socket_command`/`socket_event`/`socket_interactive`
+    and read the bot's answers with `socket_ack`.
     """
 
     def __init__(
@@ -333,8 +370,10 @@ class SlackStandIn:
         bot_name: str = "handoff",
         app_id: str = "A0001",
         team_domain: str = "sandbox",
+        app_token: str = "xapp-test",
     ) -> None:
         self.token = token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -362,6 +401,10 @@ class SlackStandIn:
         self._responses: list[tuple[str, JSONDict]] = []
         self._calls: list[ApiCall] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._socket_tickets: set[str] = set()
+        self._sockets: list[_Socket] = []
+        self._socket_seq = 0
+        self._acks: dict[str, JSONDict] = {}
         self.add_user(bot_user_id, bot_name, real_name=bot_name.title(), is_bot=True)
 
     # ----------------------------------------------------------------- lifecycle
@@ -382,15 +425,23 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
-        """Stop serving; held ("timeout") requests are released first so this never hangs."""
+        """Stop serving; held ("timeout") requests are released and sockets closed so this never hangs."""
         self._released.set()
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            # WebSocket readers run on request threads that server.shutdown() does not stop.
+            sock.conn.close(CLOSE_GOING_AWAY, "server stopping")
+            sock.conn.abort()
         if server is not None:
             server.shutdown()
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+        for sock in sockets:
+            sock.thread.join(timeout=5)
 
     def __enter__(self) -> SlackStandIn:
         return self if self._server is not None else self.start()
@@ -714,10 +765,230 @@ class SlackStandIn:
             else:
                 self.close_view(view_id, clear=action == "clear")
 
+    # ----------------------------------------------------------------- Socket Mode
+
+    def socket_connected(self, timeout: float = 5.0) -> bool:
+        """Wait until an app holds a usable Socket Mode connection; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._live_socket() is not None, timeout=timeout)
+
+    @property
+    def socket_connections(self) -> int:
+        """How many Socket Mode connections are open right now (retiring ones included)."""
+        with self._lock:
+            return len(self._sockets)
+
+    def socket_send(
+        self,
+        type_: SocketEnvelopeType,
+        payload: JSONDict,
+        *,
+        accepts_response_payload: bool = False,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+    ) -> str:
+        """Push one envelope to the newest live connection; returns its envelope_id.
+
+        Raises RuntimeError when no app is connected (wait with `socket_connected()` first).
+        """
+        if type_ not in get_args(SocketEnvelopeType):
+            raise ValueError(f"unknown Socket Mode envelope type {type_!r}")
+        envelope_id = str(uuid.uuid4())
+        envelope: JSONDict = {
+            "envelope_id": envelope_id,
+            "payload": copy.deepcopy(payload),
+            "type": type_,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if type_ == "events_api" or retry_attempt:
+            # Slack sends the retry fields with every Events API envelope, 0 and "" on first delivery.
+            envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
+        with self._lock:
+            target = self._live_socket()
+        if target is None:
+            raise RuntimeError("no Socket Mode connection; wait for one with socket_connected()")
+        target.conn.send_text(json.dumps(envelope))
+        return envelope_id
+
+    def socket_ack(self, envelope_id: str, timeout: float = 5.0) -> JSONDict | None:
+        """Wait for the app's ack of an envelope and return it (`payload` is the response body)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: envelope_id in self._acks, timeout=timeout):
+                return None
+            return copy.deepcopy(self._acks[envelope_id])
+
+    def socket_command(
+        self,
+        user_id: str,
+        command: str,
+        text: str = "",
+        *,
+        channel_id: str,
+        response_url: str | None = None,
+    ) -> str:
+        """Deliver a slash command over Socket Mode; the payload holds the HTTP form fields."""
+        with self._lock:
+            user = self._users.get(user_id)
+            channel = self._channels.get(channel_id)
+            trigger_id = f"{self._next_id('')}.{int(time.time())}.{secrets.token_hex(16)}"
+        if channel_id.startswith("D"):
+            channel_name = "directmessage"
+        else:
+            channel_name = channel.name if channel is not None else channel_id.lower()
+        payload = {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": channel_name,
+            "user_id": user_id,
+            "user_name": str(user["name"]) if user is not None else user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": response_url or self.new_response_url(channel=channel_id, user_id=user_id),
+            "trigger_id": trigger_id,
+        }
+        return self.socket_send("slash_commands", payload, accepts_response_payload=True)
+
+    def socket_event(
+        self, event: JSONDict, *, event_id: str | None = None, retry_attempt: int = 0, retry_reason: str = ""
+    ) -> str:
+        """Deliver an Events API event; the payload is the same `event_callback` envelope HTTP gets."""
+        now = time.time()
+        with self._lock:
+            fresh_id = f"Ev{self._next_id('')}"
+        payload: JSONDict = {
+            "token": _VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": None,
+            "api_app_id": self.app_id,
+            "event": {"event_ts": f"{now:.6f}", **copy.deepcopy(event)},
+            "type": "event_callback",
+            "event_id": event_id or fresh_id,
+            "event_time": int(now),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.team_id,
+                    "user_id": self.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+            "event_context": f"4-{secrets.token_hex(16)}",
+        }
+        return self.socket_send("events_api", payload, retry_attempt=retry_attempt, retry_reason=retry_reason)
+
+    def socket_interactive(self, payload: JSONDict) -> str:
+        """Deliver an interactivity payload (block_actions, view_submission, shortcut, ...) as given."""
+        accepts = payload.get("type") in _INTERACTIVE_WITH_RESPONSE
+        return self.socket_send("interactive", payload, accepts_response_payload=accepts)
+
+    def socket_disconnect(self, reason: str | None = "refresh_requested", *, timeout: float = 5.0) -> None:
+        """Retire the newest connection the way Slack refreshes one; returns once it is closed.
+
+        With a `reason`, a `{"type": "disconnect"}` message goes first and the app gets up to
+        `timeout` to open its replacement (via apps.connections.open) before the close frame.
+        With `reason=None` only the close frame is sent: slack_sdk's builtin client then stays
+        disconnected until its next `ping_interval` check. Without any connection this is a no-op.
+        """
+        with self._changed:
+            target = self._live_socket()
+            if target is None:
+                return
+            target.retiring = True
+            seq = self._socket_seq
+        if reason is not None:
+            message = {"type": "disconnect", "reason": reason, "debug_info": {"host": _SOCKET_HOST}}
+            try:
+                target.conn.send_text(json.dumps(message))
+            except OSError:
+                pass  # already gone; the close below is then a no-op
+            with self._changed:
+                # Closing only after the replacement is up keeps the app reachable throughout.
+                self._changed.wait_for(lambda: self._socket_seq > seq or target not in self._sockets, timeout)
+        target.conn.close(CLOSE_NORMAL, reason or "")
+        with self._changed:
+            closed = self._changed.wait_for(lambda: target not in self._sockets, timeout)
+        if not closed:
+            target.conn.abort()
+
     # ----------------------------------------------------------------- request handling
 
     def _hang(self) -> None:
         self._released.wait(self.hang_seconds)
+
+    def _live_socket(self) -> _Socket | None:
+        """The connection new envelopes go to: the newest one not retiring (lock held)."""
+        for sock in reversed(self._sockets):
+            if not sock.retiring and not sock.conn.close_sent:
+                return sock
+        return None
+
+    def _serve_socket(self, handler: _Handler) -> None:
+        """Upgrade GET /socket/<ticket> to a WebSocket and serve it on this request thread until it ends."""
+        ticket = urlsplit(handler.path).path[len(_SOCKET_PATH) :]
+        problem = handshake_problem(handler.request_version, handler.headers)
+        with self._lock:
+            known = ticket in self._socket_tickets
+        if problem is None and not known:
+            problem = (404, "invalid_ticket")
+        if problem is not None:
+            status, error = problem
+            headers = {"Sec-WebSocket-Version": "13", "Upgrade": "websocket"} if status == 426 else {}
+            handler._write(_Reply(status, {"ok": False, "error": error}, headers))
+            return
+        # Whatever happens below, this TCP connection carries no further HTTP requests.
+        handler.close_connection = True
+        handler.protocol_version = "HTTP/1.1"
+        handler.send_response(101, "Switching Protocols")
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept_key(str(handler.headers["Sec-WebSocket-Key"])))
+        handler.end_headers()
+        conn = WebSocketConnection(handler.connection, handler.rfile.read, self._on_socket_text, name=ticket)
+        with self._lock:
+            hello = {
+                "type": "hello",
+                "num_connections": len(self._sockets) + 1,
+                "debug_info": {"host": _SOCKET_HOST, "build_number": 1, "approximate_connection_time": 3600},
+                "connection_info": {"app_id": self.app_id},
+            }
+        try:
+            # Slack always says hello first; registering only afterwards keeps envelopes behind it.
+            conn.send_text(json.dumps(hello))
+        except OSError:
+            return
+        with self._changed:
+            if self._server is None:
+                # stop() already took its snapshot of sockets to close; do not outlive it.
+                conn.close(CLOSE_GOING_AWAY, "server stopping")
+                return
+            self._socket_seq += 1
+            sock = _Socket(conn, threading.current_thread())
+            self._sockets.append(sock)
+            self._changed.notify_all()
+        try:
+            conn.run()
+        finally:
+            with self._changed:
+                self._sockets.remove(sock)
+                self._changed.notify_all()
+
+    def _on_socket_text(self, conn: WebSocketConnection, text: str) -> None:
+        """Record acks (`{"envelope_id": ..., "payload": ...}`); the first ack of an envelope counts."""
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError:
+            return  # Slack ignores junk on the socket too
+        if isinstance(message, dict) and isinstance(message.get("envelope_id"), str):
+            with self._changed:
+                self._acks.setdefault(message["envelope_id"], message)
+                self._changed.notify_all()
 
     def _handle_api(
         self, method: str, query: str, raw: bytes, content_type: str, authorization: str | None
@@ -735,8 +1006,10 @@ class SlackStandIn:
             return self._fail_call(method, params, "unknown_method")
         if not token:
             return self._fail_call(method, params, "not_authed")
-        if token != self.token:
-            return self._fail_call(method, params, "invalid_auth")
+        expected, other = (self.app_token, self.token) if method == _APP_TOKEN_METHOD else (self.token, self.app_token)
+        if token != expected:
+            # A genuine token of the other kind (bot vs app-level) is refused by type, as Slack does.
+            return self._fail_call(method, params, "not_allowed_token_type" if token == other else "invalid_auth")
         return self._run(method, params, handler)
 
     def _run(self, method: str, params: JSONDict, handler: Callable[[JSONDict], JSONDict]) -> _Reply:
@@ -1221,6 +1494,7 @@ class SlackStandIn:
     def _methods(self) -> dict[str, Callable[[JSONDict], JSONDict]]:
         return {
             "api.test": lambda params: {"args": {k: v for k, v in params.items() if k != "token"}},
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -1242,6 +1516,12 @@ class SlackStandIn:
             "views.push": self._views_push,
             "views.publish": self._views_publish,
         }
+
+    def _apps_connections_open(self, params: JSONDict) -> JSONDict:
+        # Tickets stay valid: slack_sdk's builtin client reconnects to its last URL on a plain connect().
+        ticket = secrets.token_hex(8)
+        self._socket_tickets.add(ticket)
+        return {"url": "ws://" + self.base_url.removeprefix("http://") + _SOCKET_PATH + ticket}
 
     def _auth_test(self, params: JSONDict) -> JSONDict:
         return {

@@ -25,3 +25,22 @@ def test_migrations_match_the_models(db_url: str) -> None:
         engine.dispose()
     assert diff == []
     assert {"task", "taskevent", "outbox", "person", "workspace", "processedevent"} <= tables
+
+
+def test_upgrading_keeps_existing_rows(db_url: str) -> None:
+    from sqlalchemy import text
+
+    upgrade(db_url, "0001")
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO person (team_id, user_id, name, real_name, tz, is_bot, deleted, refreshed_at) "
+                "VALUES ('T1', 'U1', 'ana', 'Ana', 'Europe/London', false, false, '2026-11-25 10:00:00')"
+            ))
+        upgrade(db_url)
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT name, morning_queue, is_manager FROM person")).one()
+    finally:
+        engine.dispose()
+    assert (row[0], bool(row[1]), bool(row[2])) == ("ana", False, False)

@@ -1,0 +1,1 @@
+"""Time-driven jobs (reminders, escalations, recurring tasks, digests) and their APScheduler wiring."""

@@ -1,0 +1,469 @@
+"""The scheduler's jobs: plain functions of (session, now) that queue what is owed at that instant.
+
+Every notice is claimed under a unique key in the same transaction that queues it, so a re-run at the
+same instant, a restart, or a second scheduler process neither repeats nor skips one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from models.enums import TaskStatus
+from models.notices import claim_once, notify_task
+from models.outbox import enqueue
+from models.queries import ACTIVE_STATUSES, sort_key
+from models.recurrence import Recurrence, due_between, next_occurrence
+from models.sql import insert_ignore
+from models.tables import DigestRun, DigestSubscription, Person, RecurringTask, Task, TaskEvent
+from models.tasks import NewTask, create_task
+from models.worktime import WorkWeek, from_dict
+from scheduler.config import JobConfig
+
+__all__ = [
+    "DIGEST_CHUNK",
+    "JobReport",
+    "run_all",
+    "run_digests",
+    "run_morning",
+    "run_recurring",
+    "run_reminders",
+    "run_unclaimed",
+]
+
+# Items per digest reply: keeps each reply well inside Slack's 50-block / 3,000-character limits.
+DIGEST_CHUNK = 20
+
+
+@dataclass
+class JobReport:
+    """What a run queued."""
+
+    reminders: int = 0
+    overdue: int = 0
+    escalations: int = 0
+    nudges: int = 0
+    created: int = 0
+    digests: int = 0
+    morning: int = 0
+
+    def __iadd__(self, other: JobReport) -> JobReport:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def summary(self) -> str:
+        """One line for operators, e.g. `reminders=2 overdue=1 …`."""
+        return " ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+class _People:
+    """People looked up once per run."""
+
+    def __init__(self, session: Session, team_id: str) -> None:
+        rows = session.exec(select(Person).where(Person.team_id == team_id)).all()
+        self.by_id = {p.user_id: p for p in rows}
+
+    def get(self, user_id: str | None) -> Person | None:
+        return self.by_id.get(user_id) if user_id else None
+
+    def managers(self, config: JobConfig) -> list[str]:
+        recorded = [p.user_id for p in self.by_id.values() if p.is_manager]
+        return sorted(set(recorded) | set(config.managers))
+
+
+def _teams(session: Session) -> list[str]:
+    return sorted(set(session.exec(select(Task.team_id).distinct())))
+
+
+def _stamp(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+# -- reminders, overdue, escalations --------------------------------------------------------------
+
+
+def run_reminders(session: Session, now: datetime, config: JobConfig) -> JobReport:
+    """Due-soon reminders, overdue notices and escalations for every assigned, unfinished task."""
+    report = JobReport()
+    for team_id in _teams(session):
+        people = _People(session, team_id)
+        managers = people.managers(config)
+        tasks = session.exec(
+            select(Task).where(
+                Task.team_id == team_id,
+                col(Task.status).in_([TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED]),
+                col(Task.due_at).is_not(None),
+            )
+        ).all()
+        for task in tasks:
+            week = config.week(people.get(task.assignee_id))
+            report += _remind(session, task, now, config, week)
+            report += _overdue(session, task, now, config, week, managers)
+    return report
+
+
+def owed_leads(task: Task, now: datetime, leads: Iterable[timedelta], week: WorkWeek) -> list[timedelta]:
+    """The reminder lead times whose (working-hours-shifted) moment has come for `task` at `now`."""
+    assert task.due_at is not None
+    due = task.due_at
+    if now >= due:
+        return []
+    owed = []
+    for lead in leads:
+        planned = due - lead
+        # A task delegated 3 hours before it is due gets no "24 hours left" reminder.
+        if planned < task.created_at:
+            continue
+        if week.shift_into_hours(planned, deadline=due) <= now:
+            owed.append(lead)
+    return owed
+
+
+def _snoozed(task: Task, now: datetime) -> bool:
+    return task.snoozed_until is not None and now < task.snoozed_until
+
+
+def _remind(session: Session, task: Task, now: datetime, config: JobConfig, week: WorkWeek) -> JobReport:
+    report = JobReport()
+    if _snoozed(task, now):
+        return report
+    owed = owed_leads(task, now, config.reminder_leads, week)
+    if not owed:
+        return report
+    assert task.due_at is not None
+    due = _stamp(task.due_at)
+    # After downtime several leads may be owed at once: the person needs only the nearest one.
+    nearest = min(owed)
+    for lead in sorted(owed, reverse=True):
+        key = f"rem:{task.id}:{due}:{int(lead.total_seconds())}"
+        if lead != nearest:
+            claim_once(session, team_id=task.team_id, key=key, now=now)
+            continue
+        if notify_task(
+            session, task=task, kind="reminder", key=key, now=now,
+            detail={"lead": int(lead.total_seconds())}, dm_to=[task.assignee_id],
+        ):
+            report.reminders += 1
+    return report
+
+
+def _overdue(
+    session: Session, task: Task, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str]
+) -> JobReport:
+    report = JobReport()
+    assert task.due_at is not None
+    if now < task.due_at:
+        return report
+    due = _stamp(task.due_at)
+    if not _snoozed(task, now) and notify_task(
+        session, task=task, kind="overdue", key=f"od:{task.id}:{due}", now=now,
+        dm_to=[task.assignee_id], thread=True, refresh_card=True,
+    ):
+        report.overdue += 1
+    escalate_from = week.add_working_time(task.due_at, config.overdue_grace)
+    if now < escalate_from or not week.is_working_time(now):
+        return report
+    # At most once per working day (the assignee's local date) for the same due time.
+    day = week.local_date(now).isoformat()
+    recipients = [task.requester_id, *managers]
+    if notify_task(
+        session, task=task, kind="escalated", key=f"esc:{task.id}:{due}:{day}", now=now,
+        detail={"late_by": int((now - task.due_at).total_seconds())}, dm_to=recipients,
+    ):
+        report.escalations += 1
+    return report
+
+
+# -- unclaimed pool tasks -------------------------------------------------------------------------
+
+
+def run_unclaimed(session: Session, now: datetime, config: JobConfig) -> JobReport:
+    """Nudge the pool about tasks nobody claimed, then escalate them to managers."""
+    report = JobReport()
+    for team_id in _teams(session):
+        people = _People(session, team_id)
+        managers = people.managers(config)
+        pool = session.exec(select(Task).where(Task.team_id == team_id, Task.status == TaskStatus.OPEN)).all()
+        for task in pool:
+            since = _open_since(session, task)
+            week = config.week(people.get(task.requester_id))
+            waited = week.working_time_between(since, now)
+            stamp = _stamp(since)
+            if waited >= config.unclaimed_after:
+                helpers = _available_assistants(session, people, config, team_id, now)
+                if notify_task(
+                    session, task=task, kind="nudged", key=f"nudge:{task.id}:{stamp}", now=now,
+                    detail={"assistants": helpers}, thread=True,
+                ):
+                    report.nudges += 1
+            if waited >= config.unclaimed_escalate_after and notify_task(
+                session, task=task, kind="unclaimed", key=f"unesc:{task.id}:{stamp}", now=now,
+                detail={"waited": int(waited.total_seconds())}, dm_to=managers,
+            ):
+                report.escalations += 1
+    return report
+
+
+def _open_since(session: Session, task: Task) -> datetime:
+    """When the task last entered the pool (created, released or reopened)."""
+    last = session.exec(
+        select(TaskEvent.at)
+        .where(TaskEvent.task_id == task.id, col(TaskEvent.kind).in_(["created", "released", "reopened"]))
+        .order_by(col(TaskEvent.id).desc())
+    ).first()
+    return last or task.created_at
+
+
+def _available_assistants(
+    session: Session, people: _People, config: JobConfig, team_id: str, now: datetime
+) -> list[str]:
+    """People who have taken tasks before and are within their working hours now (until the roster exists)."""
+    ids = session.exec(
+        select(Task.assignee_id).where(Task.team_id == team_id, col(Task.assignee_id).is_not(None)).distinct()
+    ).all()
+    working = [u for u in ids if u and config.week(people.get(u)).is_working_time(now)]
+    return sorted(working)[:10]
+
+
+# -- recurring tasks ------------------------------------------------------------------------------
+
+
+def run_recurring(session: Session, now: datetime, config: JobConfig) -> JobReport:
+    """Create the instance of each recurring task whose next occurrence is near; a missed run only once."""
+    report = JobReport()
+    due_soon = session.exec(
+        select(RecurringTask).where(
+            RecurringTask.status == "active", col(RecurringTask.next_at) <= now + config.recurring_lead
+        )
+    ).all()
+    for recurring in due_soon:
+        tz = ZoneInfo(recurring.tz)
+        rule = Recurrence.from_dict(recurring.rule)
+        # Every occurrence the bot slept through collapses into the latest one.
+        missed = due_between(rule, start=recurring.next_at - timedelta(seconds=1), end=now, tz=tz)
+        occurrence = missed[-1] if missed else recurring.next_at
+        if claim_once(session, team_id=recurring.team_id, key=f"rec:{recurring.id}:{_stamp(occurrence)}", now=now):
+            task = create_task(
+                session=session,
+                request=NewTask(
+                    team_id=recurring.team_id, requester_id=recurring.requester_id, title=recurring.title,
+                    origin_channel_id=recurring.origin_channel_id, card_channel_id=recurring.card_channel_id,
+                    assignee_id=recurring.assignee_id, due_at=occurrence, priority=recurring.priority,
+                    tags=tuple(recurring.tags), recurring_id=recurring.id,
+                ),
+                now=now,
+                allow_past_due=True,
+            )
+            report.created += 1 if task.id else 0
+        recurring.last_at = occurrence
+        recurring.next_at = next_occurrence(rule, after=occurrence, tz=tz)
+        session.add(recurring)
+    return report
+
+
+# -- digests --------------------------------------------------------------------------------------
+
+
+def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime) -> date | None:
+    """The local date whose digest is owed at `now`, or None (pure: time of day, working day, same day)."""
+    local = now.astimezone(week.tz)
+    day = local.date()
+    if not week.is_working_day(day):
+        return None
+    hour, minute = (int(x) for x in subscription.at.split(":"))
+    scheduled = _local_instant(day, time(hour, minute), week.tz)
+    # A digest missed while the bot was down still goes out later the same local day, never the next.
+    return day if scheduled <= now else None
+
+
+def _local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of local `day` `at` (a time skipped by DST moves forward)."""
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=tz, fold=0)
+    round_trip = aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    if round_trip.replace(tzinfo=None) != naive:  # in a spring-forward gap
+        aware = (naive + timedelta(hours=1)).replace(tzinfo=tz)
+    return aware.astimezone(ZoneInfo("UTC"))
+
+
+def run_digests(session: Session, now: datetime, config: JobConfig) -> JobReport:
+    """Post each channel's daily digest once per local date, at its time, on working days."""
+    report = JobReport()
+    subscriptions = session.exec(select(DigestSubscription).where(col(DigestSubscription.active).is_(True))).all()
+    for sub in subscriptions:
+        zone = ZoneInfo(sub.tz)
+        week = from_dict(sub.hours, zone) if sub.hours else config.week(None, sub.tz)
+        day = digest_owed(sub, week, now)
+        if day is None:
+            continue
+        previous = session.exec(
+            select(DigestRun.at)
+            .where(DigestRun.team_id == sub.team_id, DigestRun.channel_id == sub.channel_id)
+            .order_by(col(DigestRun.at).desc())
+        ).first()
+        if not insert_ignore(
+            session, DigestRun,
+            {"team_id": sub.team_id, "channel_id": sub.channel_id, "local_date": day.isoformat(), "at": now},
+        ):
+            continue
+        since = previous or now - timedelta(days=1)
+        _queue_digest(session, sub, day, week, since, now, config)
+        report.digests += 1
+    return report
+
+
+def snapshot(task: Task) -> dict[str, Any]:
+    """What a digest or queue shows of a task, frozen at the moment it is composed."""
+    return {
+        "ref": task.ref,
+        "title": task.title,
+        "url": task.card_url,
+        "due": task.due_at.isoformat() if task.due_at else None,
+        "assignee": task.assignee_id,
+        "status": str(task.status),
+        "priority": str(task.priority),
+    }
+
+
+def compose_digest(
+    session: Session, *, team_id: str, day_start: datetime, day_end: datetime, since: datetime, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The digest's headline numbers and its sections (one per assistant, the pool, and what was done)."""
+    active = sorted(
+        session.exec(select(Task).where(Task.team_id == team_id, col(Task.status).in_(ACTIVE_STATUSES))).all(),
+        key=sort_key,
+    )
+    done = session.exec(
+        select(Task).where(
+            Task.team_id == team_id, Task.status == TaskStatus.DONE, col(Task.completed_at) > since
+        )
+    ).all()
+    overdue = [t for t in active if t.due_at is not None and t.due_at <= now]
+    due_today = [t for t in active if t.due_at is not None and now < t.due_at < day_end]
+    pool = [t for t in active if t.status == TaskStatus.OPEN]
+    on_time = [t for t in done if t.due_at is None or (t.completed_at and t.completed_at <= t.due_at)]
+    headline = {
+        "open": len(active),
+        "due_today": len(due_today),
+        "overdue": len(overdue),
+        "unclaimed": len(pool),
+        "done": len(done),
+        "on_time_rate": round(100 * len(on_time) / len(done)) if done else None,
+    }
+    sections: list[dict[str, Any]] = []
+    assistants = sorted({t.assignee_id for t in active if t.assignee_id})
+    for user in assistants:
+        mine = [t for t in active if t.assignee_id == user]
+        groups = {
+            "overdue": [snapshot(t) for t in mine if t in overdue],
+            "due_today": [snapshot(t) for t in mine if t in due_today],
+            "in_progress": [snapshot(t) for t in mine if t.status == TaskStatus.IN_PROGRESS and t not in overdue],
+            "blocked": [snapshot(t) for t in mine if t.status == TaskStatus.BLOCKED and t not in overdue],
+        }
+        if any(groups.values()):
+            sections.append({"kind": "assistant", "user": user, "groups": groups})
+    if pool:
+        sections.append({"kind": "pool", "groups": {"unclaimed": [snapshot(t) for t in pool]}})
+    if done:
+        sections.append({"kind": "done", "groups": {"done": [snapshot(t) for t in done]}})
+    return headline, sections
+
+
+def _chunks(section: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split a section so no reply carries more than DIGEST_CHUNK items; nothing is dropped."""
+    items = [(name, item) for name, group in section["groups"].items() for item in group]
+    if len(items) <= DIGEST_CHUNK:
+        return [section]
+    parts = []
+    for start in range(0, len(items), DIGEST_CHUNK):
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for name, item in items[start : start + DIGEST_CHUNK]:
+            groups.setdefault(name, []).append(item)
+        parts.append({**section, "groups": groups, "part": start // DIGEST_CHUNK + 1,
+                      "parts": -(-len(items) // DIGEST_CHUNK)})
+    return parts
+
+
+def _queue_digest(
+    session: Session,
+    sub: DigestSubscription,
+    day: date,
+    week: WorkWeek,
+    since: datetime,
+    now: datetime,
+    config: JobConfig,
+) -> None:
+    midnight = _local_instant(day + timedelta(days=1), time(0, 0), week.tz)
+    headline, sections = compose_digest(
+        session, team_id=sub.team_id, day_start=_local_instant(day, time(0, 0), week.tz),
+        day_end=midnight, since=since, now=now,
+    )
+    parent = f"digest:{sub.team_id}:{sub.channel_id}:{day.isoformat()}"
+    enqueue(
+        session, team_id=sub.team_id, key=parent, kind="digest.post", now=now,
+        payload={"channel": sub.channel_id, "date": day.isoformat(), "headline": headline},
+    )
+    replies = [part for section in sections for part in _chunks(section)]
+    for n, part in enumerate(replies, start=1):
+        enqueue(
+            session, team_id=sub.team_id, key=f"{parent}:{n}", kind="digest.reply", now=now,
+            payload={"channel": sub.channel_id, "parent": parent, "section": part},
+        )
+
+
+# -- morning queue --------------------------------------------------------------------------------
+
+
+def run_morning(session: Session, now: datetime, config: JobConfig) -> JobReport:
+    """At the start of their working day, DM each opted-in person what is theirs today."""
+    report = JobReport()
+    opted = session.exec(select(Person).where(col(Person.morning_queue).is_(True))).all()
+    for person in opted:
+        week = config.week(person)
+        day = week.local_date(now)
+        if not week.is_working_day(day) or not week.day_start(day) <= now < week.day_end(day):
+            continue
+        if not claim_once(session, team_id=person.team_id, key=f"morning:{person.user_id}:{day}", now=now):
+            continue
+        mine = sorted(
+            session.exec(
+                select(Task).where(
+                    Task.team_id == person.team_id,
+                    Task.assignee_id == person.user_id,
+                    col(Task.status).in_(ACTIVE_STATUSES),
+                )
+            ).all(),
+            key=sort_key,
+        )
+        enqueue(
+            session, team_id=person.team_id, key=f"morning:{person.team_id}:{person.user_id}:{day}",
+            kind="morning", now=now,
+            payload={"user": person.user_id, "date": day.isoformat(), "items": [snapshot(t) for t in mine]},
+        )
+        report.morning += 1
+    return report
+
+
+JOBS = {
+    "reminders": (run_reminders, run_unclaimed),
+    "recurring": (run_recurring,),
+    "digest": (run_digests, run_morning),
+}
+
+
+def run_all(session: Session, now: datetime, config: JobConfig, only: str = "all") -> JobReport:
+    """Run the named group of jobs (`reminders`, `recurring`, `digest`) or all of them, as of `now`."""
+    report = JobReport()
+    groups = JOBS.values() if only == "all" else [JOBS[only]]
+    for group in groups:
+        for job in group:
+            report += job(session, now, config)
+    return report
+
+

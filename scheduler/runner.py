@@ -1,0 +1,90 @@
+"""APScheduler wiring: a frequent sweep and a per-minute digest check, run only by the leader."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from models.db import Database
+from scheduler.config import JobConfig
+from scheduler.jobs import JobReport, run_all
+from scheduler.leader import Leadership
+
+__all__ = ["SchedulerRunner"]
+
+log = logging.getLogger(__name__)
+
+# Job defaults, on purpose:
+# - coalesce: after a pause (sleeping laptop, blocked process) a backlog of sweeps runs once, not N times;
+#   the jobs compute what is owed *now*, so one run catches everything up.
+# - max_instances=1: a slow sweep is never overlapped by the next one.
+# - misfire_grace_time=None: a late run still runs, however late; nothing is skipped because of delay.
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+
+
+class SchedulerRunner:
+    """Runs the jobs on a timer while this process holds the scheduler lock."""
+
+    def __init__(
+        self,
+        db: Database,
+        config: JobConfig,
+        *,
+        clock: Callable[[], datetime],
+        after_run: Callable[[], object] = lambda: None,
+        before_run: Callable[[], object] = lambda: None,
+        sweep_seconds: int = 30,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self.after_run = after_run
+        self.before_run = before_run
+        self.sweep_seconds = sweep_seconds
+        self.leadership = Leadership(db)
+        self._scheduler: BackgroundScheduler | None = None
+
+    def run(self, only: str = "all", *, at: datetime | None = None) -> JobReport | None:
+        """Run a group of jobs once as of `at` (default: now) if this process leads; None when it does not."""
+        if not self.leadership.acquire():
+            log.debug("another process runs the scheduler")
+            return None
+        self.before_run()
+        now = at or self.clock()
+        report = JobReport()
+        groups = ["reminders", "recurring", "digest"] if only == "all" else [only]
+        for group in groups:
+            # Each group commits on its own so one failing group never holds back the others.
+            try:
+                with self.db.transaction() as session:
+                    report += run_all(session, now, self.config, only=group)
+            except Exception:
+                log.exception("scheduler job %s failed at %s", group, now.isoformat())
+        self.after_run()
+        return report
+
+    def start(self) -> None:
+        """Start the timers in a background thread."""
+        scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+        scheduler.add_job(
+            self.run, IntervalTrigger(seconds=self.sweep_seconds), id="sweep", kwargs={"only": "reminders"}
+        )
+        scheduler.add_job(self.run, IntervalTrigger(seconds=self.sweep_seconds), id="recurring",
+                          kwargs={"only": "recurring"})
+        # Digests and morning queues are due on the minute someone chose, so check at every minute.
+        scheduler.add_job(self.run, CronTrigger(second=2), id="digests", kwargs={"only": "digest"})
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started (sweep every %ss, digests every minute)", self.sweep_seconds)
+
+    def stop(self) -> None:
+        """Stop the timers and give up the lock."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        self.leadership.release()
