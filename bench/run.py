@@ -54,6 +54,11 @@ TARGET_P99_MS = 50.0
 TARGET_CARD_P50_MS = 100.0
 TARGET_RSS_MB = 200.0
 
+# Slack lets a response URL be used 5 times; the load gives each body its own URL and rotates
+# through enough bodies for this many requests per second.
+RESPONSE_URL_USES = 5
+MAX_EXPECTED_RPS = 2500
+
 # Upper bounds on every wait, so a stuck server cannot hang the run.
 STARTUP_TIMEOUT = 60.0
 DRAIN_TIMEOUT = 120.0
@@ -283,7 +288,7 @@ class Databases:
 
 
 def slash_body(standin: SlackStandIn, text: str) -> bytes:
-    """A `/delegate` form body shaped as Slack sends it (URITA in #general), with a fresh response URL."""
+    """A `/delegate` form body shaped as Slack sends it (URITA in #general), with its own response URL."""
     fields = {
         "token": "sandbox-verification-token",
         "team_id": TEAM_ID,
@@ -302,15 +307,32 @@ def slash_body(standin: SlackStandIn, text: str) -> bytes:
     return urlencode(fields).encode()
 
 
-def signed_headers(sim: SlackClientSim, body: bytes) -> dict[str, str]:
-    """Headers for `body` signed now; Slack signatures stay valid for 5 minutes."""
+# A request ready to send: its body and headers (signature included).
+Signed = tuple[bytes, dict[str, str]]
+
+
+def signed_requests(sim: SlackClientSim, bodies: Sequence[bytes]) -> list[Signed]:
+    """`bodies` with headers signed now (Slack signatures stay valid for 5 minutes)."""
     timestamp = int(time.time())
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-        "X-Slack-Request-Timestamp": str(timestamp),
-        "X-Slack-Signature": sim.sign(body, timestamp),
-    }
+    return [
+        (body, {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": sim.sign(body, timestamp),
+        })
+        for body in bodies
+    ]
+
+
+def command_bodies(standin: SlackStandIn, requests: int) -> list[bytes]:
+    """Enough distinct `/delegate` bodies that no response URL is used more than Slack's 5 times.
+
+    Each command gets one confirmation through its response URL, as in production; a single
+    repeated body would exhaust its URL and send the bot down its postEphemeral fallback.
+    """
+    count = max(1, math.ceil(requests / RESPONSE_URL_USES))
+    return [slash_body(standin, COMMAND_TEXT) for _ in range(count)]
 
 
 # ----------------------------------------------------------------------------------------- load: python
@@ -318,43 +340,48 @@ def signed_headers(sim: SlackClientSim, body: bytes) -> dict[str, str]:
 
 def python_load(
     port: int,
-    body: bytes,
-    headers: Mapping[str, str],
+    requests: Sequence[Signed],
     *,
     connections: int,
     seconds: float | None = None,
     total: int | None = None,
     expect: str | None = None,
 ) -> LoadResult:
-    """Closed-loop load from `connections` threads on keep-alive connections, for `seconds` or `total` requests."""
+    """Closed-loop load from `connections` threads on keep-alive connections, for `seconds` or `total` requests.
+
+    The threads take `requests` in turn, round-robin.
+    """
     if seconds is None and total is None:
         raise ValueError("give seconds or total")
     lock = threading.Lock()
     budget = [total if total is not None else -1]
+    turn = [0]
     latencies: list[list[float]] = [[] for _ in range(connections)]
     counts = [[0, 0, 0] for _ in range(connections)]  # non_200, bad_body, socket_errors
     start_gate = threading.Barrier(connections + 1)
     deadline = [math.inf]
 
-    def take() -> bool:
+    def take() -> Signed | None:
         if time.perf_counter() >= deadline[0]:
-            return False
+            return None
         with lock:
             if budget[0] == 0:
-                return False
+                return None
             if budget[0] > 0:
                 budget[0] -= 1
-            return True
+            turn[0] += 1
+            return requests[turn[0] % len(requests)]
 
     def worker(index: int) -> None:
         conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
         mine, count = latencies[index], counts[index]
         start_gate.wait()
         try:
-            while take():
+            while (request := take()) is not None:
+                body, headers = request
                 began = time.perf_counter()
                 try:
-                    conn.request("POST", EVENTS_PATH, body=body, headers=dict(headers))
+                    conn.request("POST", EVENTS_PATH, body=body, headers=headers)
                     response = conn.getresponse()
                     data = response.read()
                 except (OSError, http.client.HTTPException):
@@ -399,20 +426,39 @@ def python_load(
 
 # ----------------------------------------------------------------------------------------- load: wrk
 
+# The requests come from a file, one "signature body" per line (form bodies have no spaces or
+# newlines); each wrk thread pre-formats them and sends them in turn from its own starting point.
 _WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = [==[{body}]==]
-{headers}
+local requests_file = [==[{requests_file}]==]
+local timestamp = "{timestamp}"
 local expect = [==[{expect}]==]
 local threads = {{}}
+local requests = {{}}
+local turn = 0
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("offset", #threads * 7919)
 end
 
 function init(args)
   non200 = 0
   badbody = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["User-Agent"] = "Slackbot 1.0 (+https://api.slack.com/robots)"
+  wrk.headers["X-Slack-Request-Timestamp"] = timestamp
+  for line in io.lines(requests_file) do
+    local space = string.find(line, " ", 1, true)
+    wrk.headers["X-Slack-Signature"] = string.sub(line, 1, space - 1)
+    table.insert(requests, wrk.format(nil, nil, nil, string.sub(line, space + 1)))
+  end
+  turn = offset or 0
+end
+
+function request()
+  turn = turn % #requests + 1
+  return requests[turn]
 end
 
 function response(status, headers, body)
@@ -439,13 +485,24 @@ end
 """
 
 
-def wrk_script(body: bytes, headers: Mapping[str, str], expect: str | None) -> str:
-    """The Lua script that POSTs the pre-signed body and counts non-200 and unexpected answers."""
-    text = body.decode()
-    if "]==]" in text:
-        raise BenchError("the request body cannot be embedded in the wrk script")
-    lines = "\n".join(f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items())
-    return _WRK_SCRIPT.format(body=text, headers=lines, expect=expect or "")
+def wrk_files(tmp: Path, name: str, requests: Sequence[Signed], expect: str | None) -> Path:
+    """Write the requests file and the Lua script that sends them; returns the script's path."""
+    lines = []
+    timestamps = {headers["X-Slack-Request-Timestamp"] for _, headers in requests}
+    if len(timestamps) != 1:
+        raise BenchError("the wrk requests must share one signing timestamp")
+    for body, headers in requests:
+        text = body.decode()
+        if any(c in text for c in " \n\r"):
+            raise BenchError("a request body holds a space or newline; it cannot go in the wrk requests file")
+        lines.append(f"{headers['X-Slack-Signature']} {text}")
+    requests_file = tmp / f"{name}.requests.txt"
+    requests_file.write_text("\n".join(lines) + "\n")
+    script = tmp / f"{name}.lua"
+    script.write_text(_WRK_SCRIPT.format(
+        requests_file=requests_file, timestamp=timestamps.pop(), expect=expect or "",
+    ))
+    return script
 
 
 def wrk_load(
@@ -453,8 +510,7 @@ def wrk_load(
     tmp: Path,
     name: str,
     port: int,
-    body: bytes,
-    headers: Mapping[str, str],
+    requests: Sequence[Signed],
     *,
     connections: int,
     seconds: float,
@@ -462,8 +518,7 @@ def wrk_load(
     expect: str | None,
 ) -> tuple[LoadResult, str]:
     """Run wrk for `seconds`; returns the figures and wrk's own output."""
-    script = tmp / f"{name}.lua"
-    script.write_text(wrk_script(body, headers, expect))
+    script = wrk_files(tmp, name, requests, expect)
     log = tmp / f"{name}.wrk.txt"
     argv = [
         "wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
@@ -520,23 +575,25 @@ class Config:
     profile_mode: str = "active"
 
 
-def load(procs: Processes, tmp: Path, cfg: Config, name: str, port: int, sim: SlackClientSim, body: bytes,
-         expect: str | None, on_measure: Callable[[], None] | None = None) -> tuple[LoadResult, str]:
+def load(procs: Processes, tmp: Path, cfg: Config, name: str, port: int, sim: SlackClientSim,
+         standin: SlackStandIn, expect: str | None, on_measure: Callable[[], None] | None = None,
+         ) -> tuple[LoadResult, str]:
     """Warm up with `cfg.warmup` requests, then load for `cfg.seconds` with the chosen generator.
 
     `on_measure` is called between the two (e.g. to start a profiler).
     """
-    headers = signed_headers(sim, body)
-    warm = python_load(port, body, headers, connections=min(8, cfg.connections), total=cfg.warmup, expect=expect)
+    warm = python_load(port, signed_requests(sim, command_bodies(standin, cfg.warmup)),
+                       connections=min(8, cfg.connections), total=cfg.warmup, expect=expect)
     if warm.errors:
         raise BenchError(f"{name}: {warm.errors} of {cfg.warmup} warm-up requests failed")
+    bodies = command_bodies(standin, math.ceil(cfg.seconds * MAX_EXPECTED_RPS))
+    requests = signed_requests(sim, bodies)  # signed just before the measured run
     if on_measure is not None:
         on_measure()
-    headers = signed_headers(sim, body)  # fresh timestamp for the measured run
     if cfg.loader == "wrk":
-        return wrk_load(procs, tmp, name, port, body, headers, connections=cfg.connections, seconds=cfg.seconds,
+        return wrk_load(procs, tmp, name, port, requests, connections=cfg.connections, seconds=cfg.seconds,
                         threads=cfg.wrk_threads, expect=expect)
-    result = python_load(port, body, headers, connections=cfg.connections, seconds=cfg.seconds, expect=expect)
+    result = python_load(port, requests, connections=cfg.connections, seconds=cfg.seconds, expect=expect)
     return result, ""
 
 
@@ -630,7 +687,7 @@ def run_bare(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: 
         startup = wait_healthy("the bare app", proc, port, log)
         sim = SlackClientSim(f"http://{HOST}:{port}{EVENTS_PATH}", secret, standin=standin)
         cpu_start: list[float] = []
-        result, raw = load(procs, tmp, cfg, "bare", port, sim, slash_body(standin, COMMAND_TEXT), expect=None,
+        result, raw = load(procs, tmp, cfg, "bare", port, sim, standin, expect=None,
                            on_measure=lambda: cpu_start.append(cpu_seconds(proc.pid)))
         cpu = cpu_seconds(proc.pid) - cpu_start[0]
         rss = peak_rss_mb(proc.pid)
@@ -663,10 +720,9 @@ def run_bot(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: S
     try:
         startup = wait_healthy("the bot", proc, port, log)
         sim = SlackClientSim(f"http://{HOST}:{port}{EVENTS_PATH}", secret, standin=standin)
-        body = slash_body(standin, COMMAND_TEXT)
         # Probe on a quiet bot first: warm it, let the outbox empty, then time commands one by one.
-        warm = python_load(port, body, signed_headers(sim, body), connections=min(8, cfg.connections),
-                           total=cfg.warmup, expect=BOT_CONFIRMATION)
+        warm = python_load(port, signed_requests(sim, command_bodies(standin, cfg.warmup)),
+                           connections=min(8, cfg.connections), total=cfg.warmup, expect=BOT_CONFIRMATION)
         if warm.errors:
             raise BenchError(f"the bot: {warm.errors} of {cfg.warmup} warm-up requests failed:\n{log_tail(log)}")
         wait_drained(port)
@@ -680,7 +736,7 @@ def run_bot(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: S
             if cfg.profile is not None:
                 profiler.append(start_py_spy(procs, tmp, cfg, proc.pid))
 
-        result, raw = load(procs, tmp, cfg, "bot", port, sim, body, expect=BOT_CONFIRMATION,
+        result, raw = load(procs, tmp, cfg, "bot", port, sim, standin, expect=BOT_CONFIRMATION,
                            on_measure=start_profiler)
         cpu_load = cpu_seconds(proc.pid) - cpu_start[0]
         standin_cpu = cpu_seconds(os.getpid()) - cpu_start[1]
@@ -688,7 +744,11 @@ def run_bot(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: S
             finish_py_spy(procs, tmp, spy)
         drain_s, left = wait_drained(port)
         cpu_total = cpu_seconds(proc.pid) - cpu_start[0]
-        calls_during = len(standin.calls) - calls_before
+        calls = standin.calls[calls_before:]
+        by_method: dict[str, int] = {}
+        for call in calls:
+            by_method[call.method] = by_method.get(call.method, 0) + 1
+        failed_calls = sum(1 for call in calls if not call.ok)
         rss = peak_rss_mb(proc.pid)
         if proc.poll() is not None:
             raise BenchError(f"the bot exited with code {proc.returncode}:\n{log_tail(log)}")
@@ -701,7 +761,9 @@ def run_bot(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: S
         "startup_s": startup,
         "outbox_drain_after_load_s": drain_s,
         "outbox_left": left,
-        "slack_calls_during_load_and_drain": calls_during,
+        "slack_calls_during_load_and_drain": len(calls),
+        "slack_calls_by_method": by_method,
+        "slack_calls_failed": failed_calls,
         "cpu_s_during_load": cpu_load,
         "cpu_ms_per_request": 1000.0 * cpu_load / max(1, result.requests),
         "cpu_ms_per_task_with_delivery": 1000.0 * cpu_total / max(1, result.requests),
@@ -841,7 +903,8 @@ def report(cfg: Config, bot: dict[str, Any], bare: dict[str, Any]) -> dict[str, 
         ("CPU ms/task incl. delivery", _fmt(bot["cpu_ms_per_task_with_delivery"], 2), "",
          f"stand-in used {_fmt(bot['driver_cpu_s_during_load'])} CPU s in the bot's load"),
         ("outbox drain after load s", _fmt(bot["outbox_drain_after_load_s"]), "",
-         f"left {bot['outbox_left']}, {bot['slack_calls_during_load_and_drain']:,} Slack calls"),
+         f"left {bot['outbox_left']}, {bot['slack_calls_during_load_and_drain']:,} Slack calls "
+         f"({bot['slack_calls_failed']} failed)"),
     ]
     title = (
         f"Handoff bench: {cfg.connections} connections, {cfg.seconds:g} s, {cfg.threads} waitress threads, "

@@ -21,9 +21,9 @@ Decisions:
   31st" is due Feb 28 (Feb 29 in leap years) and Apr 30, never skipped and never spilled into the next
   month. `month_day=-1` is "the last day" outright.
 * Intervals count from `anchor`, the first occurrence's local date: days from that day, weeks from the
-  Monday of its week, months from its month. `anchored` fixes it (and fills in the weekday or month day
-  of a bare "every week"/"every month") when a rule is created. A rule without an anchor is treated as
-  anchored at its first occurrence after whatever instant it is asked about.
+  Monday of its week, months from its month; nothing falls due before it. `anchored` fixes it (and
+  fills in the weekday or month day of a bare "every week"/"every month") when a rule is created. A
+  rule without an anchor is treated as anchored at its first occurrence after the instant asked about.
 * Times are wall-clock in the rule's zone: 09:00 stays 09:00 across DST changes. A time skipped by a
   spring-forward change moves forward by the gap (02:30 -> 03:30); a repeated one takes its first
   occurrence (fold=0).
@@ -505,6 +505,7 @@ def _days(rule: Recurrence, from_day: date) -> Iterator[date]:
     May raise OverflowError near year 9999; `_instants` ends the sequence there.
     """
     anchor = rule.anchor or from_day
+    from_day = max(from_day, anchor)  # the anchor is the first occurrence: nothing comes before it
     step = rule.interval
     if rule.freq == "daily":
         day = from_day + timedelta(days=(anchor - from_day).days % step)
