@@ -182,11 +182,12 @@ def server_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def log_tail(path: Path, lines: int = 20) -> str:
-    """The last lines of a server log, for error messages."""
+    """The last lines of a server log, for error messages (without waitress's queue-depth warnings)."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        text = path.read_text(errors="replace").splitlines()
     except OSError:
         return "(no log)"
+    return "\n".join([line for line in text if "waitress.queue" not in line][-lines:])
 
 
 def get_json(port: int, path: str, timeout: float = 2.0) -> tuple[int, Any]:
@@ -254,11 +255,12 @@ class Databases:
         """A URL for a new, empty database called after `name`."""
         if self.admin_url is None:
             return f"sqlite:///{self.tmp / (name + '.db')}"
+        from psycopg import sql
         from sqlalchemy.engine import make_url
 
         database = f"handoff_bench_{name}_{secrets.token_hex(4)}"
         with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{database}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         self._created.append(database)
         url = make_url(self.admin_url).set(drivername="postgresql", database=database)
         return url.render_as_string(hide_password=False)
@@ -275,11 +277,13 @@ class Databases:
 
     def drop_all(self) -> None:
         """Drop every database this object created (their connections are closed by force)."""
+        from psycopg import sql
+
         while self._created:
             database = self._created.pop()
             try:
                 with self._admin() as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
             except Exception as error:
                 print(f"bench: could not drop database {database}: {error}", file=sys.stderr)
 
@@ -585,7 +589,7 @@ def load(procs: Processes, tmp: Path, cfg: Config, name: str, port: int, sim: Sl
     warm = python_load(port, signed_requests(sim, command_bodies(standin, cfg.warmup)),
                        connections=min(8, cfg.connections), total=cfg.warmup, expect=expect)
     if warm.errors:
-        raise BenchError(f"{name}: {warm.errors} of {cfg.warmup} warm-up requests failed")
+        raise BenchError(f"{name}: {warm_failures(warm, cfg.warmup)}")
     bodies = command_bodies(standin, math.ceil(cfg.seconds * MAX_EXPECTED_RPS))
     requests = signed_requests(sim, bodies)  # signed just before the measured run
     if on_measure is not None:
@@ -595,6 +599,14 @@ def load(procs: Processes, tmp: Path, cfg: Config, name: str, port: int, sim: Sl
                         threads=cfg.wrk_threads, expect=expect)
     result = python_load(port, requests, connections=cfg.connections, seconds=cfg.seconds, expect=expect)
     return result, ""
+
+
+def warm_failures(warm: LoadResult, total: int) -> str:
+    """Say how many warm-up requests failed, and how."""
+    return (
+        f"{warm.errors} of {total} warm-up requests failed "
+        f"({warm.non_200} non-200, {warm.bad_body} unexpected answers, {warm.socket_errors} connection errors)"
+    )
 
 
 def wait_drained(port: int, timeout: float = DRAIN_TIMEOUT) -> tuple[float, int]:
@@ -724,7 +736,7 @@ def run_bot(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: S
         warm = python_load(port, signed_requests(sim, command_bodies(standin, cfg.warmup)),
                            connections=min(8, cfg.connections), total=cfg.warmup, expect=BOT_CONFIRMATION)
         if warm.errors:
-            raise BenchError(f"the bot: {warm.errors} of {cfg.warmup} warm-up requests failed:\n{log_tail(log)}")
+            raise BenchError(f"the bot: {warm_failures(warm, cfg.warmup)}:\n{log_tail(log, 40)}")
         wait_drained(port)
         cards = probe_cards(standin, sim, cfg.probes)
         calls_before = len(standin.calls)

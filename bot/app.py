@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.delivery import Delivery
+from bot.delivery import Delivery, Wakeup
 from bot.directory import Directory
 from bot.services import Services
 from bot.settings import Settings
@@ -71,6 +71,7 @@ def create_app(
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    wake: Wakeup | None = None,
 ) -> Handoff:
     """Build the app for `settings`; every Slack client it makes talks to `settings.api_url`."""
     database = db or Database.from_url(settings.database_url)
@@ -87,7 +88,7 @@ def create_app(
         db=database,
         clock=clock,
         directory=Directory(database, client, clock),
-        delivery=Delivery(database, delivery_client, clock=clock),
+        delivery=Delivery(database, delivery_client, clock=clock, wake=wake),
         config=job_config(settings),
     )
     app = App(

@@ -16,6 +16,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.app import Handoff
+    from bot.delivery import Wakeup
 
 __all__ = ["main"]
 
@@ -100,7 +101,7 @@ def _check(settings: Settings) -> int:
     return 0
 
 
-def _app(settings: Settings) -> Handoff | None:
+def _app(settings: Settings, wake: Wakeup | None = None) -> Handoff | None:
     from slack_bolt.error import BoltError
 
     from bot.app import create_app
@@ -108,7 +109,7 @@ def _app(settings: Settings) -> Handoff | None:
     if _migrate(settings) != 0:
         return None
     try:
-        return create_app(settings)
+        return create_app(settings, wake=wake)
     except BoltError as error:
         print(f"handoff: Slack refused the bot token ({error}): check SLACK_BOT_TOKEN", file=sys.stderr)
         return None
@@ -133,8 +134,10 @@ def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
 
 def _serve(settings: Settings, *, port: int | None, scheduler: bool = True, web: bool = True) -> int:
     from bot.server import serve_http, serve_socket_mode
+    from bot.worker import Worker
 
-    handoff = _app(settings)
+    worker = Worker(settings, scheduler=scheduler) if web else None
+    handoff = _app(settings, wake=worker.wake if worker else None)
     if handoff is None:
         return 2
     stopped = threading.Event()
@@ -144,18 +147,23 @@ def _serve(settings: Settings, *, port: int | None, scheduler: bool = True, web:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    handoff.start_background(scheduler=scheduler)
     try:
-        if not web:
-            log.info("running the scheduler only")
+        if worker is None:
+            # `python -m bot scheduler`: delivery and the scheduler, here, without a web server.
+            handoff.start_background(scheduler=True)
+            log.info("running the scheduler and delivery only")
             stopped.wait()
-        elif settings.app_token:
-            log.info("serving over Socket Mode")
-            serve_socket_mode(handoff, settings.app_token)
         else:
-            serve_http(handoff, settings.host, port or settings.port, settings.threads)
+            worker.start()
+            if settings.app_token:
+                log.info("serving over Socket Mode")
+                serve_socket_mode(handoff, settings.app_token)
+            else:
+                serve_http(handoff, settings.host, port or settings.port, settings.threads)
     except KeyboardInterrupt:
         log.info("shutting down")
     finally:
+        if worker is not None:
+            worker.stop()
         handoff.close()
     return 0

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,7 +19,7 @@ from models import outbox
 from models.db import Database
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, Outbox, Task, TaskEvent
 
-__all__ = ["Delivery", "DeliveryReport"]
+__all__ = ["Delivery", "DeliveryReport", "Wakeup"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,14 @@ MAX_BACKOFF = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
 _CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+class Wakeup(Protocol):
+    """What `kick()` sets and the delivery loop waits on (threading or multiprocessing Event)."""
+
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class _Retry(Exception):
@@ -73,12 +81,14 @@ class Delivery:
         *,
         clock: Callable[[], datetime],
         poll_interval: float = 2.0,
+        wake: Wakeup | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
         self.poll_interval = poll_interval
-        self._wake = threading.Event()
+        # A threading.Event, or a multiprocessing one when the web process kicks a separate worker process.
+        self._wake: Wakeup = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from models.sql import insert_ignore
+from models.sql import insert_ignore, insert_ignore_many
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox
 
 __all__ = [
     "LEASE",
     "OUTBOX_DEAD",
     "OUTBOX_SENT",
+    "Pending",
+    "enqueue_all",
     "latest_pending_id",
     "supersede",
     "enqueue",
@@ -30,6 +34,37 @@ __all__ = [
 LEASE = timedelta(seconds=60)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """One delivery to queue: its unique key, its kind, what it carries, and its task."""
+
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    task_id: int | None = None
+
+
+def _row(team_id: str, item: Pending, now: datetime) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "key": item.key,
+        "kind": item.kind,
+        "task_id": item.task_id,
+        "payload": item.payload,
+        "status": OUTBOX_PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "uncertain": False,
+        "result": {},
+    }
+
+
+def enqueue_all(session: Session, *, team_id: str, now: datetime, items: Sequence[Pending]) -> None:
+    """Add several deliveries in one statement; any whose key exists already is skipped."""
+    insert_ignore_many(session, Outbox, [_row(team_id, item, now) for item in items])
+
+
 def enqueue(
     session: Session,
     *,
@@ -41,23 +76,7 @@ def enqueue(
     task_id: int | None = None,
 ) -> bool:
     """Add a delivery unless one with the same key exists (then nothing happens); return True if added."""
-    return insert_ignore(
-        session,
-        Outbox,
-        {
-            "team_id": team_id,
-            "key": key,
-            "kind": kind,
-            "task_id": task_id,
-            "payload": payload or {},
-            "status": OUTBOX_PENDING,
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-            "uncertain": False,
-            "result": {},
-        },
-    )
+    return insert_ignore(session, Outbox, _row(team_id, Pending(key, kind, payload or {}, task_id), now))
 
 
 def lease_due(session: Session, *, now: datetime, limit: int = 20) -> list[Outbox]:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
 from models.enums import Priority, TaskStatus
 from models.errors import BadDueDate, BadInput, Conflict, NotAllowed, TaskNotFound
 from models.lifecycle import Action, Role, check_transition, next_status
-from models.outbox import enqueue
+from models.outbox import Pending, enqueue_all
 from models.parsing import MAX_TITLE_CHARS
 from models.people import Actor
 from models.sql import insert_ignore
@@ -99,23 +99,18 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     session.flush()
     assert task.id is not None
     event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
-    enqueue(
-        session, team_id=task.team_id, key=f"card.post:{task.id}", kind="card.post", task_id=task.id,
-        payload={"channel": task.card_channel_id}, now=now,
-    )
+    items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
     # A recurring task's instances appear on their own; the requester was told when it was set up.
     if request.recurring_id is None:
-        enqueue(
-            session, team_id=task.team_id, key=f"confirm:{task.id}", kind="confirm", task_id=task.id,
-            payload={
-                "channel": task.origin_channel_id,
-                "user": request.requester_id,
-                "response_url": request.response_url,
-                "replace_original": True,
-            },
-            now=now,
-        )
-    _notify(session, task, event, [request.assignee_id], actor_id=request.requester_id, now=now)
+        confirm = {
+            "channel": task.origin_channel_id,
+            "user": request.requester_id,
+            "response_url": request.response_url,
+            "replace_original": True,
+        }
+        items.append(Pending(f"confirm:{task.id}", "confirm", confirm, task.id))
+    items += _dms(task, event, [request.assignee_id], actor_id=request.requester_id)
+    enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
 
 
@@ -257,15 +252,19 @@ def change_due(
 
 
 def _next_number(session: Session, team_id: str, now: datetime) -> int:
-    insert_ignore(session, Workspace, {"team_id": team_id, "next_task_number": 1, "created_at": now})
     # One UPDATE both reserves the number and locks the workspace row, so numbers never repeat.
-    session.execute(
+    reserve = (
         update(Workspace)
         .where(col(Workspace.team_id) == team_id)
         .values(next_task_number=Workspace.next_task_number + 1)
+        .returning(col(Workspace.next_task_number))
     )
-    reserved = session.exec(select(Workspace.next_task_number).where(Workspace.team_id == team_id)).one()
-    return reserved - 1
+    # Core execution: the ORM's bulk-update path would try to synchronise objects we never loaded.
+    reserved = session.connection().execute(reserve).scalar()
+    if reserved is None:  # the workspace's first task
+        insert_ignore(session, Workspace, {"team_id": team_id, "next_task_number": 1, "created_at": now})
+        reserved = session.connection().execute(reserve).scalar_one()
+    return int(reserved) - 1
 
 
 def _clear_block(task: Task) -> None:
@@ -315,10 +314,15 @@ def _event(
     session: Session, task: Task, actor_id: str, kind: str, detail: dict[str, Any], now: datetime
 ) -> TaskEvent:
     assert task.id is not None
-    event = TaskEvent(team_id=task.team_id, task_id=task.id, actor_id=actor_id, kind=kind, detail=detail, at=now)
-    session.add(event)
-    session.flush()
-    return event
+    values: dict[str, Any] = {
+        "team_id": task.team_id, "task_id": task.id, "actor_id": actor_id, "kind": kind, "detail": detail, "at": now,
+    }
+    # A Core INSERT … RETURNING: events are never edited, so the ORM's bookkeeping would be wasted work.
+    event_id = session.connection().execute(_INSERT_EVENT, values).scalar_one()
+    return TaskEvent(id=event_id, **values)
+
+
+_INSERT_EVENT = insert(TaskEvent.__table__).returning(TaskEvent.__table__.c.id)  # type: ignore[attr-defined]
 
 
 def commit_change(
@@ -338,34 +342,22 @@ def commit_change(
     session.flush()
     assert task.id is not None
     event = _event(session, task, actor.user_id, kind, detail, now)
-    enqueue(
-        session, team_id=task.team_id, key=f"card.update:{task.id}:{task.version}", kind="card.update",
-        task_id=task.id, payload={"channel": task.card_channel_id}, now=now,
-    )
-    enqueue(
-        session, team_id=task.team_id, key=f"thread:{event.id}", kind="thread.note", task_id=task.id,
-        payload={"channel": task.card_channel_id, "event_id": event.id}, now=now,
-    )
-    _notify(session, task, event, notify, actor_id=actor.user_id, now=now)
+    items = [
+        Pending(f"card.update:{task.id}:{task.version}", "card.update", {"channel": task.card_channel_id}, task.id),
+        Pending(f"thread:{event.id}", "thread.note", {"channel": task.card_channel_id, "event_id": event.id}, task.id),
+        *_dms(task, event, notify, actor_id=actor.user_id),
+    ]
+    enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
 
 
-def _notify(
-    session: Session,
-    task: Task,
-    event: TaskEvent,
-    recipients: Iterable[str | None],
-    *,
-    actor_id: str,
-    now: datetime,
-) -> None:
-    """Queue a DM about `event` to each recipient other than the person who caused it."""
+def _dms(task: Task, event: TaskEvent, recipients: Iterable[str | None], *, actor_id: str) -> list[Pending]:
+    """A DM about `event` to each recipient other than the person who caused it."""
     seen: set[str] = set()
+    items = []
     for user_id in recipients:
         if not user_id or user_id == actor_id or user_id in seen:
             continue
         seen.add(user_id)
-        enqueue(
-            session, team_id=task.team_id, key=f"dm:{event.id}:{user_id}", kind="dm", task_id=task.id,
-            payload={"user": user_id, "event_id": event.id}, now=now,
-        )
+        items.append(Pending(f"dm:{event.id}:{user_id}", "dm", {"user": user_id, "event_id": event.id}, task.id))
+    return items
