@@ -199,7 +199,7 @@ class Delivery:
         return handler(row)
 
     def _task(self, row: Outbox) -> Task:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             task = session.get(Task, row.task_id)
             if task is None:
                 raise _Dead("task is gone")
@@ -207,7 +207,7 @@ class Delivery:
             return task
 
     def _event(self, event_id: int) -> TaskEvent:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             event = session.get(TaskEvent, event_id)
             if event is None:
                 raise _Dead("event is gone")
@@ -224,7 +224,7 @@ class Delivery:
         return task
 
     def _card_failed(self, task: Task) -> bool:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             card = session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).first()
             return card is None or card.attempts > 0 or card.status != OUTBOX_PENDING
 

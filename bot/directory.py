@@ -60,7 +60,7 @@ class Directory:
         return person
 
     def _load(self, team_id: str, user_id: str, now: datetime) -> Person:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             cached = get_person(session, team_id=team_id, user_id=user_id)
             if cached is not None and now - cached.refreshed_at < REFRESH_AFTER:
                 session.expunge(cached)
@@ -87,12 +87,12 @@ class Directory:
 
     def by_name(self, team_id: str, name: str) -> Person:
         """The one person called `name` (their handle or real name), or UnknownUser."""
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             found = find_by_name(session, team_id=team_id, name=name)
             session.expunge_all()
         if not found:
             self.refresh_all(team_id)
-            with self.db.transaction() as session:
+            with self.db.read() as session:
                 found = find_by_name(session, team_id=team_id, name=name)
                 session.expunge_all()
         humans = [p for p in found if not p.is_bot]
@@ -111,7 +111,7 @@ class Directory:
     def refresh_stale(self, *, limit: int = 20) -> int:
         """Refresh people whose cached name and zone are old (so reminders follow a changed time zone)."""
         cutoff = self.clock() - REFRESH_AFTER
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             stale = [
                 (p.team_id, p.user_id)
                 for p in session.exec(

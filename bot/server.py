@@ -36,7 +36,7 @@ def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
     db = handoff.services.db
     report: dict[str, Any] = {"database": "ok" if db.ping() else "unreachable"}
     if report["database"] == "ok":
-        with db.transaction() as session:
+        with db.read() as session:
             report["outbox_pending"] = outbox.pending_count(session)
     report["ok"] = report["database"] == "ok"
     status = "200 OK" if report["ok"] else "503 Service Unavailable"

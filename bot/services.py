@@ -36,7 +36,7 @@ class Services:
             return Actor(user_id=user_id, is_manager=True)
         if team_id is None:
             return Actor(user_id=user_id)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             person = get_person(session, team_id=team_id, user_id=user_id)
             return Actor(user_id=user_id, is_manager=bool(person and person.is_manager))
 

@@ -44,7 +44,7 @@ def register(app: App, services: Services) -> None:
                 return
             if verb not in MODAL_VERBS:
                 raise BadInput("That menu entry is not something I know.", "")
-            with services.db.transaction() as session:
+            with services.db.read() as session:
                 task = find_task(session, team_id=_team(body), number=number)
             channel = (body.get("channel") or {}).get("id")
             client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))

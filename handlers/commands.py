@@ -126,7 +126,7 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
         return _SETTINGS[head](services, command, words[1:])
     ref = parse_task_ref(words[0]) if words else None
     if ref is not None and len(words) == 1:
-        with services.db.transaction() as session:
+        with services.db.read() as session:
             task = find_task(session, team_id=team_id, number=ref)
             events = history(session, task_id=task.id or 0)
         return render.task_detail(task, events, now)
@@ -147,7 +147,7 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
         heading, filters, empty = f"Open tasks of <@{who}>", {"assignee_id": who}, "Nothing open."
     else:
         raise BadInput(f"I don't know `/tasks {render.escape(text)}`.", "Try `/tasks help` for what I understand.")
-    with services.db.transaction() as session:
+    with services.db.read() as session:
         found = active_tasks(session, team_id=team_id, **filters)
     return render.task_list(heading, found, now, empty=empty)
 
@@ -191,7 +191,7 @@ def _move(services: Services, command: dict[str, Any], verb: str, args: list[str
 def _recurring(services: Services, command: dict[str, Any], args: list[str]) -> str | tuple[str, render.Blocks]:
     team_id, user_id = command["team_id"], command["user_id"]
     if not args:
-        with services.db.transaction() as session:
+        with services.db.read() as session:
             found = list_recurring(session, team_id=team_id)
         return render.recurring_list(found)
     action = args[0].lower()

@@ -30,7 +30,7 @@ def register(app: App, services: Services) -> None:
         # Slack retries an event it thinks we missed; one we already acted on is acknowledged and dropped.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            with services.db.transaction() as session:
+            with services.db.read() as session:
                 seen = session.exec(
                     select(ProcessedEvent.event_id).where(
                         ProcessedEvent.team_id == body.get("team_id", ""), ProcessedEvent.event_id == event_id

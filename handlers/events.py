@@ -31,7 +31,7 @@ def register(app: App, services: Services) -> None:
         item = event.get("item") or {}
         if item.get("type") != "message":
             return None
-        with services.db.transaction() as session:
+        with services.db.read() as session:
             return task_by_card(
                 session, team_id=body["team_id"], channel_id=item.get("channel", ""), ts=item.get("ts", "")
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,10 +44,15 @@ def _tune_sqlite(engine: Engine) -> None:
 
     # pysqlite starts transactions lazily as DEFERRED; a read that later writes then fails with
     # "database is locked" instead of waiting. BEGIN IMMEDIATE takes the write lock up front, so
-    # concurrent writers queue on busy_timeout and every read-check-write is serialised.
+    # concurrent writers queue on busy_timeout and every read-check-write is serialised. Read-only
+    # sessions (Database.read) begin DEFERRED: in WAL mode they never wait for, nor block, a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "handoff_read_only"
 
 
 class Database:
@@ -53,6 +60,10 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._reader = engine.execution_options(**{READ_ONLY: True})
+        # SQLite has one writer at a time. Threads of this process queue on this lock, which wakes the
+        # next one at once, instead of on SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -67,13 +78,21 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session whose work is committed on success and rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        lock = self._write_lock or contextlib.nullcontext()
+        with lock, Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yield a session for reading only (a consistent snapshot that takes no write lock)."""
+        # Closing (not rolling back) keeps loaded objects usable; the pool ends the transaction on return.
+        with Session(self._reader, expire_on_commit=False) as session:
+            yield session
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""
