@@ -21,6 +21,8 @@ __all__ = ["Worker", "worker_main"]
 
 log = logging.getLogger(__name__)
 
+WORKER_NICENESS = 10
+
 
 def worker_main(settings: Settings, wake: Event, stop: Event, scheduler: bool, parent: int) -> None:
     """Entry point of the worker process: deliver and schedule until told to stop or the parent dies."""
@@ -28,6 +30,9 @@ def worker_main(settings: Settings, wake: Event, stop: Event, scheduler: bool, p
 
     # Ctrl-C reaches the whole process group; the parent decides when the worker stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Answering Slack within 3 seconds comes first: under load the web process gets the CPU and
+    # deliveries catch up right after (the outbox keeps them safe meanwhile).
+    os.nice(WORKER_NICENESS)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s", stream=sys.stderr
     )

@@ -79,25 +79,34 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
         )
     if request.due_at is not None and request.due_at <= now and not allow_past_due:
         raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `by Friday 5pm`.")
-    task = Task(
-        team_id=request.team_id,
-        number=_next_number(session, request.team_id, now),
-        title=title,
-        requester_id=request.requester_id,
-        assignee_id=request.assignee_id,
-        priority=request.priority,
-        tags=list(request.tags),
-        due_at=request.due_at,
-        origin_channel_id=request.origin_channel_id,
-        card_channel_id=request.card_channel_id,
-        status=TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN,
-        recurring_id=request.recurring_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(task)
-    session.flush()
-    assert task.id is not None
+    values: dict[str, Any] = {
+        "team_id": request.team_id,
+        "number": _next_number(session, request.team_id, now),
+        "title": title,
+        "requester_id": request.requester_id,
+        "assignee_id": request.assignee_id,
+        "priority": request.priority,
+        "tags": list(request.tags),
+        "due_at": request.due_at,
+        "origin_channel_id": request.origin_channel_id,
+        "card_channel_id": request.card_channel_id,
+        "card_ts": None,
+        "card_url": None,
+        "status": TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN,
+        "blocked_reason": None,
+        "blocked_from": None,
+        "done_note": None,
+        "snoozed_until": None,
+        "recurring_id": request.recurring_id,
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": None,
+        "version": 1,
+    }
+    # Core INSERT … RETURNING (as for events): this runs on every /delegate, and the ORM's unit of work
+    # costs more than the rest of the request together.
+    task_id = session.connection().execute(_INSERT_TASK, values).scalar_one()
+    task = Task(id=task_id, **values)
     event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
     # A recurring task's instances appear on their own; the requester was told when it was set up.
@@ -322,6 +331,7 @@ def _event(
     return TaskEvent(id=event_id, **values)
 
 
+_INSERT_TASK = insert(Task.__table__).returning(Task.__table__.c.id)  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(TaskEvent.__table__).returning(TaskEvent.__table__.c.id)  # type: ignore[attr-defined]
 
 
