@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -101,22 +101,30 @@ def _check(settings: Settings) -> int:
     return 0
 
 
-def _app(settings: Settings, wake: Wakeup | None = None) -> Handoff | None:
+def _app(
+    settings: Settings, wake: Wakeup | None = None, clock: Callable[[], datetime] | None = None
+) -> Handoff | None:
     from slack_bolt.error import BoltError
 
-    from bot.app import create_app
+    from bot.app import create_app, utc_now
 
     if _migrate(settings) != 0:
         return None
     try:
-        return create_app(settings, wake=wake)
+        return create_app(settings, wake=wake, clock=clock or utc_now)
     except BoltError as error:
         print(f"handoff: Slack refused the bot token ({error}): check SLACK_BOT_TOKEN", file=sys.stderr)
         return None
 
 
 def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
-    handoff = _app(settings)
+    from bot.app import utc_now
+
+    def clock() -> datetime:
+        # Messages queued "as of" a later instant become due then, so delivery must see that instant too.
+        return max(utc_now(), at) if at else utc_now()
+
+    handoff = _app(settings, clock=clock)
     if handoff is None:
         return 2
     try:

@@ -242,16 +242,21 @@ class Delivery:
                 self._tell_requester_to_invite(task, retry.error)
             raise
         channel, ts = posted["channel"], posted["ts"]
+        # Record where the card is at once: a ✋ can arrive before the permalink below is back.
+        self._save_card(task, card_channel_id=channel, card_ts=ts)
         url = self._permalink(channel, ts)
+        if url:
+            self._save_card(task, card_url=url)
+        # The task may have changed while the card was on its way; a refresh is queued by then.
+        return posted
+
+    def _save_card(self, task: Task, **fields: str) -> None:
         with self.db.transaction() as session:
             fresh = session.get(Task, task.id)
             assert fresh is not None
-            fresh.card_channel_id = channel
-            fresh.card_ts = ts
-            fresh.card_url = url
+            for name, value in fields.items():
+                setattr(fresh, name, value)
             session.add(fresh)
-        # The task may have changed while the card was on its way; a refresh is queued by then.
-        return posted
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
         task = self._card_ready(row)

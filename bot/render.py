@@ -325,6 +325,7 @@ _GROUP_TITLES = {
     "due_today": "📅 Due today",
     "in_progress": "🟡 In progress",
     "blocked": "⛔ Blocked",
+    "not_started": "📥 Not started",
     "unclaimed": "⚪ Unclaimed",
     "done": "✅ Done",
     "queue": "Your queue",

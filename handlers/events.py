@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -17,6 +18,10 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
+# Up to 1.5 seconds (well inside Slack's 3) for a brand-new card's place to be recorded.
+CARD_LOOKUPS = 15
+CARD_LOOKUP_PAUSE = 0.1
+
 
 def _emoji(name: str) -> str:
     # Skin tones arrive as "raised_hand::skin-tone-3"; they claim all the same.
@@ -27,17 +32,25 @@ def register(app: App, services: Services) -> None:
     """Attach the reaction and membership listeners."""
     settings = services.settings
 
-    def card_task(body: dict[str, Any], event: dict[str, Any]) -> Any:
+    def card_task(body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> Any:
         item = event.get("item") or {}
         if item.get("type") != "message":
             return None
-        with services.db.read() as session:
-            return task_by_card(
-                session, team_id=body["team_id"], channel_id=item.get("channel", ""), ts=item.get("ts", "")
-            )
+        # A reaction on a card that was just posted can overtake the worker recording where the card is;
+        # for messages of the bot's own, look again for a moment rather than drop the claim.
+        attempts = CARD_LOOKUPS if event.get("item_user") == bot_user_id else 1
+        for attempt in range(attempts):
+            with services.db.read() as session:
+                task = task_by_card(
+                    session, team_id=body["team_id"], channel_id=item.get("channel", ""), ts=item.get("ts", "")
+                )
+            if task is not None or attempt == attempts - 1:
+                return task
+            threading.Event().wait(CARD_LOOKUP_PAUSE)
+        return None
 
     @app.event("reaction_added")
-    def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
+    def reaction_added(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         emoji = _emoji(event.get("reaction", ""))
         if emoji in settings.claim_emoji:
             verb = "claim"
@@ -47,7 +60,7 @@ def register(app: App, services: Services) -> None:
             verb = "done"
         else:
             return
-        task = card_task(body, event)
+        task = card_task(body, event, context.bot_user_id)
         if task is None:
             return
         user_id = event["user"]
@@ -66,10 +79,10 @@ def register(app: App, services: Services) -> None:
                 log.info("reaction %s on %s ignored: %s", emoji, task.ref, error.message)
 
     @app.event("reaction_removed")
-    def reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
+    def reaction_removed(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         if _emoji(event.get("reaction", "")) not in settings.claim_emoji:
             return
-        task = card_task(body, event)
+        task = card_task(body, event, context.bot_user_id)
         if task is None or task.assignee_id != event["user"] or task.status != "assigned":
             return  # only the claimer, before starting, gives a task back by removing the ✋
         try:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, func, or_, select
 
+from models.sql import insert_ignore
 from models.tables import Person
 
 __all__ = ["REFRESH_AFTER", "Actor", "PersonInfo", "find_by_name", "get_person", "save_person", "zone_of"]
@@ -45,9 +46,15 @@ def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None
 
 def save_person(session: Session, *, team_id: str, info: PersonInfo, now: datetime) -> Person:
     """Insert or refresh a person's cached details."""
+    # Insert-if-missing first: two requests meeting a new person at once must not both insert it.
+    insert_ignore(
+        session, Person,
+        {"team_id": team_id, "user_id": info.user_id, "name": info.name, "real_name": "", "tz": "UTC",
+         "is_bot": False, "deleted": False, "refreshed_at": now, "hours": {}, "morning_queue": False,
+         "is_manager": False},
+    )
     person = get_person(session, team_id=team_id, user_id=info.user_id)
-    if person is None:
-        person = Person(team_id=team_id, user_id=info.user_id, name=info.name, refreshed_at=now)
+    assert person is not None
     person.name = info.name
     person.real_name = info.real_name
     person.tz = info.tz

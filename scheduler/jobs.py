@@ -365,6 +365,11 @@ def compose_digest(
             "due_today": [snapshot(t) for t in mine if t in due_today],
             "in_progress": [snapshot(t) for t in mine if t.status == TaskStatus.IN_PROGRESS and t not in overdue],
             "blocked": [snapshot(t) for t in mine if t.status == TaskStatus.BLOCKED and t not in overdue],
+            # Everything else they hold, so an assistant with only untouched work still shows up.
+            "not_started": [
+                snapshot(t) for t in mine
+                if t.status == TaskStatus.ASSIGNED and t not in overdue and t not in due_today
+            ],
         }
         if any(groups.values()):
             sections.append({"kind": "assistant", "user": user, "groups": groups})

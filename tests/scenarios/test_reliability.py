@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 
@@ -144,3 +145,31 @@ def test_health_check_reports_the_database(bot: Bot) -> None:
         assert response.status == 200
         report = json.loads(response.read())
     assert report == {"ok": True, "database": "ok", "outbox_pending": 0}
+
+
+def test_a_restart_in_the_middle_of_a_digest_finishes_it_once(bot: Bot, clock: FakeClock, db_url: str) -> None:
+    bot.slack.add_channel("CDIGEST", "digest", members=[RITA, "UMIA"])
+    assert "daily digest" in bot.tasks("digest here at 9:00", user="UMIA", channel="CDIGEST")["text"]
+    bot.delegate("<@UANA> Reconcile October invoices by Friday 5pm")
+    bot.delegate("Sort the post")
+    bot.deliver()
+    clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))  # Thursday 09:00 in Chicago (Mia's zone)
+    report = bot.handoff.scheduler.run("digest")
+    assert report is not None and report.digests == 1
+    # The parent goes out, then the process stops before any reply is posted.
+    assert bot.handoff.services.delivery.deliver_due(limit=1).sent == 1
+    parent_ts = bot.slack.messages("CDIGEST")[0]["ts"]
+    assert bot.slack.messages("CDIGEST", thread_ts=parent_ts) == []
+    bot.handoff.close()
+    clock.advance(minutes=10)
+    restarted = create_app(settings_for(bot.slack, db_url), db=Database.from_url(db_url), clock=clock)
+    try:
+        restarted.services.delivery.drain()
+        assert restarted.scheduler.run("digest") is not None  # the same day again: nothing new
+        restarted.services.delivery.drain()
+    finally:
+        restarted.close()
+    parents = bot.slack.messages("CDIGEST")
+    assert len(parents) == 1 and "Daily digest" in parents[0]["text"]
+    replies = bot.slack.messages("CDIGEST", thread_ts=parents[0]["ts"])
+    assert len(replies) == 2  # Ana's tasks and the pool, each once
