@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from models.enums import Priority, TaskStatus
@@ -106,7 +106,8 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     # Core INSERT … RETURNING (as for events): this runs on every /delegate, and the ORM's unit of work
     # costs more than the rest of the request together.
     task_id = session.connection().execute(_INSERT_TASK, values).scalar_one()
-    task = Task(id=task_id, **values)
+    # The values were validated above; model_construct skips validating them a second time.
+    task = Task.model_construct(id=task_id, **values)
     event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
     # A recurring task's instances appear on their own; the requester was told when it was set up.
@@ -261,19 +262,22 @@ def change_due(
 
 
 def _next_number(session: Session, team_id: str, now: datetime) -> int:
-    # One UPDATE both reserves the number and locks the workspace row, so numbers never repeat.
-    reserve = (
-        update(Workspace)
-        .where(col(Workspace.team_id) == team_id)
-        .values(next_task_number=Workspace.next_task_number + 1)
-        .returning(col(Workspace.next_task_number))
-    )
-    # Core execution: the ORM's bulk-update path would try to synchronise objects we never loaded.
-    reserved = session.connection().execute(reserve).scalar()
+    # Core execution of a prepared statement: this runs on every /delegate, and building the statement
+    # (or the ORM's bulk-update path) would cost more than the database work itself.
+    reserved = session.connection().execute(_RESERVE_NUMBER, {"team": team_id}).scalar()
     if reserved is None:  # the workspace's first task
         insert_ignore(session, Workspace, {"team_id": team_id, "next_task_number": 1, "created_at": now})
-        reserved = session.connection().execute(reserve).scalar_one()
+        reserved = session.connection().execute(_RESERVE_NUMBER, {"team": team_id}).scalar_one()
     return int(reserved) - 1
+
+
+# One UPDATE both reserves the number and locks the workspace row, so numbers never repeat.
+_RESERVE_NUMBER = (
+    update(Workspace)
+    .where(col(Workspace.team_id) == bindparam("team"))
+    .values(next_task_number=Workspace.next_task_number + 1)
+    .returning(col(Workspace.next_task_number))
+)
 
 
 def _clear_block(task: Task) -> None:
@@ -328,7 +332,7 @@ def _event(
     }
     # A Core INSERT … RETURNING: events are never edited, so the ORM's bookkeeping would be wasted work.
     event_id = session.connection().execute(_INSERT_EVENT, values).scalar_one()
-    return TaskEvent(id=event_id, **values)
+    return TaskEvent.model_construct(id=event_id, **values)
 
 
 _INSERT_TASK = insert(Task.__table__).returning(Task.__table__.c.id)  # type: ignore[attr-defined]
