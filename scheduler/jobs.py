@@ -133,6 +133,12 @@ def _remind(session: Session, task: Task, now: datetime, config: JobConfig, week
     report = JobReport()
     if _snoozed(task, now):
         return report
+    if task.snoozed_until is not None:
+        # The snooze is over: refresh the card once so its "snoozed until" note goes away.
+        enqueue(
+            session, team_id=task.team_id, key=f"card.unsnooze:{task.id}:{_stamp(task.snoozed_until)}",
+            kind="card.update", task_id=task.id, payload={"channel": task.card_channel_id}, now=now,
+        )
     owed = owed_leads(task, now, config.reminder_leads, week)
     if not owed:
         return report

@@ -111,6 +111,8 @@ def test_snooze_holds_reminders_but_never_moves_the_due_date(db: Database) -> No
     assert run(db, run_reminders, utc("2026-11-27T21:30")).reminders == 1
     with db.transaction() as s:
         assert s.get(Task, task.id).due_at == FRI_DUE  # type: ignore[union-attr]
+        refreshes = s.exec(select(Outbox).where(col(Outbox.key).startswith(f"card.unsnooze:{task.id}:"))).all()
+        assert len(refreshes) == 1  # the card loses its snooze note once, after the snooze
 
 
 @pytest.mark.usefixtures("people")
@@ -185,6 +187,19 @@ def test_digest_once_per_local_working_day_across_dst(db: Database) -> None:
     assert run(db, run_digests, utc("2026-11-02T13:30")).digests == 0
     assert run(db, run_digests, utc("2026-11-02T14:00")).digests == 1
     assert [d.payload["date"] for d in _digests(db)] == ["2026-10-30", "2026-11-02"]
+
+
+@pytest.mark.usefixtures("people")
+def test_digest_across_the_spring_change(db: Database) -> None:
+    _digest_setup(db)
+    # Friday 6 Mar 2026 is EST (UTC-5): 09:00 is 14:00 UTC. DST starts Sunday 8 Mar.
+    assert run(db, run_digests, utc("2026-03-06T13:59")).digests == 0
+    assert run(db, run_digests, utc("2026-03-06T14:00")).digests == 1
+    # Monday 9 Mar is EDT (UTC-4): 09:00 is 13:00 UTC, an hour earlier in UTC, and only once.
+    assert run(db, run_digests, utc("2026-03-09T12:59")).digests == 0
+    assert run(db, run_digests, utc("2026-03-09T13:00")).digests == 1
+    assert run(db, run_digests, utc("2026-03-09T14:00")).digests == 0
+    assert [d.payload["date"] for d in _digests(db)] == ["2026-03-06", "2026-03-09"]
 
 
 @pytest.mark.usefixtures("people")
