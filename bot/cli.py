@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run = jobs_sub.add_parser("run", help="run jobs as of an instant and report what was sent")
     run.add_argument("group", choices=["reminders", "digest", "recurring", "all"])
     run.add_argument("--at", type=_instant, help="ISO-8601 instant (default: now), e.g. 2026-12-01T09:00:00+01:00")
+    sandbox = sub.add_parser("sandbox", help="try Handoff without Slack: the real bot against a local stand-in")
+    sandbox.add_argument("--script", choices=["demo"], help="play a scripted tour and print the conversation")
     sub.add_parser("migrate", help="create or upgrade the database schema, then exit")
     sub.add_parser("check", help="validate the settings and reach the database, then exit")
     return parser
@@ -58,6 +60,8 @@ def _instant(text: str) -> datetime:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "sandbox":
+        return _sandbox(args.script)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -76,6 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "scheduler":
         return _serve(settings, port=None, web=False)
     return _serve(settings, port=getattr(args, "port", None), scheduler=not getattr(args, "no_scheduler", False))
+
+
+def _sandbox(script: str | None) -> int:
+    # The sandbox needs no Slack account and no .env: it brings its own stand-in and settings.
+    if script != "demo":
+        print("handoff: the browser workspace is not built yet; try `python -m bot sandbox --script demo`",
+              file=sys.stderr)
+        return 2
+    from sandbox.demo import run_demo
+
+    logging.basicConfig(level=logging.ERROR)
+    return run_demo()
 
 
 def _migrate(settings: Settings) -> int:

@@ -284,6 +284,8 @@ def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime)
         return None
     hour, minute = (int(x) for x in subscription.at.split(":"))
     scheduled = _local_instant(day, time(hour, minute), week.tz)
+    if scheduled < subscription.created_at:
+        return None  # set up after today's time: the first digest is tomorrow's, not one right away
     # A digest missed while the bot was down still goes out later the same local day, never the next.
     return day if scheduled <= now else None
 

@@ -159,13 +159,13 @@ def test_recurring_instance_appears_a_day_ahead_and_a_missed_run_is_made_once(db
     assert due == [utc("2026-11-30T14:00"), utc("2026-12-21T14:00")]
 
 
-def _digest_setup(db: Database, at: str = "09:00") -> None:
+def _digest_setup(db: Database, at: str = "09:00", *, now: datetime = datetime(2026, 1, 5, tzinfo=UTC)) -> None:
     from datetime import time as clock_time
 
     hour, minute = (int(x) for x in at.split(":"))
     with db.transaction() as s:
         set_digest(session=s, team_id=TEAM, channel_id="CDIGEST", user_id="UMIA", at=clock_time(hour, minute),
-                   tz="America/New_York", hours={}, now=WED_15)
+                   tz="America/New_York", hours={}, now=now)
 
 
 def _digests(db: Database) -> list[Outbox]:
@@ -187,6 +187,13 @@ def test_digest_once_per_local_working_day_across_dst(db: Database) -> None:
     assert run(db, run_digests, utc("2026-11-02T13:30")).digests == 0
     assert run(db, run_digests, utc("2026-11-02T14:00")).digests == 1
     assert [d.payload["date"] for d in _digests(db)] == ["2026-10-30", "2026-11-02"]
+
+
+@pytest.mark.usefixtures("people")
+def test_a_digest_set_up_after_its_time_starts_the_next_working_day(db: Database) -> None:
+    _digest_setup(db, now=WED_15)  # Wednesday 15:00 UTC = 10:00 in New York, after 09:00
+    assert run(db, run_digests, utc("2026-11-25T16:00")).digests == 0
+    assert run(db, run_digests, utc("2026-11-26T14:00")).digests == 1
 
 
 @pytest.mark.usefixtures("people")
