@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from sandbox.standin import JSONDict, SlackError, SlackStandIn
+from sandbox.standin import JSONDict, SlackError, SlackStandIn, event_envelope
 
 # The bot's own user id when no stand-in is attached to ask.
 _DEFAULT_BOT_USER = "UBOT"
@@ -239,28 +239,11 @@ class SlackClientSim:
     ) -> SimResponse:
         """Deliver `event` in an `event_callback` envelope; `retry_num` marks it as Slack's redelivery."""
         inner = {"event_ts": self._now_ts(), **event}
-        envelope = {
-            "token": self.verification_token,
-            "team_id": self.team_id,
-            "context_team_id": self.team_id,
-            "context_enterprise_id": None,
-            "api_app_id": self.api_app_id,
-            "event": inner,
-            "type": "event_callback",
-            "event_id": event_id or self._event_id(),
-            "event_time": event_time if event_time is not None else int(self.clock()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{secrets.token_hex(16)}",
-        }
+        envelope = event_envelope(
+            inner, token=self.verification_token, team_id=self.team_id, api_app_id=self.api_app_id,
+            bot_user_id=self.bot_user_id, event_id=event_id or self._event_id(),
+            event_time=event_time if event_time is not None else int(self.clock()),
+        )
         headers: dict[str, str] = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}

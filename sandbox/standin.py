@@ -294,6 +294,34 @@ def _view_problems(view: Any, allowed_types: tuple[str, ...]) -> list[str]:
     return problems
 
 
+def event_envelope(
+    event: JSONDict, *, token: str, team_id: str, api_app_id: str, bot_user_id: str, event_id: str, event_time: int
+) -> JSONDict:
+    """The `event_callback` envelope Slack wraps an event in, over HTTP and over Socket Mode alike."""
+    return {
+        "token": token,
+        "team_id": team_id,
+        "context_team_id": team_id,
+        "context_enterprise_id": None,
+        "api_app_id": api_app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": event_time,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{secrets.token_hex(16)}",
+    }
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a held ("timeout") request must never keep the process alive
 
@@ -859,28 +887,11 @@ class SlackStandIn:
         now = time.time()
         with self._lock:
             fresh_id = f"Ev{self._next_id('')}"
-        payload: JSONDict = {
-            "token": _VERIFICATION_TOKEN,
-            "team_id": self.team_id,
-            "context_team_id": self.team_id,
-            "context_enterprise_id": None,
-            "api_app_id": self.app_id,
-            "event": {"event_ts": f"{now:.6f}", **copy.deepcopy(event)},
-            "type": "event_callback",
-            "event_id": event_id or fresh_id,
-            "event_time": int(now),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": self.team_id,
-                    "user_id": self.bot_user_id,
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-            "event_context": f"4-{secrets.token_hex(16)}",
-        }
+        payload = event_envelope(
+            {"event_ts": f"{now:.6f}", **copy.deepcopy(event)},
+            token=_VERIFICATION_TOKEN, team_id=self.team_id, api_app_id=self.app_id,
+            bot_user_id=self.bot_user_id, event_id=event_id or fresh_id, event_time=int(now),
+        )
         return self.socket_send("events_api", payload, retry_attempt=retry_attempt, retry_reason=retry_reason)
 
     def socket_interactive(self, payload: JSONDict) -> str:
