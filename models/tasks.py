@@ -313,7 +313,8 @@ def _who_may(roles: frozenset[Role], task: Task) -> str:
         names.append(f"its requester (<@{task.requester_id}>)")
     if Role.MANAGER in roles:
         names.append("a manager")
-    return "Only " + ", ".join(names) + " can do that."
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"Only {listed} can do that."
 
 
 def _note(text: str | None, *, what: str) -> str:

@@ -58,6 +58,30 @@ def _find_element(blocks: Any, action_id: str) -> tuple[str, JSONDict] | None:
     return None
 
 
+def element_action(blocks: Any, action_id: str, value: str | None = None, *, where: str = "blocks") -> JSONDict:
+    """The `actions[0]` Slack sends for clicking a button (no `value`) or choosing option `value`.
+
+    Raises LookupError when no such element (or option) is in `blocks`.
+    """
+    found = _find_element(blocks, action_id)
+    if found is None:
+        raise LookupError(f"no element {action_id!r} in {where}")
+    block_id, element = found
+    kind = str(element.get("type", "button"))
+    if value is None:
+        if kind != "button":
+            raise LookupError(f"no button {action_id!r} in {where}")
+        action: JSONDict = {"type": "button", "action_id": action_id, "block_id": block_id}
+        if "value" in element:
+            action["value"] = element["value"]
+        return action
+    options = element.get("options", [])
+    option = next((o for o in options if isinstance(o, dict) and o.get("value") == value), None)
+    if option is None:
+        raise LookupError(f"no option {value!r} for {action_id!r} in {where}")
+    return {"type": kind, "action_id": action_id, "block_id": block_id, "selected_option": option}
+
+
 class SlackClientSim:
     """Sends Slack-shaped, correctly signed HTTP requests to the bot's events endpoint."""
 
@@ -134,7 +158,10 @@ class SlackClientSim:
 
     # ----------------------------------------------------------------- ids and lookups
 
-    def _trigger_id(self) -> str:
+    def _trigger_id(self, user_id: str) -> str:
+        if self.standin is not None:
+            # The stand-in must know whose screen a modal opened with this trigger belongs on.
+            return self.standin.mint_trigger(user_id)
         return f"{next(self._ids)}{secrets.randbelow(10**9)}.{int(self.clock())}.{secrets.token_hex(16)}"
 
     def _event_id(self) -> str:
@@ -217,7 +244,7 @@ class SlackClientSim:
                 "api_app_id": self.api_app_id,
                 "is_enterprise_install": "false",
                 "response_url": self._response_url(channel_id, user_id),
-                "trigger_id": trigger_id or self._trigger_id(),
+                "trigger_id": trigger_id or self._trigger_id(user_id),
             }
         )
 
@@ -371,7 +398,7 @@ class SlackClientSim:
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
             "token": self.verification_token,
-            "trigger_id": trigger_id or self._trigger_id(),
+            "trigger_id": trigger_id or self._trigger_id(user_id),
             "team": self._team(),
             "enterprise": None,
             "is_enterprise_install": False,
@@ -415,13 +442,7 @@ class SlackClientSim:
     ) -> SimResponse:
         """Click a button the bot rendered in a stored message; LookupError if it is not there."""
         message = self._stored_message(channel_id, message_ts)
-        found = _find_element(message.get("blocks"), action_id)
-        if found is None or found[1].get("type") != "button":
-            raise LookupError(f"no button {action_id!r} in message {message_ts}")
-        block_id, element = found
-        action = {"type": "button", "action_id": action_id, "block_id": block_id}
-        if "value" in element:
-            action["value"] = element["value"]
+        action = element_action(message.get("blocks"), action_id, where=f"message {message_ts}")
         return self.block_action(
             user_id,
             action,
@@ -436,20 +457,32 @@ class SlackClientSim:
     ) -> SimResponse:
         """Pick an option of an overflow/static select in a stored message; LookupError if absent."""
         message = self._stored_message(channel_id, message_ts)
-        found = _find_element(message.get("blocks"), action_id)
-        options = found[1].get("options", []) if found is not None else []
-        option = next((o for o in options if isinstance(o, dict) and o.get("value") == value), None)
-        if found is None or option is None:
-            raise LookupError(f"no option {value!r} for {action_id!r} in message {message_ts}")
-        action = {
-            "type": found[1].get("type", "overflow"),
-            "action_id": action_id,
-            "block_id": found[0],
-            "selected_option": option,
-        }
+        action = element_action(message.get("blocks"), action_id, value, where=f"message {message_ts}")
         return self.block_action(
             user_id, action, channel_id=channel_id, message_ts=message_ts, message=message
         )
+
+    def act_on_ephemeral(
+        self, user_id: str, channel_id: str, message_ts: str, action_id: str, value: str | None = None
+    ) -> SimResponse:
+        """Click a button (or pick an option) in one of the person's ephemeral messages."""
+        if self.standin is None:
+            raise ValueError("needs an attached SlackStandIn")
+        try:
+            message = self.standin.ephemeral(user_id, channel_id, message_ts)
+        except KeyError as exc:
+            raise LookupError(str(exc)) from exc
+        action = element_action(message.get("blocks"), action_id, value, where=f"ephemeral {message_ts}")
+        container = {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": True}
+        # Slack sends only the ts of an ephemeral message: the app can't look it up, only answer it.
+        return self.block_action(user_id, action, channel_id=channel_id, message_ts=message_ts,
+                                 message={"type": "message", "ts": message_ts}, container=container)
+
+    def act_in_view(self, user_id: str, view_id: str, action_id: str, value: str | None = None) -> SimResponse:
+        """Click a button (or pick an option) in an open modal or a published Home tab."""
+        view = self._view(view_id)
+        action = element_action(view.get("blocks"), action_id, value, where=f"view {view_id}")
+        return self.block_action(user_id, action, view=view)
 
     def _stored_message(self, channel_id: str, message_ts: str) -> JSONDict:
         if self.standin is None:
@@ -484,7 +517,7 @@ class SlackClientSim:
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
             "token": self.verification_token,
-            "trigger_id": self._trigger_id(),
+            "trigger_id": self._trigger_id(user_id),
             "view": view_obj,
             "response_urls": [],
             "enterprise": None,
@@ -529,7 +562,7 @@ class SlackClientSim:
             "team": self._team(),
             "user": self._user(user_id),
             "callback_id": callback_id,
-            "trigger_id": trigger_id or self._trigger_id(),
+            "trigger_id": trigger_id or self._trigger_id(user_id),
             "is_enterprise_install": False,
             "enterprise": None,
         }

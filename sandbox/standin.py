@@ -399,6 +399,7 @@ class SlackStandIn:
         app_id: str = "A0001",
         team_domain: str = "sandbox",
         app_token: str = "xapp-test",
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.token = token
         self.app_token = app_token
@@ -409,6 +410,9 @@ class SlackStandIn:
         self.app_id = app_id
         self.team_domain = team_domain
         self.hang_seconds = 2.0
+        # With a clock, message ts follow it (as Slack's follow real time); without, they count up from a
+        # fixed instant so tests see the same ids on every run.
+        self._clock = clock
         # One re-entrant lock guards all state; the condition lets tests wait for calls without sleeping.
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -433,6 +437,12 @@ class SlackStandIn:
         self._sockets: list[_Socket] = []
         self._socket_seq = 0
         self._acks: dict[str, JSONDict] = {}
+        # Who each trigger_id was minted for, and so whose screen a modal opened with it appears on.
+        self._trigger_users: dict[str, str] = {}
+        self._view_users: dict[str, str] = {}
+        self._view_errors: dict[str, JSONDict] = {}
+        # Bumped on every change a person could see; the browser workspace long-polls on it.
+        self._version = 0
         self.add_user(bot_user_id, bot_name, real_name=bot_name.title(), is_bot=True)
 
     # ----------------------------------------------------------------- lifecycle
@@ -503,6 +513,7 @@ class SlackStandIn:
         tz: str = "America/New_York",
         is_bot: bool = False,
         deleted: bool = False,
+        title: str = "",
     ) -> JSONDict:
         """Create or replace a workspace member; returns the users.info `user` object."""
         ZoneInfo(tz)  # fail at seeding time, not in the middle of a request
@@ -528,6 +539,7 @@ class SlackStandIn:
                 "real_name_normalized": real,
                 "display_name": name,
                 "display_name_normalized": name,
+                "title": title,
                 "team": self.team_id,
             },
         }
@@ -593,6 +605,7 @@ class SlackStandIn:
             if blocks is not None:
                 message["blocks"] = copy.deepcopy(blocks)
             self._store_message(channel_id, message, thread_ts, broadcast=False)
+            self._bump()
             return copy.deepcopy(message)
 
     def add_reaction(self, channel: str, ts: str, name: str, user_id: str) -> None:
@@ -600,12 +613,14 @@ class SlackStandIn:
         with self._lock:
             message = self._find_message(self._channel_id(channel), ts)
             self._react(message, name, user_id)
+            self._bump()
 
     def remove_reaction(self, channel: str, ts: str, name: str, user_id: str) -> None:
         """Undo `add_reaction`, matching a `reaction_removed` event."""
         with self._lock:
             message = self._find_message(self._channel_id(channel), ts)
             self._unreact(message, name, user_id)
+            self._bump()
 
     def dm_id(self, user_id: str) -> str:
         """The id of the bot's DM with a user, opening it if needed."""
@@ -779,19 +794,127 @@ class SlackStandIn:
                 self._open_views = [v for v in self._open_views if v["root_view_id"] != root]
             else:
                 self._open_views = [v for v in self._open_views if v["id"] != view_id]
+            self._view_errors.pop(view_id, None)
+            self._bump()
 
     def apply_view_response(self, view_id: str, response: Any) -> None:
         """Apply a bot's answer to a view_submission (`response_action`) to the open modals."""
         with self._lock:
             action = response.get("response_action") if isinstance(response, dict) else None
             if action == "errors":
+                errors = response.get("errors") if isinstance(response, dict) else None
+                self._view_errors[view_id] = copy.deepcopy(errors) if isinstance(errors, dict) else {}
+                self._bump()
                 return
+            self._view_errors.pop(view_id, None)
             if action == "update" and isinstance(response, dict):
                 self._update_view(self._views[view_id], response.get("view"), None)
             elif action == "push" and isinstance(response, dict):
                 self._push_view(response.get("view"))
             else:
                 self.close_view(view_id, clear=action == "clear")
+            self._bump()
+
+    # ----------------------------------------------------------------- what a person sees
+
+    @property
+    def version(self) -> int:
+        """A counter that grows with every change a person could see (calls, messages, reactions, views)."""
+        with self._lock:
+            return self._version
+
+    def touch(self) -> None:
+        """Count a change made outside the stand-in (say, the sandbox clock moving) as visible."""
+        with self._changed:
+            self._bump()
+
+    def wait_for_version(self, since: int, timeout: float) -> int:
+        """Block until `version` exceeds `since` or `timeout` passes; returns the version then."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._version > since, timeout=timeout)
+            return self._version
+
+    def mint_trigger(self, user_id: str) -> str:
+        """A trigger_id for something `user_id` did; a modal opened with it appears on their screen."""
+        with self._lock:
+            trigger = f"{self._next_id('')}.{int(time.time())}.{secrets.token_hex(16)}"
+            self._trigger_users[trigger] = user_id
+            return trigger
+
+    def command_response(self, channel_id: str, user_id: str, body: Any) -> None:
+        """Show the body a slash command was acknowledged with, as Slack does (ephemeral unless in_channel)."""
+        if isinstance(body, str):
+            body = {"text": body}
+        if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+            return  # an empty ack shows nothing
+        with self._lock:
+            self._apply_response(_ResponseUrl("ack", channel_id, user_id, None), body)
+            self._bump()
+
+    def dismiss_ephemeral(self, user_id: str, channel_id: str, ts: str) -> bool:
+        """The person closed one of their ephemeral messages; False if there was no such message."""
+        with self._lock:
+            for ephemeral in self._ephemerals:
+                if ephemeral["user"] == user_id and ephemeral["channel"] == channel_id and ephemeral["ts"] == ts:
+                    self._ephemerals.remove(ephemeral)
+                    self._bump()
+                    return True
+            return False
+
+    def ephemeral(self, user_id: str, channel_id: str, ts: str) -> JSONDict:
+        """One of a person's ephemeral messages; KeyError if there is none."""
+        for ephemeral in self.ephemerals(user_id, channel_id):
+            if ephemeral["ts"] == ts:
+                return ephemeral
+        raise KeyError(f"no ephemeral {ts} for {user_id} in {channel_id}")
+
+    def view_owner(self, view_id: str) -> str | None:
+        """Whose screen a modal is on (known when it was opened with a trigger from `mint_trigger`)."""
+        with self._lock:
+            return self._view_users.get(view_id)
+
+    def snapshot(self, user_id: str) -> JSONDict:
+        """Everything `user_id` can see in their Slack client, as data: the browser workspace renders this.
+
+        Channels they are in and their DM with the bot (every message and thread reply), their own
+        ephemerals, the modals open on their screen (with any errors the bot returned), their App Home.
+        """
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(f"unknown user {user_id!r}")
+            dm = self._open_dm(user_id)
+            channels = [c for c in self._channels.values() if not c.is_im and not c.is_archived]
+            visible = [c for c in channels if user_id in c.members or not c.is_private]
+            conversations: list[JSONDict] = [
+                {"id": c.id, "name": c.name, "kind": "channel", "is_private": c.is_private} for c in visible
+            ]
+            conversations.append({"id": dm, "name": self._users[self.bot_user_id]["real_name"], "kind": "dm"})
+            messages = {
+                str(c["id"]): self._strip_metadata(self._messages.get(str(c["id"]), []), {}) for c in conversations
+            }
+            modals = []
+            for view in self._open_views:
+                if self._view_users.get(view["id"]) == user_id:
+                    shown = copy.deepcopy(view)
+                    shown["errors"] = copy.deepcopy(self._view_errors.get(view["id"], {}))
+                    modals.append(shown)
+            home = self._home_views.get(user_id)
+            return {
+                "version": self._version,
+                "users": {
+                    uid: {
+                        "name": u["name"], "real_name": u["real_name"], "tz": u["tz"], "is_bot": u["is_bot"],
+                        "title": u["profile"].get("title", ""),
+                    }
+                    for uid, u in self._users.items()
+                },
+                "channels": {c.id: c.name for c in self._channels.values() if not c.is_im},
+                "conversations": conversations,
+                "messages": messages,
+                "ephemerals": copy.deepcopy([e for e in self._ephemerals if e["user"] == user_id]),
+                "modals": modals,
+                "home": copy.deepcopy(home) if home is not None else None,
+            }
 
     # ----------------------------------------------------------------- Socket Mode
 
@@ -858,7 +981,7 @@ class SlackStandIn:
         with self._lock:
             user = self._users.get(user_id)
             channel = self._channels.get(channel_id)
-            trigger_id = f"{self._next_id('')}.{int(time.time())}.{secrets.token_hex(16)}"
+        trigger_id = self.mint_trigger(user_id)
         if channel_id.startswith("D"):
             channel_name = "directmessage"
         else:
@@ -1081,7 +1204,7 @@ class SlackStandIn:
     ) -> None:
         with self._changed:
             self._calls.append(ApiCall(method, copy.deepcopy(params), time.time(), ok, error, injected))
-            self._changed.notify_all()
+            self._bump()
 
     @staticmethod
     def _parse_params(query: str, raw: bytes, content_type: str) -> JSONDict:
@@ -1149,12 +1272,28 @@ class SlackStandIn:
         if entry.channel is None:
             return
         original = self._find_message_or_none(entry.channel, entry.message_ts) if entry.message_ts else None
+        mine = next(
+            (
+                e for e in self._ephemerals
+                if e["ts"] == entry.message_ts and e["channel"] == entry.channel and e["user"] == entry.user_id
+            ),
+            None,
+        )
         if _flag(payload.get("delete_original")):
             if original is not None:
                 self._messages[entry.channel].remove(original)
+            elif mine is not None:
+                self._ephemerals.remove(mine)
             return
         if _flag(payload.get("replace_original")) and original is not None:
             self._edit(entry.channel, original, payload.get("text"), payload.get("blocks"))
+            return
+        if _flag(payload.get("replace_original")) and mine is not None:
+            # An ephemeral message's own buttons may replace it, for its one reader.
+            mine["text"] = payload.get("text") or ""
+            mine.pop("blocks", None)
+            if payload.get("blocks") is not None:
+                mine["blocks"] = copy.deepcopy(payload["blocks"])
             return
         thread_ts = payload.get("thread_ts")
         if payload.get("response_type") == "in_channel":
@@ -1168,9 +1307,19 @@ class SlackStandIn:
     # ----------------------------------------------------------------- state helpers (lock held)
 
     def _next_ts(self) -> str:
-        self._ts_counter += 1
-        micros = self._ts_counter * _TS_STEP_MICROS
-        return f"{_TS_EPOCH + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        if self._clock is None:
+            self._ts_counter += 1
+            micros = _TS_EPOCH * 1_000_000 + self._ts_counter * _TS_STEP_MICROS
+        else:
+            # Unique and increasing even when two messages land in the same microsecond.
+            micros = max(self._ts_counter + 1, int(self._clock() * 1_000_000))
+            self._ts_counter = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _bump(self) -> None:
+        """Note a change people could see and wake whoever waits for one (lock held)."""
+        self._version += 1
+        self._changed.notify_all()
 
     def _next_id(self, prefix: str) -> str:
         self._id_counter += 1
@@ -1498,6 +1647,9 @@ class SlackStandIn:
             raise SlackError("push_limit_reached")
         view = self._new_view(spec, root=top["root_view_id"], previous=top["id"])
         self._open_views.append(view)
+        owner = self._view_users.get(top["id"])
+        if owner is not None:
+            self._view_users[view["id"]] = owner  # a pushed modal lands on the same screen
         return view
 
     # ----------------------------------------------------------------- Web API methods (lock held)
@@ -1736,6 +1888,9 @@ class SlackStandIn:
             raise SlackError("invalid_arguments", problems)
         view = self._new_view(cast(JSONDict, spec), root=None, previous=None)
         self._open_views.append(view)
+        owner = self._trigger_users.get(str(params["trigger_id"]))
+        if owner is not None:
+            self._view_users[view["id"]] = owner
         return {"view": copy.deepcopy(view)}
 
     def _views_push(self, params: JSONDict) -> JSONDict:
