@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--at", type=_instant, help="ISO-8601 instant (default: now), e.g. 2026-12-01T09:00:00+01:00")
     sandbox = sub.add_parser("sandbox", help="try Handoff without Slack: the real bot against a local stand-in")
     sandbox.add_argument("--script", choices=["demo"], help="play a scripted tour and print the conversation")
+    sandbox.add_argument("--port", type=int, default=8765, help="the page's port on 127.0.0.1 (default 8765; 0: any)")
+    sandbox.add_argument("--start", type=_instant, help="where the clock starts (default: now, or the next 9:00 in "
+                         "New York outside working hours), e.g. 2026-12-01T09:00-05:00")
     sub.add_parser("migrate", help="create or upgrade the database schema, then exit")
     sub.add_parser("check", help="validate the settings and reach the database, then exit")
     return parser
@@ -61,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _parser().parse_args(argv)
     if args.command == "sandbox":
-        return _sandbox(args.script)
+        return _sandbox(args.script, port=args.port, start=args.start)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -82,16 +85,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve(settings, port=getattr(args, "port", None), scheduler=not getattr(args, "no_scheduler", False))
 
 
-def _sandbox(script: str | None) -> int:
+def _sandbox(script: str | None, *, port: int, start: datetime | None) -> int:
     # The sandbox needs no Slack account and no .env: it brings its own stand-in and settings.
-    if script != "demo":
-        print("handoff: the browser workspace is not built yet; try `python -m bot sandbox --script demo`",
-              file=sys.stderr)
-        return 2
-    from sandbox.demo import run_demo
-
     logging.basicConfig(level=logging.ERROR)
-    return run_demo()
+    if script == "demo":
+        from sandbox.demo import run_demo
+
+        return run_demo()
+    from bot.app import utc_now
+    from sandbox.web import SandboxWeb, default_start
+    from sandbox.workspace import workspace
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    with workspace(start or default_start(utc_now()), live=True) as ws:
+        try:
+            web = SandboxWeb(ws, port=port).start()
+        except OSError as error:
+            print(f"handoff: cannot serve the sandbox on port {port} ({error.strerror}); try --port 0",
+                  file=sys.stderr)
+            return 2
+        print("Handoff sandbox: the real bot, a local Slack stand-in, and a clock you can move.")
+        print(f"Open {web.url} in your browser. Ctrl+C stops it.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopping the sandbox")
+        finally:
+            web.stop()
+    return 0
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _migrate(settings: Settings) -> int:

@@ -1,0 +1,141 @@
+"""The browser workspace in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Delegate, claim by reaction, click Done, set up a digest, fast-forward the clock and open the digest
+thread, all by clicking and typing in the page, which sends signed requests to the real bot.
+
+Needs Chromium (`apt-get install chromium`); skipped without it unless HANDOFF_REQUIRE_BROWSER=1 (as in
+CI), where a missing browser fails. HANDOFF_SCREENSHOT=path saves the final page (the README's picture).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from models.enums import TaskStatus
+from models.tasks import find_task
+from sandbox.web import SandboxWeb
+from sandbox.workspace import TEAM, Workspace, workspace
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+Page = playwright_api.Page
+expect = playwright_api.expect
+
+# Monday 30 November 2026, 09:00 in New York.
+START = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
+# Chromium's own calls home are refused on a closed network; these flags stop it making them.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium() -> str:
+    path = os.environ.get("HANDOFF_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    if os.environ.get("HANDOFF_REQUIRE_BROWSER") == "1":
+        pytest.fail("Chromium is required here: apt-get install chromium (or set HANDOFF_CHROMIUM)")
+    pytest.skip("no Chromium: apt-get install chromium to run the browser test")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[tuple[Workspace, str]]:
+    with workspace(START, live=True) as ws:
+        web = SandboxWeb(ws).start()
+        try:
+            yield ws, web.url
+        finally:
+            web.stop()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    executable = chromium()
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        tab = context.new_page()
+        tab.set_default_timeout(15_000)
+        problems: list[str] = []
+        tab.on("pageerror", lambda error: problems.append(str(error)))
+        tab.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+        yield tab
+        browser.close()
+        assert problems == [], problems
+
+
+def be(page: Page, user: str) -> None:
+    """Pick who you are in the sidebar."""
+    page.select_option("#as-user", user)
+    expect(page).to_have_url(re.compile(f"as={user}"))
+
+
+def open_conversation(page: Page, conversation: str) -> None:
+    page.click(f'[data-conversation="{conversation}"]')
+
+
+def type_in(page: Page, text: str, *, composer: str = "#composer") -> None:
+    page.fill(composer, text)
+    page.press(composer, "Enter")
+
+
+def test_delegate_claim_done_and_read_the_digest_thread(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    page.goto(f"{url}?as=URITA&c=CGENERAL")
+    type_in(page, "/delegate Reconcile October invoices by Friday 5pm !high #bookkeeping")
+    confirmation = page.locator(".message.ephemeral", has_text="in the pool for someone to claim")
+    expect(confirmation).to_be_visible()
+    expect(confirmation).to_contain_text("Only visible to you")
+    type_in(page, "/delegate Sort the shared inbox by tomorrow noon")
+
+    # Ana claims the first card by reacting with ✋ in #va-pool.
+    be(page, "UANA")
+    expect(page.locator(".message.ephemeral")).to_have_count(0)  # Rita's confirmations are hers alone
+    open_conversation(page, "CPOOL")
+    card = page.locator(".message", has_text="Reconcile October invoices")
+    expect(card).to_contain_text("Unclaimed")
+    card.hover()
+    card.locator(".add-reaction").click()
+    page.click('[data-emoji="raised_hand"]')
+    expect(card).to_contain_text("Assigned")
+    expect(card.locator(".mention", has_text="@ana")).to_be_visible()  # a mention, shown as the name
+    expect(card.locator('.reaction[data-name="raised_hand"]')).to_contain_text("1")
+
+    # ...and finishes it with the card's button.
+    card.locator('button[data-action-id="task_done"]').click()
+    expect(card).to_contain_text("Done")
+    expect(card.locator('button[data-action-id="task_reopen"]')).to_be_visible()
+    with ws.handoff.services.db.read() as session:
+        assert find_task(session, team_id=TEAM, number=1).status is TaskStatus.DONE
+
+    # Mia asks for a digest at 09:00 her time, then moves the clock to her next working morning.
+    be(page, "UMIA")
+    open_conversation(page, "CDIGEST")
+    type_in(page, "/tasks digest here at 9:00")
+    expect(page.locator(".message.ephemeral")).to_contain_text("9:00")
+    clock_before = page.inner_text("#clock")
+    page.click('[data-advance="morning"]')
+    digest = page.locator(".message", has_text="Daily digest")
+    expect(digest).to_be_visible()
+    expect(page.locator("#clock")).not_to_have_text(clock_before)
+    digest.locator(".thread-link").click()
+    thread = page.locator("#thread-pane")
+    expect(thread).to_be_visible()
+    expect(thread).to_contain_text("Unclaimed pool")
+    expect(thread).to_contain_text("Sort the shared inbox")
+
+    # An hour later, the clock says so.
+    clock_before = page.inner_text("#clock")
+    page.click('[data-advance="1h"]')
+    expect(page.locator("#clock")).not_to_have_text(clock_before)
+    shot = os.environ.get("HANDOFF_SCREENSHOT")
+    if shot:
+        Path(shot).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=shot)
