@@ -1599,7 +1599,7 @@ function autosize(textarea) {
  */
 function attachComposer(textarea, sendButton, suggestions, target) {
   let active = 0;
-  let sending = false;
+  let queue = Promise.resolve();
 
   const matches = () => {
     const value = textarea.value;
@@ -1637,23 +1637,28 @@ function attachComposer(textarea, sendButton, suggestions, target) {
     suggestions.hidden = false;
   };
 
-  const send = async () => {
+  const send = () => {
     const where = target();
     const text = textarea.value.trim();
-    if (!where || !text || sending) return;
-    sending = true;
+    if (!where || !text) return;
+    // As in Slack, the box clears at once and you can type the next message; sends keep their order.
+    textarea.value = "";
+    autosize(textarea);
+    sendButton.classList.remove("ready");
+    hide();
     const body = { user: me, channel: where.channel, text };
     if (where.threadTs) body.thread_ts = where.threadTs;
     if (where.threadTs) forceScrollThread = true;
     else forceScrollMain = true;
-    const result = await post("/api/send", body);
-    sending = false;
-    if (result.ok && textarea.value.trim() === text) {
-      textarea.value = "";
-      autosize(textarea);
-      sendButton.classList.remove("ready");
-    }
-    hide();
+    queue = queue.then(async () => {
+      const result = await post("/api/send", body);
+      if (!result.ok && !textarea.value.trim()) {
+        // Refused (an unknown command, say): give the text back to fix rather than retype.
+        textarea.value = text;
+        autosize(textarea);
+        sendButton.classList.add("ready");
+      }
+    });
   };
 
   textarea.addEventListener("input", () => {

@@ -89,11 +89,14 @@ def type_in(page: Page, text: str, *, composer: str = "#composer") -> None:
 def test_delegate_claim_done_and_read_the_digest_thread(sandbox: tuple[Workspace, str], page: Page) -> None:
     ws, url = sandbox
     page.goto(f"{url}?as=URITA&c=CGENERAL")
+    # Two commands typed one after the other, as fast as the page takes them: the box clears at once.
     type_in(page, "/delegate Reconcile October invoices by Friday 5pm !high #bookkeeping")
-    confirmation = page.locator(".message.ephemeral", has_text="in the pool for someone to claim")
-    expect(confirmation).to_be_visible()
-    expect(confirmation).to_contain_text("Only visible to you")
+    expect(page.locator("#composer")).to_have_value("")
     type_in(page, "/delegate Sort the shared inbox by tomorrow noon")
+    confirmation = page.locator(".message.ephemeral", has_text="in the pool for someone to claim")
+    expect(confirmation).to_have_count(2)
+    expect(confirmation.first).to_contain_text("Only visible to you")
+    expect(confirmation.first).to_contain_text("T-1")
 
     # Ana claims the first card by reacting with ✋ in #va-pool.
     be(page, "UANA")
