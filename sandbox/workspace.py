@@ -35,6 +35,7 @@ __all__ = [
     "Member",
     "SandboxClock",
     "Workspace",
+    "next_step",
     "seeded_standin",
     "workspace",
 ]
@@ -43,8 +44,8 @@ TEAM = "T0SANDBOX"
 SECRET = "sandbox-signing-secret"
 POOL = "CPOOL"
 MANAGER = "UMIA"
-# How far the clock moves between two scheduler runs when fast-forwarding: small enough that a reminder
-# lands within minutes of its time, large enough that a day takes a moment, not minutes.
+# How far apart the stops are when fast-forwarding (on the quarter-hour; see next_step): close enough that
+# anything set to the quarter-hour lands on time, far enough apart that a day takes a moment, not minutes.
 STEP = timedelta(minutes=15)
 # How long a fast-forward step waits for delivery to catch up before moving on regardless.
 SETTLE_SECONDS = 10.0
@@ -107,6 +108,18 @@ class SandboxClock:
             self._offset += max(moment - self._now(), timedelta(0))
 
 
+def next_step(now: datetime) -> datetime:
+    """The first quarter-hour after `now`: where fast-forwarding next stops to run the scheduler.
+
+    Steps end on the quarter-hour, so reminders, digests and due times set on the hour or the
+    half-hour (nearly all of them; every time zone's offset is a whole number of quarter-hours)
+    arrive at their exact time, not up to a step late.
+    """
+    step_minutes = int(STEP.total_seconds() // 60)
+    floor = now.replace(minute=now.minute - now.minute % step_minutes, second=0, microsecond=0)
+    return floor + STEP
+
+
 def seeded_standin(clock: Callable[[], float] | None = None) -> SlackStandIn:
     """A running stand-in with the sandbox's people and channels."""
     slack = SlackStandIn(team_id=TEAM, clock=clock).start()
@@ -147,7 +160,7 @@ class Workspace:
         """
         with self._moving:
             while (now := self.clock()) < target:
-                self.clock.set(min(target, now + STEP))
+                self.clock.set(min(target, next_step(now)))
                 self.handoff.scheduler.run("all")
                 self.handoff.services.delivery.kick()
                 self._wait_for_delivery()
