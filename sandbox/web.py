@@ -217,30 +217,18 @@ class SandboxWeb:
         value = body.get("value")
         value = str(value) if value is not None else None
         client = self.ws.client
-        try:
-            if body.get("ephemeral"):
-                answer = client.act_on_ephemeral(user, channel, ts, action_id, value)
-            elif value is None:
-                answer = client.click_button(user, channel, ts, action_id)
-            else:
-                answer = client.choose_option(user, channel, ts, action_id, value)
-        except LookupError:
-            raise WebError("That button is no longer there; the message has changed.") from None
-        _check(answer)
-        return {"ok": True}
+        if body.get("ephemeral"):
+            return _act(lambda: client.act_on_ephemeral(user, channel, ts, action_id, value), "message")
+        if value is None:
+            return _act(lambda: client.click_button(user, channel, ts, action_id), "message")
+        return _act(lambda: client.choose_option(user, channel, ts, action_id, value), "message")
 
     def view_action(self, user: str, body: JSONDict) -> JSONDict:
         """Click a button, or choose an option, inside a modal or the Home tab."""
         view_id = self._own_view(user, body)
-        value = body.get("value")
-        try:
-            answer = self.ws.client.act_in_view(
-                user, view_id, _text(body, "action_id"), str(value) if value is not None else None
-            )
-        except LookupError:
-            raise WebError("That button is no longer there; the view has changed.") from None
-        _check(answer)
-        return {"ok": True}
+        action_id, value = _text(body, "action_id"), body.get("value")
+        chosen = str(value) if value is not None else None
+        return _act(lambda: self.ws.client.act_in_view(user, view_id, action_id, chosen), "view")
 
     def view_submit(self, user: str, body: JSONDict) -> JSONDict:
         """Submit a modal with the values typed in it."""
@@ -312,6 +300,16 @@ class SandboxWeb:
         if user not in {m.id for m in PEOPLE}:
             raise WebError("Pick who you are first.")
         return route(user, body)
+
+
+def _act(click: Callable[[], SimResponse], where: str) -> JSONDict:
+    """Press something in a message or view; it may have gone since the page last drew it."""
+    try:
+        answer = click()
+    except LookupError:
+        raise WebError(f"That button is no longer there; the {where} has changed.") from None
+    _check(answer)
+    return {"ok": True}
 
 
 def _check(answer: SimResponse) -> None:

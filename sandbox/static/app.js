@@ -1268,6 +1268,18 @@ function openUrl(url) {
 
 /* ======================================================================== inputs (modals) */
 
+/** A modal input whose state is its DOM node's value: required when empty, no checks of its own. */
+function valueControl(node, read) {
+  return {
+    node,
+    getRaw: () => node.value,
+    setRaw: (v) => { node.value = v; },
+    isEmpty: () => !node.value,
+    problem: () => null,
+    read,
+  };
+}
+
 /**
  * A form control for an input element, with the accessors the modal needs: getRaw/setRaw (to keep
  * what the user typed across refreshes), isEmpty (required check) and read (the submission state).
@@ -1282,13 +1294,10 @@ function makeControl(element, id) {
       if (element.max_length) node.maxLength = Number(element.max_length);
       node.value = element.initial_value || "";
       return {
-        node,
-        getRaw: () => node.value,
-        setRaw: (v) => { node.value = v; },
+        ...valueControl(node, () => ({ type: "plain_text_input", value: node.value === "" ? null : node.value })),
         isEmpty: () => !node.value.trim(),
         problem: () => (element.min_length && node.value.length < element.min_length
           ? `Please enter at least ${element.min_length} characters.` : null),
-        read: () => ({ type: "plain_text_input", value: node.value === "" ? null : node.value }),
       };
     }
     case "users_select":
@@ -1301,30 +1310,16 @@ function makeControl(element, id) {
           const option = selectOptions(element).find((o) => String(o.value) === node.value);
           return { type: "static_select", selected_option: option ? { text: option.text, value: option.value } : null };
         };
-      return {
-        node,
-        getRaw: () => node.value,
-        setRaw: (v) => { node.value = v; },
-        isEmpty: () => !node.value,
-        problem: () => null,
-        read,
-      };
+      return valueControl(node, read);
     }
     case "datepicker":
     case "timepicker": {
       const isDate = element.type === "datepicker";
       const node = h("input", { id, type: isDate ? "date" : "time" });
       node.value = (isDate ? element.initial_date : element.initial_time) || "";
-      return {
-        node,
-        getRaw: () => node.value,
-        setRaw: (v) => { node.value = v; },
-        isEmpty: () => !node.value,
-        problem: () => null,
-        read: () => (isDate
-          ? { type: "datepicker", selected_date: node.value || null }
-          : { type: "timepicker", selected_time: node.value || null }),
-      };
+      return valueControl(node, () => (isDate
+        ? { type: "datepicker", selected_date: node.value || null }
+        : { type: "timepicker", selected_time: node.value || null }));
     }
     default:
       return null;
