@@ -134,6 +134,11 @@ def _button(text: str, action_id: str, task: Task, style: str | None = None) -> 
     return button
 
 
+# Slack allows 2 to 5 options in an overflow menu. What people use most is a button; the rest goes in
+# the ⋯ menu, never more than five. "Release to pool" lives in the reassign modal (leave it empty).
+MENU_LIMIT = 5
+
+
 def _buttons(task: Task) -> Blocks:
     s = task.status
     buttons: Blocks = []
@@ -141,27 +146,26 @@ def _buttons(task: Task) -> Blocks:
     if s is TaskStatus.OPEN:
         buttons.append(_button("✋ Claim", "task_claim", task, "primary"))
         menu = [("Assign to…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel")]
-    elif s is TaskStatus.ASSIGNED:
-        buttons += [_button("▶️ Start", "task_start", task, "primary"), _button("✅ Done", "task_done", task)]
-        menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Release to pool", "release"),
-            ("Snooze reminders…", "snooze"), ("Reassign…", "reassign"), ("Change due date…", "due"),
-            ("Cancel task…", "cancel"),
+    elif s in (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS):
+        if s is TaskStatus.ASSIGNED:
+            buttons.append(_button("▶️ Start", "task_start", task, "primary"))
+        buttons += [
+            _button("✅ Done", "task_done", task, None if s is TaskStatus.ASSIGNED else "primary"),
+            _button("⛔ Block…", "task_block", task),
         ]
-    elif s is TaskStatus.IN_PROGRESS:
-        buttons.append(_button("✅ Done", "task_done", task, "primary"))
         menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Snooze reminders…", "snooze"),
-            ("Reassign…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Snooze reminders…", "snooze"),
+            ("Reassign or release…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     elif s is TaskStatus.BLOCKED:
         buttons += [_button("🔓 Unblock", "task_unblock", task, "primary"), _button("✅ Done", "task_done", task)]
         menu = [
-            ("Done with a note…", "done_note"), ("Reassign…", "reassign"), ("Change due date…", "due"),
-            ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Reassign or release…", "reassign"),
+            ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     else:
         buttons.append(_button("🔁 Reopen", "task_reopen", task))
+    assert len(menu) <= MENU_LIMIT, "Slack refuses an overflow menu of more than five options"
     if menu:
         buttons.append(
             {
