@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from models.enums import Priority, TaskStatus
@@ -280,12 +280,22 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
-def confirmation(task: Task) -> str:
-    """The requester's confirmation, linking to the card."""
+def local_when(moment: datetime, zone: tzinfo) -> str:
+    """A moment in words in one person's zone, e.g. `Fri 4 Dec at 17:00 EST`, for text that can't use `<!date>`."""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M} {local:%Z}".strip()
+
+
+def confirmation(task: Task, zone: tzinfo) -> str:
+    """The requester's one confirmation: what was understood, in words, so a misreading shows at once."""
     who = f"for <@{task.assignee_id}>" if task.assignee_id else "in the pool for someone to claim"
-    due = f", due {format_when(task.due_at)}" if task.due_at else ""
-    where = f"<{task.card_url}|See the card>" if task.card_url else f"The card is in <#{task.card_channel_id}>"
-    return f"✅ Created {_link(task)} {who}{due}. {where}."
+    due = f"due *{local_when(task.due_at, zone)}*" if task.due_at else "no due date"
+    tags = " · " + " ".join(f"`#{escape(t)}`" for t in task.tags) if task.tags else ""
+    where = f"<{task.card_url}|See the card>" if task.card_url else f"Its card is going up in <#{task.card_channel_id}>"
+    return (
+        f"✅ Created *{_link(task)}* {who}: {escape(task.title)} · {due} · "
+        f"priority *{_PRIORITY[task.priority]}*{tags}. {where}."
+    )
 
 
 def task_line(task: Task, now: datetime) -> str:
