@@ -7,7 +7,10 @@ import json
 import re
 from typing import Any
 
+from sqlmodel import select
+
 from models.enums import TaskStatus
+from models.tables import Task
 from tests.factories import make_task
 from tests.scenarios.conftest import ANA, GENERAL, TEAM, Bot
 
@@ -109,3 +112,16 @@ def test_a_long_history_shows_the_newest_events_first_and_counts_the_older_ones(
     for text in texts:
         _well_formed(text)
     json.dumps(detail)
+
+
+def test_too_many_or_too_long_tags_get_a_clear_error_and_no_task(bot: Bot) -> None:
+    many = " ".join(f"#tag{n}x" for n in range(11))
+    assert "11 tags; a task takes at most 10" in bot.delegate(f"<@UANA> Reconcile {many}")["text"]
+    long = "#" + "a" * 41
+    assert "a tag takes at most 40" in bot.delegate(f"<@UANA> Reconcile {long}")["text"]
+    ten = " ".join(f"#{'t' * 36}{n:02d}" for n in range(10))
+    bot.delegate(f"<@UANA> Reconcile {ten}")
+    assert bot.deliver().dead == 0
+    assert len(bot.task(1).tags) == 10
+    with bot.handoff.services.db.read() as session:
+        assert len(session.exec(select(Task)).all()) == 1
