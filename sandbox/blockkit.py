@@ -105,7 +105,7 @@ def _too_long(limit: int, pointer: str) -> str:
 # Inside <…>: a mention, a channel, a special mention, a date, or a link (optionally with |label).
 _CONTROL = re.compile(
     r"(?:[@#][A-Z0-9]+|!(?:here|channel|everyone)|!subteam\^[A-Z0-9]+|!date\^[^<>]+"
-    r"|(?:https?|mailto|tel|slack)://?[^\s<>|]+)(?:\|[^<>]*)?",
+    r"|(?:https?://|mailto:|tel:|slack://)[^\s<>|]+)(?:\|[^<>]*)?",
 )
 _ENTITY = re.compile(r"&(?:amp|lt|gt);")
 
