@@ -110,7 +110,8 @@ class ApiCall:
     """One request the stand-in received, in arrival order.
 
     `ok` says whether Slack would have reported success; `injected` names the failure from
-    `fail_next` that this call consumed, if any.
+    `fail_next` that this call consumed, if any; `messages` are Slack's reasons for a refusal;
+    `clock` is the stand-in's steady clock (its `timer`) when the call arrived.
     """
 
     method: str
@@ -120,6 +121,7 @@ class ApiCall:
     error: str | None = None
     injected: str | None = None
     messages: tuple[str, ...] = ()
+    clock: float = 0.0
 
 
 class SlackError(Exception):
@@ -1256,7 +1258,9 @@ class SlackStandIn:
         messages: Iterable[str] = (),
     ) -> None:
         with self._changed:
-            call = ApiCall(method, copy.deepcopy(params), time.time(), ok, error, injected, tuple(messages))
+            call = ApiCall(
+                method, copy.deepcopy(params), time.time(), ok, error, injected, tuple(messages), self._timer()
+            )
             self._calls.append(call)
             if error in CONTRACT_ERRORS and injected is None:
                 self._violations.append(call)
