@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.render import MENU_LIMIT, card
+from bot.render import MENU_LIMIT, card, clip
 from models.enums import TaskStatus
 from models.tables import Task
 
@@ -36,3 +37,14 @@ def test_the_card_menu_has_two_to_five_options_in_every_state(status: TaskStatus
         # Every step an assigned task can take is one click or one menu entry away.
         offered = {e["action_id"] for e in elements} | {o["value"].split(":")[0] for m in menus for o in m["options"]}
         assert {"task_done", "task_block", "done_note", "snooze", "reassign", "due", "cancel"} <= offered
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 10, 11, 12, 20, 37])
+def test_clip_never_cuts_inside_an_entity_or_a_link(limit: int) -> None:
+    text = "R&amp;D <https://example.com/a|the link> &lt;acct&gt; <@UANA> " * 3
+    clipped = clip(text, limit)
+    assert len(clipped) <= limit
+    body = clipped.removesuffix("…")
+    assert body == text[: len(body)]
+    assert not re.search(r"&(?!(?:amp|lt|gt);)", body)
+    assert body.count("<") == body.count(">")
