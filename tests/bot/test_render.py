@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.render import MENU_LIMIT, card, clip
+from bot.render import MENU_LIMIT, MESSAGE_BLOCKS, MORNING_ITEMS, card, clip, digest_section, morning_queue
 from models.enums import TaskStatus
 from models.tables import Task
+from scheduler.jobs import DIGEST_CHUNK
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
@@ -48,3 +49,27 @@ def test_clip_never_cuts_inside_an_entity_or_a_link(limit: int) -> None:
     assert body == text[: len(body)]
     assert not re.search(r"&(?!(?:amp|lt|gt);)", body)
     assert body.count("<") == body.count(">")
+
+
+def _item(n: int) -> dict[str, object]:
+    return {"ref": f"T-{n}", "title": "R&D <pack> " * 20, "assignee": "UANA", "due": NOW.isoformat(),
+            "url": f"https://example.slack.com/archives/C1/p{n}"}
+
+
+@pytest.mark.parametrize("count", [1, 39, 40, 41, 1000])
+def test_digest_parts_and_the_morning_queue_stay_valid_at_any_size(count: int) -> None:
+    text, blocks = morning_queue({"user": "UANA", "date": "2026-12-01", "items": [_item(n) for n in range(count)]})
+    assert len(blocks) <= MESSAGE_BLOCKS and str(count) in text
+    shown = sum(t["text"].count("• *") for b in blocks if b["type"] == "section" for t in [b["text"]])
+    assert shown == min(count, MORNING_ITEMS)
+    if count > MORNING_ITEMS:
+        assert f"…and {count - MORNING_ITEMS} more" in blocks[-1]["elements"][0]["text"]
+    for block in blocks:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+    part = [_item(n) for n in range(min(count, DIGEST_CHUNK))]
+    _, blocks = digest_section({"kind": "assistant", "user": "UANA", "groups": {"overdue": part}, "part": 1,
+                                "parts": 2})
+    assert len(blocks) <= MESSAGE_BLOCKS
+    for block in blocks:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+        assert len(block["text"]["text"]) <= 3000
