@@ -31,6 +31,8 @@ SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 CONTEXT_TEXT_LIMIT = 3000
 MESSAGE_BLOCKS = 50
+# The morning DM lists the most pressing tasks; a longer queue is counted, not cut off silently.
+MORNING_ITEMS = 40
 
 _STATUS = {
     TaskStatus.OPEN: "⚪ Unclaimed",
@@ -466,7 +468,12 @@ def morning_queue(payload: dict[str, Any]) -> tuple[str, Blocks]:
         text = "☀️ Good morning! Nothing is on your plate today."
         return text, [_section(text)]
     text = f"☀️ Good morning! You have {len(items)} open task{'s' if len(items) != 1 else ''}, most pressing first:"
-    return text, [_section(text), *_grouped({"queue": items})][:MESSAGE_BLOCKS]
+    shown = items[:MORNING_ITEMS]
+    blocks = [_section(text), *_grouped({"queue": shown})]
+    if len(items) > len(shown):
+        more = f"…and {len(items) - len(shown)} more. `/tasks` lists them all, 25 at a time."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return text, blocks
 
 
 def recurring_list(items: Sequence[RecurringTask]) -> tuple[str, Blocks]:
