@@ -4,6 +4,12 @@ The stand-in keeps workspace state (users, channels, messages, views) in memory,
 Web API methods the bot uses with Slack-shaped responses, records every call, and can be told
 to fail the next call(s) of a method in the ways real Slack fails.
 
+It is as strict as Slack (unless built with `strict=False`): Block Kit is validated as Slack
+validates it (`sandbox.blockkit`), methods and arguments against Slack's published contract
+(`sandbox.contract`), trigger ids and response URLs expire, and with `rate_limits=True` calls over
+Slack's rate limits get 429 with Retry-After (`sandbox.ratelimit`). Every refusal of a payload
+Slack would refuse is kept in `violations`.
+
 It also plays Slack's Socket Mode: `apps.connections.open` (with the app-level token) hands out a
 `ws://` URL on the same server, and the `socket_*` methods push envelopes to the connected app
 and collect its acks.
