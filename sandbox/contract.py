@@ -8,6 +8,7 @@ Without the contract file (a real install has no `../shared`) the signatures alo
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -46,6 +47,7 @@ class MethodSpec:
     required: frozenset[str]
 
 
+@functools.cache
 def _sdk_specs() -> dict[str, MethodSpec]:
     """Every WebClient method as a spec, from its keyword-only signature."""
     specs: dict[str, MethodSpec] = {}
@@ -65,6 +67,24 @@ def _sdk_specs() -> dict[str, MethodSpec]:
     return specs
 
 
+@functools.cache
+def _merged(path: str) -> dict[str, MethodSpec]:
+    """The contract file's methods, completed from slack_sdk (read once per path)."""
+    sdk = _sdk_specs()
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    methods = dict(sdk)
+    for name, entry in data["methods"].items():
+        published = {arg: str(spec[2]) for arg, spec in entry.get("params", {}).items() if arg not in _AUTH_ARGS}
+        required_args = frozenset(
+            arg for arg, spec in entry.get("params", {}).items() if spec[1] and arg not in _AUTH_ARGS
+        )
+        later = sdk.get(name)
+        # Arguments Slack added after the spec was frozen are known from slack_sdk.
+        extra = {arg: "any" for arg in (later.args if later else {}) if arg not in published}
+        methods[name] = MethodSpec(name, {**published, **extra}, required_args)
+    return methods
+
+
 class Contract:
     """Which methods exist and which arguments each takes; `problem()` says what Slack would answer."""
 
@@ -75,26 +95,12 @@ class Contract:
     @classmethod
     def load(cls, path: Path | None = None, *, required: bool = False) -> Contract:
         """The contract file merged with slack_sdk; without the file, slack_sdk alone (or, if `required`, an error)."""
-        sdk = _sdk_specs()
         target = path or contract_path()
         if not target.is_file():
             if required:
                 raise FileNotFoundError(f"Slack contract data not found at {target} (set ${CONTRACT_ENV})")
-            return cls(sdk, "slack_sdk WebClient signatures")
-        data = json.loads(target.read_text(encoding="utf-8"))
-        methods = dict(sdk)
-        for name, entry in data["methods"].items():
-            published = {
-                arg: str(spec[2]) for arg, spec in entry.get("params", {}).items() if arg not in _AUTH_ARGS
-            }
-            required_args = frozenset(
-                arg for arg, spec in entry.get("params", {}).items() if spec[1] and arg not in _AUTH_ARGS
-            )
-            later = sdk.get(name)
-            # Arguments Slack added after the spec was frozen are known from slack_sdk.
-            extra = {arg: "any" for arg in (later.args if later else {}) if arg not in published}
-            methods[name] = MethodSpec(name, {**published, **extra}, required_args)
-        return cls(methods, f"{target} + slack_sdk WebClient signatures")
+            return cls(dict(_sdk_specs()), "slack_sdk WebClient signatures")
+        return cls(dict(_merged(str(target))), f"{target} + slack_sdk WebClient signatures")
 
     def problem(self, method: str, params: dict[str, Any]) -> tuple[str, list[str]] | None:
         """(error, messages) as Slack answers a call with these arguments, or None when it is well-formed.
