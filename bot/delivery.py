@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -288,13 +288,9 @@ class Delivery:
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
 
     def _confirm(self, row: Outbox) -> dict[str, Any]:
+        # Only rows queued by versions before the command's own answer became the confirmation.
         task = self._task(row)
-        if task.card_ts is None and not self._card_failed(task):
-            raise _Wait()
-        text = render.confirmation(task)
-        if task.card_ts is None:
-            text += " I couldn't post the card yet; see my DM for how to fix it."
-        return self._reply(row, text=text, blocks=None)
+        return self._reply(row, text=render.confirmation(task, UTC), blocks=None)
 
     def _ephemeral(self, row: Outbox) -> dict[str, Any]:
         return self._reply(row, text=row.payload["text"], blocks=row.payload.get("blocks"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from models.enums import Priority, TaskStatus
@@ -134,6 +134,11 @@ def _button(text: str, action_id: str, task: Task, style: str | None = None) -> 
     return button
 
 
+# Slack allows 2 to 5 options in an overflow menu. What people use most is a button; the rest goes in
+# the ⋯ menu, never more than five. "Release to pool" lives in the reassign modal (leave it empty).
+MENU_LIMIT = 5
+
+
 def _buttons(task: Task) -> Blocks:
     s = task.status
     buttons: Blocks = []
@@ -141,27 +146,26 @@ def _buttons(task: Task) -> Blocks:
     if s is TaskStatus.OPEN:
         buttons.append(_button("✋ Claim", "task_claim", task, "primary"))
         menu = [("Assign to…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel")]
-    elif s is TaskStatus.ASSIGNED:
-        buttons += [_button("▶️ Start", "task_start", task, "primary"), _button("✅ Done", "task_done", task)]
-        menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Release to pool", "release"),
-            ("Snooze reminders…", "snooze"), ("Reassign…", "reassign"), ("Change due date…", "due"),
-            ("Cancel task…", "cancel"),
+    elif s in (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS):
+        if s is TaskStatus.ASSIGNED:
+            buttons.append(_button("▶️ Start", "task_start", task, "primary"))
+        buttons += [
+            _button("✅ Done", "task_done", task, None if s is TaskStatus.ASSIGNED else "primary"),
+            _button("⛔ Block…", "task_block", task),
         ]
-    elif s is TaskStatus.IN_PROGRESS:
-        buttons.append(_button("✅ Done", "task_done", task, "primary"))
         menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Snooze reminders…", "snooze"),
-            ("Reassign…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Snooze reminders…", "snooze"),
+            ("Reassign or release…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     elif s is TaskStatus.BLOCKED:
         buttons += [_button("🔓 Unblock", "task_unblock", task, "primary"), _button("✅ Done", "task_done", task)]
         menu = [
-            ("Done with a note…", "done_note"), ("Reassign…", "reassign"), ("Change due date…", "due"),
-            ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Reassign or release…", "reassign"),
+            ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     else:
         buttons.append(_button("🔁 Reopen", "task_reopen", task))
+    assert len(menu) <= MENU_LIMIT, "Slack refuses an overflow menu of more than five options"
     if menu:
         buttons.append(
             {
@@ -276,12 +280,22 @@ def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
 
 
-def confirmation(task: Task) -> str:
-    """The requester's confirmation, linking to the card."""
+def local_when(moment: datetime, zone: tzinfo) -> str:
+    """A moment in words in one person's zone, e.g. `Fri 4 Dec at 17:00 EST`, for text that can't use `<!date>`."""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M} {local:%Z}".strip()
+
+
+def confirmation(task: Task, zone: tzinfo) -> str:
+    """The requester's one confirmation: what was understood, in words, so a misreading shows at once."""
     who = f"for <@{task.assignee_id}>" if task.assignee_id else "in the pool for someone to claim"
-    due = f", due {format_when(task.due_at)}" if task.due_at else ""
-    where = f"<{task.card_url}|See the card>" if task.card_url else f"The card is in <#{task.card_channel_id}>"
-    return f"✅ Created {_link(task)} {who}{due}. {where}."
+    due = f"due *{local_when(task.due_at, zone)}*" if task.due_at else "no due date"
+    tags = " · " + " ".join(f"`#{escape(t)}`" for t in task.tags) if task.tags else ""
+    where = f"<{task.card_url}|See the card>" if task.card_url else f"Its card is going up in <#{task.card_channel_id}>"
+    return (
+        f"✅ Created *{_link(task)}* {who}: {escape(task.title)} · {due} · "
+        f"priority *{_PRIORITY[task.priority]}*{tags}. {where}."
+    )
 
 
 def task_line(task: Task, now: datetime) -> str:

@@ -95,7 +95,6 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
         due_at=parsed.due_at,
         priority=parsed.priority,
         tags=parsed.tags,
-        response_url=command.get("response_url"),
     )
     who = f"<@{assignee}>" if assignee else "the pool"
     if rule is not None:
@@ -110,7 +109,7 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
     with services.db.transaction() as session:
         task = create_task(session=session, request=request, now=now)
     services.delivery.kick()
-    return f"⏳ {task.ref} saved for {who}; posting its card…"
+    return render.confirmation(task, zone)
 
 
 def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tuple[str, render.Blocks]:

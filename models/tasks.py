@@ -60,8 +60,6 @@ class NewTask:
     due_at: datetime | None = None
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = field(default=())
-    # Slack's reply address for the command, used for the confirmation with the card's link.
-    response_url: str | None = None
     recurring_id: int | None = None
 
 
@@ -111,15 +109,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     task = Task.model_construct(id=task_id, **values)
     event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
-    # A recurring task's instances appear on their own; the requester was told when it was set up.
-    if request.recurring_id is None:
-        confirm = {
-            "channel": task.origin_channel_id,
-            "user": request.requester_id,
-            "response_url": request.response_url,
-            "replace_original": True,
-        }
-        items.append(Pending(f"confirm:{task.id}", "confirm", confirm, task.id))
+    # The requester's one confirmation is the answer to their command itself, so none is queued here.
     items += _dms(task, event, [request.assignee_id], actor_id=request.requester_id)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task

@@ -122,8 +122,8 @@ def test_buttons_and_menu_move_a_task_and_every_step_is_in_the_thread(bot: Bot) 
     bot.deliver()
     assert bot.task(1).status is TaskStatus.IN_PROGRESS
 
-    # Block through the menu: a modal asks for the reason.
-    bot.client.choose_option(ANA, GENERAL, ts, "task_menu", "block:1")
+    # Block from its button: a modal asks for the reason.
+    bot.client.click_button(ANA, GENERAL, ts, "task_block")
     modal = bot.slack.open_views[-1]
     assert modal["callback_id"] == "task_block_modal"
     response = bot.client.view_submission(ANA, modal, {"reason": {"value": {"type": "plain_text_input",
@@ -191,6 +191,26 @@ def test_reassign_through_the_modal_notifies_both_people(bot: Bot) -> None:
     assert bot.task(1).assignee_id == BEN
     assert "delegated" in bot.slack.dms(BEN)[-1]["text"]
     assert "reassigned" in bot.slack.dms(ANA)[-1]["text"]
+
+
+def test_clearing_the_reassign_choice_puts_a_claimed_task_back_in_the_pool(bot: Bot) -> None:
+    bot.delegate("Sort the post")
+    bot.deliver()
+    ts, channel = bot.task(1).card_ts, bot.task(1).card_channel_id
+    assert ts is not None
+    bot.client.click_button(ANA, channel, ts, "task_claim")
+    bot.deliver()
+    bot.client.choose_option(ANA, channel, ts, "task_menu", "reassign:1")
+    modal = bot.slack.open_views[-1]
+    assert modal["blocks"][1]["optional"] is True
+    assert modal["blocks"][1]["element"]["initial_user"] == ANA
+    response = bot.client.view_submission(ANA, modal, {"assignee": {"value": {"type": "users_select",
+                                                                       "selected_user": None}}})
+    assert response.status == 200 and not response.body
+    bot.deliver()
+    task = bot.task(1)
+    assert task.status is TaskStatus.OPEN and task.assignee_id is None
+    assert _thread(bot, 1)[-1] == "↩️ <@UANA> released this back to the pool"
 
 
 def test_tasks_command_lists_and_moves(bot: Bot) -> None:
