@@ -42,16 +42,18 @@ def test_stale_buttons_and_menu_entries_get_the_same_answer_as_a_typed_reference
     channel, ts = GENERAL, str(card["ts"])
     # The card's own elements, as from a copy of the card whose task this workspace no longer has.
     done = element_action(card["blocks"], "task_done")
-    for value in ("999", "0"):
-        stale = {**copy.deepcopy(done), "value": value}
+    block = element_action(card["blocks"], "task_block")  # a button that opens a modal
+    for button, value in ((done, "999"), (done, "0"), (block, "999")):
+        stale = {**copy.deepcopy(button), "value": value}
         assert bot.client.block_action(ANA, stale, channel_id=channel, message_ts=ts, message=card).status == 200
-    for verb in ("release", "reassign"):  # one that acts at once, one that opens a modal
-        option = element_action(card["blocks"], "task_menu", f"{verb}:1")
+    # A menu entry that opens a modal, and one that acts at once (older cards still carry "release").
+    for verb in ("reassign", "release"):
+        option = copy.deepcopy(element_action(card["blocks"], "task_menu", "reassign:1"))
         option["selected_option"]["value"] = f"{verb}:999"
         assert bot.client.block_action(ANA, option, channel_id=channel, message_ts=ts, message=card).status == 200
     bot.deliver()
     told = [e["text"] for e in bot.slack.ephemerals(user_id=ANA)]
-    assert told == [NOT_FOUND.format(ref=r) for r in ("T-999", "T-0", "T-999", "T-999")]
+    assert told == [NOT_FOUND.format(ref=r) for r in ("T-999", "T-0", "T-999", "T-999", "T-999")]
     assert bot.slack.open_views == []
     assert bot.task(1).status is TaskStatus.ASSIGNED
 
