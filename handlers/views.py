@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.modals import read_metadata
 from bot.services import Services
-from handlers.common import done_words, explain, resolve_mention, step
+from handlers.common import done_words, explain, plain, resolve_mention, step
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
 from models.people import zone_of
@@ -42,7 +42,7 @@ def register(app: App, services: Services) -> None:
                             **({} if done == "release" else kwargs))
             except DomainError as error:
                 # Problems with the typed value stay in the modal, under the field.
-                ack(response_action="errors", errors={_FIELD[verb]: explain(error).removeprefix("⚠️ ")})
+                ack(response_action="errors", errors={_FIELD[verb]: plain(services, team_id, explain(error))})
                 return
             ack()
             assert task is not None
