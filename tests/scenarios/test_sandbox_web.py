@@ -147,7 +147,8 @@ def test_a_modal_opens_for_its_person_and_shows_the_bots_errors(page: Page) -> N
     ana = page.wait(ANA, lambda s: bool(s["modals"]))
     page.post("/api/view/submit", ANA, view_id=ana["modals"][-1]["id"], values=typed)
     ana = page.wait(ANA, lambda s: bool(s["modals"] and s["modals"][-1]["errors"]))
-    assert "Only its requester (<@URITA>) or a manager" in ana["modals"][-1]["errors"]["due"]
+    # Modal errors are plain text, so they name people by name (issue 9 §2).
+    assert "Only its requester (Rita Alvarez) or a manager" in ana["modals"][-1]["errors"]["due"]
     assert page.post("/api/view/close", ANA, view_id=ana["modals"][-1]["id"])["ok"]
     assert page.state(ANA)["modals"] == []
 
