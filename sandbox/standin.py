@@ -409,6 +409,8 @@ class SlackStandIn:
         self._sockets: list[_Socket] = []
         self._socket_seq = 0
         self._acks: dict[str, JSONDict] = {}
+        # What Slack reads from each envelope's ack payload ("command", "view_submission"), if anything.
+        self._ack_kinds: dict[str, str] = {}
         # Who each trigger_id was minted for (so whose screen a modal opened with it appears on), and when.
         self._triggers: dict[str, _Trigger] = {}
         self._view_users: dict[str, str] = {}
@@ -988,6 +990,10 @@ class SlackStandIn:
             envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
         with self._lock:
             target = self._live_socket()
+            if type_ == "slash_commands":
+                self._ack_kinds[envelope_id] = "command"
+            elif type_ == "interactive" and payload.get("type") == "view_submission":
+                self._ack_kinds[envelope_id] = "view_submission"
         if target is None:
             raise RuntimeError("no Socket Mode connection; wait for one with socket_connected()")
         target.conn.send_text(json.dumps(envelope))
@@ -1153,7 +1159,12 @@ class SlackStandIn:
             return  # Slack ignores junk on the socket too
         if isinstance(message, dict) and isinstance(message.get("envelope_id"), str):
             with self._changed:
+                first = message["envelope_id"] not in self._acks
                 self._acks.setdefault(message["envelope_id"], message)
+                kind = self._ack_kinds.pop(message["envelope_id"], None)
+                if first and kind is not None and "payload" in message:
+                    # Over Socket Mode the ack payload is the same body an HTTP ack would carry.
+                    self.check_ack(kind, message["payload"])
                 self._changed.notify_all()
 
     def _handle_api(
