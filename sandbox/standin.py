@@ -866,9 +866,9 @@ class SlackStandIn:
             if not isinstance(body, dict):
                 problems, error = ["[ERROR] must be an object [json-pointer:/]"], "invalid_payload"
             else:
-                problems = text_problems(body.get("text")) + message_problems(body.get("blocks"))
-                if any("must be less than 40001" in p for p in problems):
-                    error = "msg_too_long"
+                refusal = self._content_refusal(body.get("text"), body.get("blocks"))
+                if refusal is not None:
+                    error, problems = refusal
         elif kind == "view_submission" and isinstance(body, dict):
             action = body.get("response_action")
             if action in ("update", "push"):
@@ -1337,8 +1337,8 @@ class SlackStandIn:
                 status, error = 400, "invalid_payload"
             elif not (payload.get("text") or payload.get("blocks") or _flag(payload.get("delete_original"))):
                 status, error = 400, "no_text"
-            elif self.strict and (problems := self._content_problems(payload.get("text"), payload.get("blocks"))):
-                status, error = 400, "invalid_blocks"
+            elif (refusal := self._content_refusal(payload.get("text"), payload.get("blocks"))) is not None:
+                status, (error, problems) = 400, refusal
             else:
                 status = 200
                 entry.uses += 1
@@ -1649,11 +1649,21 @@ class SlackStandIn:
                 return
         raise SlackError("no_reaction")
 
-    def _content_problems(self, text: Any, blocks: Any) -> list[str]:
-        """Slack's objections to a message's text and blocks (strict mode only)."""
+    def _content_refusal(self, text: Any, blocks: Any) -> tuple[str, list[str]] | None:
+        """Slack's error and reasons for a message's text and blocks, or None (always None when lenient).
+
+        Text over 40,000 characters is `msg_too_long`, malformed mrkdwn in it `invalid_arguments`,
+        anything wrong in the blocks `invalid_blocks`, as chat.postMessage answers.
+        """
         if not self.strict:
-            return []
-        return text_problems(text) + message_problems(blocks)
+            return None
+        text_issues = text_problems(text)
+        if any("must be less than" in p for p in text_issues):
+            return "msg_too_long", text_issues
+        if text_issues:
+            return "invalid_arguments", text_issues
+        block_issues = message_problems(blocks)
+        return ("invalid_blocks", block_issues) if block_issues else None
 
     def _check_content(self, text: Any, blocks: Any, metadata: Any) -> None:
         if text is not None and not isinstance(text, str):
@@ -1662,15 +1672,9 @@ class SlackStandIn:
             raise SlackError("no_text")
         if blocks is not None and isinstance(blocks, str):
             raise SlackError("invalid_blocks_format")
-        text_issues = text_problems(text) if self.strict else []
-        if any("must be less than" in p for p in text_issues):
-            raise SlackError("msg_too_long", text_issues)
-        if text_issues:
-            raise SlackError("invalid_arguments", text_issues)
-        if blocks is not None:
-            problems = self._content_problems(None, blocks)
-            if problems:
-                raise SlackError("invalid_blocks", problems)
+        refusal = self._content_refusal(text, blocks)
+        if refusal is not None:
+            raise SlackError(*refusal)
         if metadata is not None and not (
             isinstance(metadata, dict)
             and isinstance(metadata.get("event_type"), str)

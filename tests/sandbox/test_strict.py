@@ -256,8 +256,10 @@ def test_every_surface_that_carries_blocks_refuses_bad_ones(strict: SlackStandIn
     url = strict.new_response_url(channel="C1", user_id="U1")
     status, body = post_json(url, {"text": "x", "blocks": BAD_BLOCKS})
     assert (status, body["error"]) == (400, "invalid_blocks")
+    assert post_json(url, {"text": "t" * 40_001})[1]["error"] == "msg_too_long"
     assert strict.check_ack("command", {"text": "x", "blocks": BAD_BLOCKS}) == "invalid_blocks"
-    assert strict.check_ack("command", "R&D") == "invalid_blocks"
+    assert strict.check_ack("command", "R&D") == "invalid_arguments"  # malformed mrkdwn in the text
+    assert strict.check_ack("command", "t" * 40_001) == "msg_too_long"
     assert strict.check_ack("view_submission", {"response_action": "update", "view": bad_modal}) == "invalid_arguments"
     # Acks Slack would show are checked; an empty one, errors, or a good view are fine.
     assert strict.check_ack("command", "") is None
