@@ -45,6 +45,7 @@ class MethodSpec:
     name: str
     args: dict[str, str]
     required: frozenset[str]
+    json: bool = True  # whether Slack reads a JSON body (`consumes` lists application/json)
 
 
 @functools.cache
@@ -81,7 +82,8 @@ def _merged(path: str) -> dict[str, MethodSpec]:
         later = sdk.get(name)
         # Arguments Slack added after the spec was frozen are known from slack_sdk.
         extra = {arg: "any" for arg in (later.args if later else {}) if arg not in published}
-        methods[name] = MethodSpec(name, {**published, **extra}, required_args)
+        json_body = "application/json" in entry.get("consumes", [])
+        methods[name] = MethodSpec(name, {**published, **extra}, required_args, json_body)
     return methods
 
 
@@ -101,6 +103,11 @@ class Contract:
                 raise FileNotFoundError(f"Slack contract data not found at {target} (set ${CONTRACT_ENV})")
             return cls(dict(_sdk_specs()), "slack_sdk WebClient signatures")
         return cls(dict(_merged(str(target))), f"{target} + slack_sdk WebClient signatures")
+
+    def accepts_json(self, method: str) -> bool:
+        """Whether Slack reads a JSON body for `method` (form-only methods ignore one)."""
+        spec = self.methods.get(method)
+        return spec is None or spec.json
 
     def problem(self, method: str, params: dict[str, Any]) -> tuple[str, list[str]] | None:
         """(error, messages) as Slack answers a call with these arguments, or None when it is well-formed.

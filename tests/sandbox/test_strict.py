@@ -311,6 +311,13 @@ def test_unknown_methods_and_arguments_are_refused(strict: SlackStandIn, web: We
     assert strict.messages("C1") == []
 
 
+def test_a_json_body_is_read_only_by_methods_that_accept_json(web: WebClient) -> None:
+    # conversations.history consumes form data only: Slack does not see arguments sent as JSON.
+    assert error_of(lambda: web.api_call("conversations.history", json={"channel": "C1"}))[0] == "channel_not_found"
+    assert web.api_call("conversations.history", params={"channel": "C1"})["ok"]
+    assert web.api_call("chat.postMessage", json={"channel": "C1", "text": "JSON is fine here"})["ok"]
+
+
 def test_arguments_added_after_2020_come_from_slack_sdk(web: WebClient) -> None:
     metadata = {"event_type": "t", "event_payload": {"k": 1}}
     ts = web.chat_postMessage(channel="C1", text="x", metadata=metadata)["ts"]
