@@ -15,7 +15,16 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block, BlockElement
 from slack_sdk.models.views import View
 
-__all__ = ["LIMITS", "SOURCES", "message_problems", "mrkdwn_problems", "text_problems", "view_problems"]
+__all__ = [
+    "LIMITS",
+    "SOURCES",
+    "ack_refusal",
+    "message_problems",
+    "message_refusal",
+    "mrkdwn_problems",
+    "text_problems",
+    "view_problems",
+]
 
 _BK = "https://docs.slack.dev/reference/block-kit"
 SOURCES = {
@@ -397,3 +406,49 @@ def view_problems(view: Any, allowed_types: Iterable[str]) -> list[str]:
         except (TypeError, KeyError, AttributeError, ValueError) as exc:
             checker.add(f"cannot be read as a view ({type(exc).__name__}: {exc})", "/view")
     return checker.problems
+
+
+Refusal = tuple[str, list[str]]
+
+
+def message_refusal(text: Any, blocks: Any) -> Refusal | None:
+    """Slack's error and reasons for a message's `text` and `blocks`, or None when Slack accepts them.
+
+    Text over 40,000 characters is `msg_too_long`, malformed mrkdwn in it `invalid_arguments`,
+    anything wrong in the blocks `invalid_blocks`, as chat.postMessage answers.
+    """
+    text_issues = text_problems(text)
+    if any("must be less than" in p for p in text_issues):
+        return "msg_too_long", text_issues
+    if text_issues:
+        return "invalid_arguments", text_issues
+    block_issues = message_problems(blocks)
+    return ("invalid_blocks", block_issues) if block_issues else None
+
+
+def ack_refusal(kind: str, body: Any) -> Refusal | None:
+    """What Slack objects to in an ack body, or None.
+
+    `kind` "command": the body is a message (text and blocks). "view_submission": a
+    `response_action` of update/push carries a modal, `errors` an object. Slack ignores the ack
+    bodies of other interactions, and an empty ack is always fine.
+    """
+    if body is None or body == "":
+        return None
+    if kind == "command":
+        if isinstance(body, str):
+            body = {"text": body}
+        if not isinstance(body, dict):
+            return "invalid_payload", [_error("must be an object", "/")]
+        return message_refusal(body.get("text"), body.get("blocks"))
+    if kind != "view_submission" or not isinstance(body, dict):
+        return None
+    action = body.get("response_action")
+    if action in ("update", "push"):
+        problems = view_problems(body.get("view"), ("modal",))
+        return ("invalid_arguments", problems) if problems else None
+    if action == "errors" and not isinstance(body.get("errors"), dict):
+        return "invalid_arguments", [_error("must be an object", "/errors")]
+    if action not in (None, "clear", "errors"):
+        return "invalid_arguments", [_error("must be one of errors, update, push, clear", "/response_action")]
+    return None

@@ -33,7 +33,7 @@ from typing import Any, Literal, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from sandbox.blockkit import message_problems, text_problems, view_problems
+from sandbox.blockkit import ack_refusal, message_refusal, view_problems
 from sandbox.contract import Contract
 from sandbox.ratelimit import RateLimiter
 from sandbox.socket_mode import (
@@ -856,30 +856,10 @@ class SlackStandIn:
         `kind` is "command" (a message: text and blocks) or "view_submission" (`response_action`
         with a `view` for update/push, or `errors`); other interactions' ack bodies are ignored by Slack.
         """
-        if not self.strict or body is None or body == "":
+        refusal = ack_refusal(kind, body) if self.strict else None
+        if refusal is None:
             return None
-        problems: list[str] = []
-        error = "invalid_blocks"
-        if kind == "command":
-            if isinstance(body, str):
-                body = {"text": body}
-            if not isinstance(body, dict):
-                problems, error = ["[ERROR] must be an object [json-pointer:/]"], "invalid_payload"
-            else:
-                refusal = self._content_refusal(body.get("text"), body.get("blocks"))
-                if refusal is not None:
-                    error, problems = refusal
-        elif kind == "view_submission" and isinstance(body, dict):
-            action = body.get("response_action")
-            if action in ("update", "push"):
-                problems, error = view_problems(body.get("view"), ("modal",)), "invalid_arguments"
-            elif action == "errors" and not isinstance(body.get("errors"), dict):
-                problems, error = ["[ERROR] must be an object [json-pointer:/errors]"], "invalid_arguments"
-            elif action not in (None, "clear", "errors", "update", "push"):
-                problems = ["[ERROR] unknown response_action [json-pointer:/response_action]"]
-                error = "invalid_arguments"
-        if not problems:
-            return None
+        error, problems = refusal
         with self._lock:
             params = body if isinstance(body, dict) else {"raw": body}
             self._record(f"ack:{kind}", params, ok=False, error=error, messages=problems)
@@ -1654,20 +1634,8 @@ class SlackStandIn:
         raise SlackError("no_reaction")
 
     def _content_refusal(self, text: Any, blocks: Any) -> tuple[str, list[str]] | None:
-        """Slack's error and reasons for a message's text and blocks, or None (always None when lenient).
-
-        Text over 40,000 characters is `msg_too_long`, malformed mrkdwn in it `invalid_arguments`,
-        anything wrong in the blocks `invalid_blocks`, as chat.postMessage answers.
-        """
-        if not self.strict:
-            return None
-        text_issues = text_problems(text)
-        if any("must be less than" in p for p in text_issues):
-            return "msg_too_long", text_issues
-        if text_issues:
-            return "invalid_arguments", text_issues
-        block_issues = message_problems(blocks)
-        return ("invalid_blocks", block_issues) if block_issues else None
+        """Slack's error and reasons for a message's text and blocks, or None (always None when lenient)."""
+        return message_refusal(text, blocks) if self.strict else None
 
     def _check_content(self, text: Any, blocks: Any, metadata: Any) -> None:
         if text is not None and not isinstance(text, str):
