@@ -274,7 +274,11 @@ NEXT_START_CASES = [
     (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 16, 1), utc(2026, 10, 4, 15)),
     # 02:30-03:15 in New York: 8 Mar's period is empty, so from 06:00 UTC on 8 Mar the next start is
     # 9 Mar 02:30 EDT = 06:30 UTC.
-    (WorkWeek(tz=NEW_YORK, days=ALL_DAYS, start=time(2, 30), end=time(3, 15)), utc(2026, 3, 8, 6), utc(2026, 3, 9, 6, 30)),
+    (
+        WorkWeek(tz=NEW_YORK, days=ALL_DAYS, start=time(2, 30), end=time(3, 15)),
+        utc(2026, 3, 8, 6),
+        utc(2026, 3, 9, 6, 30),
+    ),
 ]
 
 
