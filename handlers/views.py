@@ -11,7 +11,7 @@ from bot.services import Services
 from handlers.common import done_words, explain, resolve_mention, step
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
-from models.people import zone_of
+from models.people import day_first, zone_of
 from models.schedule import snooze_until
 
 __all__ = ["register"]
@@ -67,13 +67,15 @@ def register(app: App, services: Services) -> None:
             return {"due_at": None}
         if not text:
             raise BadDueDate("Type when it is due, or none.", "e.g. Friday 5pm")
-        zone = zone_of(services.directory.person(team_id, user_id))
-        return {"due_at": parse_when(text, now=services.clock(), tz=zone)}
+        person = services.directory.person(team_id, user_id)
+        return {"due_at": parse_when(text, now=services.clock(), tz=zone_of(person), day_first=day_first(person))}
 
     def read_snooze(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:
         text = (_value(view, "until").get("value") or "").strip()
-        zone = zone_of(services.directory.person(team_id, user_id))
-        return {"until": snooze_until(text, now=services.clock(), tz=zone)}
+        person = services.directory.person(team_id, user_id)
+        return {
+            "until": snooze_until(text, now=services.clock(), tz=zone_of(person), day_first=day_first(person))
+        }
 
     app.view("task_snooze_modal")(submit("snooze", read_snooze))
     app.view("task_block_modal")(submit("block", read_reason))

@@ -327,6 +327,9 @@ def _starts_bare(words: Sequence[str], i: int) -> bool:
         return True
     if _CLOCKISH_RE.fullmatch(word):
         return True
+    ahead = [w.lower() for w in words[i : i + 3]]
+    if ahead[:2] == ["day", "after"] or ahead == ["the", "day", "after"]:
+        return True  # "the day after tomorrow"
     following = words[i + 1].lower() if i + 1 < len(words) else ""
     return word.isdigit() and len(word) <= 2 and re.fullmatch(r"[ap]\.?m\.?", following) is not None
 

@@ -74,7 +74,7 @@ def parse_clock(text: str) -> time:
     return time(hour, minute)
 
 
-def snooze_until(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+def snooze_until(text: str, *, now: datetime, tz: ZoneInfo, day_first: bool | None = None) -> datetime:
     """Read `2h`, `for 90 minutes`, `until tomorrow 9am` or `Monday 8am` as the end of a snooze."""
     text = text.strip()
     lowered = text.lower()
@@ -86,7 +86,7 @@ def snooze_until(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
         raise BadDueDate("Snooze for how long?", "e.g. `2h` or `until tomorrow 9am`")
     if _SHORT_SPAN.match(text):
         text = "in " + text
-    return parse_when(text, now=now, tz=tz)
+    return parse_when(text, now=now, tz=tz, day_first=day_first)
 
 
 def create_recurring(
