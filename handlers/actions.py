@@ -37,19 +37,33 @@ def register(app: App, services: Services) -> None:
     def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         verb, _, number_text = str(action.get("selected_option", {}).get("value", "")).partition(":")
-        try:
-            number = _number(number_text)
-            if verb in _MENU_DIRECT:
-                _run(services, body, _MENU_DIRECT[verb], number)
-                return
-            if verb not in MODAL_VERBS:
-                raise BadInput("That menu entry is not something I know.", "")
-            with services.db.read() as session:
-                task = find_task(session, team_id=_team(body), number=number)
-            channel = (body.get("channel") or {}).get("id")
-            client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
-        except DomainError as error:
-            _tell(services, body, explain(error))
+        # "release" is no longer on the menu (the reassign modal does it), but older cards still carry it.
+        if verb in _MENU_DIRECT:
+            try:
+                _run(services, body, _MENU_DIRECT[verb], _number(number_text))
+            except DomainError as error:
+                _tell(services, body, explain(error))
+            return
+        _open_modal(services, body, client, verb, number_text)
+
+    @app.action("task_block")
+    def block_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _open_modal(services, body, client, "block", str(action.get("value", "")))
+
+
+def _open_modal(services: Services, body: dict[str, Any], client: WebClient, verb: str, number_text: str) -> None:
+    """Open the modal that asks what `verb` needs, or tell the person why not."""
+    try:
+        number = _number(number_text)
+        if verb not in MODAL_VERBS:
+            raise BadInput("That menu entry is not something I know.", "")
+        with services.db.read() as session:
+            task = find_task(session, team_id=_team(body), number=number)
+        channel = (body.get("channel") or {}).get("id")
+        client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
+    except DomainError as error:
+        _tell(services, body, explain(error))
 
 
 def _button_listener(services: Services, verb: str) -> Any:

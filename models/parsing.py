@@ -481,7 +481,8 @@ _NUMBER_WORDS: Final = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
 }
-_DAY_WORDS: Final = {"today": 0, "tonight": 0, "tomorrow": 1, "overmorrow": 2}
+# "yesterday" reads, so that it is refused as in the past rather than as unreadable.
+_DAY_WORDS: Final = {"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1, "overmorrow": 2}
 # Parts of the day: the time each stands for, and the range an explicit time must fall in to agree
 # ("tomorrow morning 10am" agrees; "tomorrow morning 3pm" is a question). Minutes after midnight.
 _PARTS_OF_DAY: Final = {

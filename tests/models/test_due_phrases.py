@@ -234,6 +234,7 @@ PHRASES: list[Row] = [
     ask("due 5pm tmrw for Ana", 'couldn\'t read "5pm tmrw for Ana"'),
     ask("by 2029-01-01", FAR),
     ask("in 3 years", FAR),
+    ask("by yesterday", PAST),
     # --- title words are never eaten ---------------------------------------------------------------------
     titled("Check this by Friday", "Check this", "2026-11-27 17:00"),
     titled("Plan next sprint by next Friday", "Plan next sprint", "2026-12-04 17:00"),

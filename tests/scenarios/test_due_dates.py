@@ -44,7 +44,7 @@ def test_a_near_date_gets_a_question_and_nothing_is_stored(bot: Bot, text: str, 
 
 def test_the_corrected_phrase_then_works(bot: Bot) -> None:
     assert "Did you mean" in bot.delegate("Send the report by Fridayy")["text"]
-    assert bot.delegate("Send the report by Friday")["text"].startswith("⏳ T-1")
+    assert bot.delegate("Send the report by Friday")["text"].startswith("✅ Created *T-1*")
     task = bot.task(1)
     assert (task.title, task.due_at) == ("Send the report", datetime(2026, 11, 27, 22, 0, tzinfo=UTC))
 
@@ -61,7 +61,7 @@ def test_the_corrected_phrase_then_works(bot: Bot) -> None:
     ],
 )
 def test_typed_times_and_title_words_are_kept(bot: Bot, text: str, title: str, due: datetime | None) -> None:
-    assert bot.delegate(text)["text"].startswith("⏳ T-1")
+    assert bot.delegate(text)["text"].startswith("✅ Created *T-1*")
     task = bot.task(1)
     assert (task.title, task.due_at) == (title, due)
 
@@ -81,7 +81,7 @@ def test_typed_times_and_title_words_are_kept(bot: Bot, text: str, title: str, d
     ],
 )
 def test_day_first_or_month_first_by_the_requesters_locale(bot: Bot, user: str, typed: str, due: datetime) -> None:
-    assert bot.delegate(f"Pay the invoice by {typed}", user=user)["text"].startswith("⏳ T-1")
+    assert bot.delegate(f"Pay the invoice by {typed}", user=user)["text"].startswith("✅ Created *T-1*")
     assert bot.task(1).due_at == due
 
 
@@ -98,7 +98,7 @@ def test_without_a_locale_the_zone_decides(bot: Bot) -> None:
     # A Sydney person whose locale Slack did not give: Australia writes the day first.
     bot.slack.add_user("USYD", "chen", tz="Australia/Sydney", locale="")
     bot.slack.add_channel("CSYD", "sydney", members=["USYD"])
-    assert bot.delegate("Pay the invoice by 12/5", user="USYD", channel="CSYD")["text"].startswith("⏳ T-1")
+    assert bot.delegate("Pay the invoice by 12/5", user="USYD", channel="CSYD")["text"].startswith("✅ Created *T-1*")
     # 12 May 2027, 17:00 AEST (UTC+10) = 07:00 UTC.
     assert bot.task(1).due_at == datetime(2027, 5, 12, 7, 0, tzinfo=UTC)
 
@@ -106,5 +106,5 @@ def test_without_a_locale_the_zone_decides(bot: Bot) -> None:
 def test_by_eow_on_a_weekend_is_the_coming_friday(bot: Bot, clock: FakeClock) -> None:
     clock.set(datetime(2026, 11, 28, 15, 0, tzinfo=UTC))  # Saturday 10:00 in New York
     answer = bot.delegate("Send the report by EOW")
-    assert answer["text"].startswith("⏳ T-1"), answer["text"]
+    assert answer["text"].startswith("✅ Created *T-1*"), answer["text"]
     assert bot.task(1).due_at == datetime(2026, 12, 4, 22, 0, tzinfo=UTC)  # Friday 4 Dec, 17:00 EST
