@@ -359,14 +359,22 @@ def _read_safely(
 
 
 def _unreadable_message(typed: str, phrase: list[str], what: str) -> str:
-    if len(phrase) == 1 and phrase[0].isdigit():
-        number = phrase[0]
-        return (
-            f'Is "{typed}" a day or a time? Say `{number}pm`, `at {number}:00` or `the {number}th`'
-            if int(number) <= 31
-            else f'I couldn\'t read "{typed}" as {what}.'
-        )
+    """Why a phrase was not read; a lone number (`by 5`) is asked about, as it could be a day or a time."""
+    if len(phrase) == 1 and phrase[0].isdigit() and 1 <= int(phrase[0]) <= 31:
+        number = int(phrase[0])
+        choices = [f"`{number}pm`"] if number <= 12 else []
+        if number <= 23:
+            choices.append(f"`at {number}:00`")
+        day = f"`the {_ordinal(number)}`"
+        if not choices:
+            return f'Is "{typed}" a day or a time? For a day, say {day}.'
+        return f'Is "{typed}" a day or a time? Say {", ".join(choices)} or {day}.'
     return f'I couldn\'t read "{typed}" as {what}.'
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 11 <= number % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def _suggest(typed: str, *, now: datetime, tz: ZoneInfo, day_end: time, day_first: bool) -> str | None:
