@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
@@ -32,6 +32,7 @@ from models.localtime import wall_instant
 
 __all__ = [
     "MAX_DUE_AHEAD",
+    "WORK_DAYS",
     "MAX_TITLE_CHARS",
     "Delegation",
     "Mention",
@@ -47,6 +48,8 @@ __all__ = [
 MAX_TITLE_CHARS: Final = 250
 # "About two years": 731 days so that "the same day in two years" still fits across a leap day.
 MAX_DUE_AHEAD: Final = timedelta(days=731)
+# The working week when the caller does not say: Monday to Friday, as in date.weekday().
+WORK_DAYS: Final = frozenset({0, 1, 2, 3, 4})
 
 _MAX_TASK_NUMBER: Final = 2**31 - 1  # the task number column is a 32-bit integer
 
@@ -124,11 +127,19 @@ def parse_task_ref(token: str) -> int | None:
 
 
 def parse_delegation(
-    text: str, *, now: datetime, tz: ZoneInfo, day_end: time = time(17, 0), day_first: bool | None = None
+    text: str,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    day_end: time = time(17, 0),
+    day_first: bool | None = None,
+    work_days: Collection[int] = WORK_DAYS,
 ) -> Delegation:
     """Split a `/delegate` text into title, assignee, due date, priority and tags.
 
     `day_first` says whether `12/5` is 12 May (see `day_first_for`); None reads it from `tz`'s region.
+    `day_end` and `work_days` (Monday=0) are the requester's working day and week: a date without a
+    time means `day_end`, and a week ends on its last working day (see `parse_when`).
     Raises BadInput (empty or overlong title, unknown or conflicting priority) and BadDueDate (a date
     phrase after `by`/`due`/`before`/`until` that cannot be read, with a "did you mean" when a word is
     misspelt; one that lies in the past or too far ahead).
@@ -168,8 +179,7 @@ def parse_delegation(
         raise BadInput(f"Pick one priority, not {shown}.", _PRIORITY_HINT)
 
     due_at: datetime | None = None
-    order = day_first_for(None, tz) if day_first is None else day_first
-    found = _find_due(words, now=now, tz=tz, day_end=day_end, day_first=order)
+    found = _find_due(words, _Context.of(now, tz, day_end, day_first, work_days))
     if found is not None:
         start, due_at, typed = found
         _check_range(due_at, typed, now=now, tz=tz)
@@ -201,7 +211,13 @@ def parse_delegation(
 
 
 def parse_when(
-    text: str, *, now: datetime, tz: ZoneInfo, day_end: time = time(17, 0), day_first: bool | None = None
+    text: str,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    day_end: time = time(17, 0),
+    day_first: bool | None = None,
+    work_days: Collection[int] = WORK_DAYS,
 ) -> datetime:
     """Read a due date or snooze time on its own (`Friday 5pm`, `by tomorrow`, `in 2 hours`) as aware UTC.
 
@@ -211,9 +227,9 @@ def parse_when(
       next one, today included while still ahead; `next Friday`: Friday of next week), `Dec 5`,
       `5 Dec`, `Dec 5th 2027`, `2026-12-05`, `the 5th`, and `12/5` or `12/5/27` read day-first or
       month-first by `day_first` (the only valid reading when theirs is impossible: `13/01`);
-    * periods, each meaning its last working moment: `EOW`/`end of week`/`this week` (Friday; on a
-      weekend the coming Friday), `next week` (Friday of next week), `end of month`/`this month`,
-      `next month`, `end of year`;
+    * periods, each meaning its last day at `day_end`: `EOW`/`end of week`/`this week` (the last day of
+      the work week in `work_days`, Friday for Monday to Friday; on a weekend the coming one),
+      `next week` (the one after), `end of month`/`this month`, `next month`, `end of year`;
     * times: `5pm`, `5:30 pm`, `17:00`, `noon`, `midnight` (the end of that day), `EOD` (`day_end`),
       `at 9` (an hour without am/pm: 7-11 morning, 1-6 afternoon, unless a part of the day says),
       and parts of the day: `morning` 09:00, `afternoon` 15:00, `evening` 18:00, `tonight`/`night`
@@ -232,15 +248,55 @@ def parse_when(
     typed = " ".join(text.split())
     if not typed:
         raise BadDueDate("When should it be due?", _DATE_EXAMPLES)
-    order = day_first_for(None, tz) if day_first is None else day_first
-    due = _read_safely(_normalise(typed), now, tz, day_end, order)
+    context = _Context.of(now, tz, day_end, day_first, work_days)
+    due = _read_safely(_normalise(typed), context)
     if due is None:
-        suggestion = _suggest(typed, now=now, tz=tz, day_end=day_end, day_first=order)
+        suggestion = _suggest(typed, context)
         if suggestion is not None:
             raise BadDueDate(f'I couldn\'t read "{typed}" as a date. Did you mean "{suggestion}"?', _DATE_EXAMPLES)
         raise BadDueDate(_unreadable_message(typed, _normalise(typed), "a date"), _DATE_EXAMPLES)
     _check_range(due, typed, now=now, tz=tz)
     return due
+
+
+# --- how to read: the requester's zone, date order and working week ------------------------------------
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a phrase is read against."""
+
+    now: datetime
+    tz: ZoneInfo
+    day_end: time
+    day_first: bool
+    week_end: int  # the weekday a work week ends on
+
+    @classmethod
+    def of(
+        cls, now: datetime, tz: ZoneInfo, day_end: time, day_first: bool | None, work_days: Collection[int]
+    ) -> _Context:
+        order = day_first_for(None, tz) if day_first is None else day_first
+        return cls(now=now, tz=tz, day_end=day_end, day_first=order, week_end=_week_end(work_days))
+
+
+def _week_end(work_days: Collection[int]) -> int:
+    """The weekday a work week ends on: the last working day before the longest run of days off.
+
+    Monday to Friday ends on Friday, Sunday to Thursday on Thursday, Monday/Wednesday/Friday on Friday
+    (the weekend is the longest gap); a week with no day off ends on Sunday, one with no working day
+    is read as Monday to Friday.
+    """
+    days = frozenset(work_days) & frozenset(range(7)) or WORK_DAYS
+    best_start, best_length = 0, 0  # a week without a day off: the run "starts" on Monday
+    for start in range(7):
+        if start in days or (start - 1) % 7 not in days:
+            continue  # not the first day off after a working day
+        length = 0
+        while length < 7 and (start + length) % 7 not in days:
+            length += 1
+        if length > best_length:
+            best_start, best_length = start, length
+    return (best_start - 1) % 7
 
 
 # --- finding the due phrase ---------------------------------------------------------------------------
@@ -265,9 +321,7 @@ _PUNCTUATION: Final = ".,;:!?"
 _MODIFIERS: Final = frozenset({"this", "next", "coming", "in"})
 
 
-def _find_due(
-    words: Sequence[str], *, now: datetime, tz: ZoneInfo, day_end: time, day_first: bool
-) -> tuple[int, datetime, str] | None:
+def _find_due(words: Sequence[str], context: _Context) -> tuple[int, datetime, str] | None:
     """Find the longest trailing date phrase: (index where it starts, due date, the phrase as typed)."""
     best: tuple[int, datetime, str] | None = None
     best_phrase: list[str] = []
@@ -290,7 +344,7 @@ def _find_due(
             if best is not None:
                 break
             continue  # "Sort by sun": the sun, not Sunday
-        due = _read_safely(phrase, now, tz, day_end, day_first)
+        due = _read_safely(phrase, context)
         if due is not None:
             best, best_phrase, best_bare = (i, due, typed), phrase, not keyword
             continue
@@ -304,7 +358,7 @@ def _find_due(
             break  # "Sort mail by vendor by Friday": stop at the first phrase that is not a date
         if head in _STRONG_KEYWORDS:
             between = _normalise(" ".join(words[i + 1 : best[0]])) if best is not None else phrase
-            suggestion = _suggest(typed, now=now, tz=tz, day_end=day_end, day_first=day_first)
+            suggestion = _suggest(typed, context)
             if suggestion is not None:
                 raise BadDueDate(
                     f'I couldn\'t read "{typed}" as a due date. Did you mean "{suggestion}"?',
@@ -349,11 +403,9 @@ def _only_lowercase_lookalikes(raw: Sequence[str]) -> bool:
     return found
 
 
-def _read_safely(
-    phrase: list[str], now: datetime, tz: ZoneInfo, day_end: time, day_first: bool
-) -> datetime | None:
+def _read_safely(phrase: list[str], context: _Context) -> datetime | None:
     try:
-        return _read_own(phrase, now=now, tz=tz, day_end=day_end, day_first=day_first)
+        return _read_own(phrase, context)
     except _Unreadable:
         return None
 
@@ -377,7 +429,7 @@ def _ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-def _suggest(typed: str, *, now: datetime, tz: ZoneInfo, day_end: time, day_first: bool) -> str | None:
+def _suggest(typed: str, context: _Context) -> str | None:
     """`typed` with misspelt date words corrected ("Fridayy" -> "Friday"), if that then reads as a date."""
     corrected: list[str] = []
     changed = False
@@ -393,7 +445,7 @@ def _suggest(typed: str, *, now: datetime, tz: ZoneInfo, day_end: time, day_firs
     if not changed:
         return None
     suggestion = " ".join(corrected)
-    if _read_safely(_normalise(suggestion), now, tz, day_end, day_first) is None:
+    if _read_safely(_normalise(suggestion), context) is None:
         return None
     return suggestion
 
@@ -615,13 +667,12 @@ def _bare_hour(hour: int, part: str | None) -> int:
     return (hour % 12 + 12) * 60
 
 
-def _read_own(
-    words: list[str], *, now: datetime, tz: ZoneInfo, day_end: time, day_first: bool = False
-) -> datetime | None:
+def _read_own(words: list[str], context: _Context) -> datetime | None:
     """Read a normalised phrase with the built-in grammar; None when it is none of its forms.
 
     A phrase is at most one date part, one part of the day and one time, in any order.
     """
+    now, tz, day_end = context.now, context.tz, context.day_end
     clocks: list[tuple[int, int | None]] = []  # (index, minutes); None for an hour without am/pm
     for i, word in enumerate(words):
         if _BARE_HOUR_RE.fullmatch(word):
@@ -661,10 +712,10 @@ def _read_own(
         # A time alone is its next occurrence: "by 9am" typed in the evening means tomorrow morning.
         days = [today, today + timedelta(days=1)]
     else:
-        period = _period_end(rest, today)
+        period = _period_end(rest, today, context.week_end)
         if period is not None:
             return _at(period, _end_minutes(day_end) if clock is None else clock, tz)
-        found = _days(rest, today, day_first)
+        found = _days(rest, today, context.day_first)
         if found is None:
             return None
         days = found
@@ -694,18 +745,16 @@ def _resolve_clock(words: list[str], clocks: list[tuple[int, int | None]], part:
     return minutes
 
 
-def _period_end(rest: list[str], today: date) -> date | None:
+def _period_end(rest: list[str], today: date, week_end: int) -> date | None:
     """The last day of a named period: `eow`, `next week`, `eom`, `next month`, `eoy`; None otherwise.
 
-    A week is Monday to Friday. On a Saturday or Sunday this week's work is over, so `eow` (and
-    `this week`) is the coming Friday, the end of the work week people then mean.
+    A work week ends on `week_end` (Friday for Monday-to-Friday). `eow` (and `this week`) is the next
+    such day, today included: on a Saturday or Sunday this week's work is over, so it is the coming
+    Friday, the end of the work week people then mean. `next week` is the one after that.
     """
-    if rest == ["eow"]:
-        if today.weekday() >= 5:
-            return today + timedelta(days=11 - today.weekday())
-        return today + timedelta(days=4 - today.weekday())
-    if rest == ["next", "week"]:
-        return today + timedelta(days=11 - today.weekday())
+    if rest in (["eow"], ["next", "week"]):
+        end = today + timedelta(days=(week_end - today.weekday()) % 7)
+        return end if rest == ["eow"] else end + timedelta(days=7)
     if rest in (["eom"], ["next", "month"]):
         first_next = _add_months(today.replace(day=1), 1 if rest == ["eom"] else 2)
         return first_next - timedelta(days=1)

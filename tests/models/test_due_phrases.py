@@ -11,7 +11,7 @@ names one instant, so the test turns it into UTC with zoneinfo directly.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -387,3 +387,36 @@ def test_an_explicit_order_overrides_the_zone() -> None:
 def test_an_empty_title_is_still_refused_when_the_text_is_only_a_date() -> None:
     with pytest.raises(BadInput, match="What should be done"):
         parse_delegation("tomorrow at 9", now=NOW, tz=LONDON)
+
+
+# --- the requester's working week and day ----------------------------------------------------------------
+
+SUN_THU = frozenset({6, 0, 1, 2, 3})
+
+
+@pytest.mark.parametrize(
+    ("work_days", "now", "phrase", "expected"),
+    [
+        # Sunday to Thursday: the week ends on Thursday; on Friday or Saturday the coming Thursday.
+        (SUN_THU, NOW, "EOW", "2026-11-26 17:00"),  # Wednesday -> Thursday 26
+        (SUN_THU, datetime(2026, 11, 27, 10, 0, tzinfo=UTC), "EOW", "2026-12-03 17:00"),  # Friday
+        (SUN_THU, datetime(2026, 11, 29, 10, 0, tzinfo=UTC), "this week", "2026-12-03 17:00"),  # Sunday
+        (SUN_THU, NOW, "next week", "2026-12-03 17:00"),
+        # Monday, Wednesday and Friday: the weekend is the longest gap, so Friday.
+        (frozenset({0, 2, 4}), NOW, "EOW", "2026-11-27 17:00"),
+        # Every day: the calendar week, ending on Sunday.
+        (frozenset(range(7)), NOW, "EOW", "2026-11-29 17:00"),
+        (frozenset(range(7)), NOW, "next week", "2026-12-06 17:00"),
+        # No working days at all is read as Monday to Friday.
+        (frozenset(), NOW, "EOW", "2026-11-27 17:00"),
+    ],
+)
+def test_a_week_ends_on_the_requesters_last_working_day(
+    work_days: frozenset[int], now: datetime, phrase: str, expected: str
+) -> None:
+    assert parse_when(phrase, now=now, tz=LONDON, work_days=work_days) == _instant(expected, LONDON)
+
+
+def test_a_date_without_a_time_ends_with_the_requesters_day() -> None:
+    parsed = parse_delegation("Send it by Friday", now=NOW, tz=LONDON, day_end=time(16, 0))
+    assert parsed.due_at == _instant("2026-11-27 16:00", LONDON)

@@ -108,3 +108,12 @@ def test_by_eow_on_a_weekend_is_the_coming_friday(bot: Bot, clock: FakeClock) ->
     answer = bot.delegate("Send the report by EOW")
     assert answer["text"].startswith("✅ Created *T-1*"), answer["text"]
     assert bot.task(1).due_at == datetime(2026, 12, 4, 22, 0, tzinfo=UTC)  # Friday 4 Dec, 17:00 EST
+
+
+def test_dates_follow_the_requesters_working_week_and_hours(bot: Bot) -> None:
+    # Ana (London) works 10:00-18:00, Sunday to Thursday.
+    assert "Got it" in bot.tasks("hours 10:00-18:00 sun-thu", user=ANA)["text"]
+    assert bot.delegate("Pay the invoice by EOW", user=ANA)["text"].startswith("✅ Created *T-1*")
+    assert bot.task(1).due_at == datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # Thursday, 18:00 GMT
+    assert bot.delegate("File the receipts by Dec 5", user=ANA)["text"].startswith("✅ Created *T-2*")
+    assert bot.task(2).due_at == datetime(2026, 12, 5, 18, 0, tzinfo=UTC)
