@@ -13,7 +13,7 @@ from bot.services import Services
 from handlers.common import date_reading, done_words, explain, resolve_mention, step, unescape
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
-from models.parsing import parse_delegation, parse_mention, parse_task_ref, parse_when
+from models.parsing import parse_delegation, parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
 from models.recurrence import Recurrence, split_recurrence
@@ -28,7 +28,7 @@ from models.schedule import (
     snooze_until,
     stop_digest,
 )
-from models.tasks import NewTask, create_task, find_task
+from models.tasks import NewTask, create_task, find_task, task_number
 from models.worktime import format_work_hours, parse_work_hours, to_dict
 
 __all__ = ["register"]
@@ -128,7 +128,7 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
         return _move(services, command, head, words[1:])
     if head in _SETTINGS:
         return _SETTINGS[head](services, command, words[1:])
-    ref = parse_task_ref(words[0]) if words else None
+    ref = task_number(words[0]) if words else None
     if ref is not None and len(words) == 1:
         with services.db.read() as session:
             task = find_task(session, team_id=team_id, number=ref)
@@ -165,7 +165,7 @@ def _page_number(word: str) -> int:
 
 def _move(services: Services, command: dict[str, Any], verb: str, args: list[str]) -> str:
     team_id, user_id = command["team_id"], command["user_id"]
-    number = parse_task_ref(args[0]) if args else None
+    number = task_number(args[0]) if args else None
     if number is None:
         raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "`/tasks` lists your tasks with their numbers.")
     rest = unescape(" ".join(args[1:]).strip())

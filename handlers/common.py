@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 
 from bot.services import Services
 from models import schedule, tasks
+from models.enums import TaskStatus
 from models.errors import DomainError, UnknownUser
+from models.lifecycle import state_words
 from models.parsing import Mention
 from models.people import day_first, zone_of
 from models.sql import insert_ignore
@@ -138,4 +140,7 @@ def step(
 
 def done_words(verb: str, task: Task) -> str:
     """The short confirmation shown to the person who did `verb`."""
+    if verb == "claim" and task.status is not TaskStatus.ASSIGNED:
+        # A repeated claim of a task that is theirs and under way: say where it stands.
+        return f"✋ {task.ref} is already yours; it is {state_words(task.status)}."
     return DONE_WORDS[verb].format(ref=task.ref, assignee=task.assignee_id)

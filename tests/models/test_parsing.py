@@ -89,8 +89,8 @@ DUE_CASES = [
     (NEW_YORK, "until Friday", utc(2026, 11, 27, 22, 0)),
     (NEW_YORK, "before Friday 5pm", utc(2026, 11, 27, 22, 0)),
     (NEW_YORK, "by the day after tomorrow", utc(2026, 11, 27, 22, 0)),
-    (NEW_YORK, "tomorrow morning", utc(2026, 11, 26, 14, 0)),  # via dateparser: 09:00
-    (NEW_YORK, "by tomorrow afternoon", utc(2026, 11, 26, 20, 0)),  # via dateparser: 15:00
+    (NEW_YORK, "tomorrow morning", utc(2026, 11, 26, 14, 0)),  # morning: 09:00
+    (NEW_YORK, "by tomorrow afternoon", utc(2026, 11, 26, 20, 0)),  # afternoon: 15:00
     # London, Wednesday 15:00 GMT (UTC+0)
     (LONDON, "by Friday 5pm", utc(2026, 11, 27, 17, 0)),
     (LONDON, "today 4pm", utc(2026, 11, 25, 16, 0)),
