@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from models.tables import ProcessedEvent, Task
 
 __all__ = ["STEPS", "done_words", "explain", "resolve_mention", "step", "unescape"]
 
+_BROADCAST = re.compile(r"<!([^<>]*)>")
+
 
 def unescape(text: str) -> str:
     """Undo Slack's escaping of `&`, `<`, `>` in typed text (we store what people typed, escape on output)."""
@@ -21,8 +24,13 @@ def unescape(text: str) -> str:
 
 
 def explain(error: DomainError) -> str:
-    """A friendly ephemeral text for a domain error: what was wrong, then how to do it right."""
-    return f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else "")
+    """A friendly ephemeral text for a domain error: what was wrong, then how to do it right.
+
+    Errors quote what was typed, and Slack delivers a typed @channel as `<!channel>`; no error of ours
+    means to broadcast, so every `<!…>` (here, channel, everyone, subteam) is shown as text, not sent live.
+    """
+    text = f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else "")
+    return _BROADCAST.sub(lambda m: f"&lt;!{m.group(1)}&gt;", text)
 
 
 def resolve_mention(services: Services, team_id: str, mention: Mention) -> str:
