@@ -220,6 +220,9 @@ def _str(data: Mapping[str, Any], key: str, *, optional: bool = False, limit: in
         return None
     if not isinstance(value, str) or len(value) > limit:
         raise BadPayload(f"`{key}` is not a string")
+    # Slack never sends NUL, and PostgreSQL could not store it.
+    if "\x00" in value:
+        raise BadPayload(f"`{key}` holds a NUL character")
     return value
 
 
@@ -335,7 +338,7 @@ def _block_action(body: Mapping[str, Any]) -> BlockAction:
 def _view_submission(body: Mapping[str, Any]) -> ViewSubmission:
     user_id, team_id = _user_and_team(body)
     view = _dict(body, "view")
-    callback_id = _str(view, "callback_id", optional=True, limit=255) or ""
+    callback_id = _view_kind(view)
     state = _dict(view, "state", optional=True)
     values = _dict(state, "values", optional=True)
     for block in values.values():
@@ -358,10 +361,13 @@ def _task_target(metadata: str) -> TaskTarget:
 
 def _view_closed(body: Mapping[str, Any]) -> ViewClosed:
     user_id, team_id = _user_and_team(body)
-    view = _dict(body, "view")
-    return ViewClosed(
-        callback_id=_str(view, "callback_id", optional=True, limit=255) or "", team_id=team_id, user_id=user_id
-    )
+    return ViewClosed(callback_id=_view_kind(_dict(body, "view")), team_id=team_id, user_id=user_id)
+
+
+def _view_kind(view: Mapping[str, Any]) -> str:
+    """The view's callback id, after checking `type` too (Bolt's own routing reads both)."""
+    _str(view, "type", limit=50)
+    return _str(view, "callback_id", limit=255) or ""
 
 
 def _event(body: Mapping[str, Any]) -> Payload:
