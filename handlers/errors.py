@@ -93,14 +93,26 @@ def _what(payload: Any) -> str:
     return type(payload).__name__
 
 
+def render_command(name: str) -> str:
+    """A command name as text (it was typed into Slack's app settings, but show it inert all the same)."""
+    return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")[:100]
+
+
 def register_fallbacks(app: App) -> None:
     """Acknowledge everything no listener took, so Slack never sees a 404 nor retries."""
 
     def acknowledge(ack: Ack) -> None:
         ack()
 
+    def unknown_command(ack: Ack, context: BoltContext) -> None:
+        # Only commands configured for the app reach us; one renamed or left over still gets an answer.
+        command = payloads.current(context, payloads.SlashCommand)
+        ack(response_type="ephemeral", text=f"I don't handle `{render_command(command.command)}`. Try `/tasks help`.")
+
+    app.command(ANY)(unknown_command)
     app.event(ANY)(acknowledge)
     app.action(ANY)(acknowledge)
     app.view(ANY)(acknowledge)
+    app.view_closed(ANY)(acknowledge)
     app.shortcut(ANY)(acknowledge)
     app.options(ANY)(acknowledge)

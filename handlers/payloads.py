@@ -40,8 +40,9 @@ CONTEXT_KEY: Final = "handoff_payload"
 # Task numbers and recurring ids are 32-bit integer columns (PostgreSQL `integer`); nothing bigger is ours.
 MAX_NUMBER: Final = 2**31 - 1
 
-# Slack ids (teams, enterprises, users, channels, views) are short runs of capitals and digits.
-_ID_RE: Final = re.compile(r"[A-Z0-9]{1,40}")
+# Slack ids (teams, enterprises, users, channels) are short runs of capitals and digits; letters of either
+# case, `_` and `-` are let through for test and Enterprise Grid placeholders, nothing else.
+_ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # ASCII digits only: `str.isdigit` also accepts "³" and "٣", which `int` then refuses or misreads.
 _NUMBER_RE: Final = re.compile(r"[0-9]{1,10}")
 _MAX_TEXT: Final = 40_000
