@@ -147,6 +147,12 @@ class _SocketClient(SocketModeClient):
         if message.get("type") == "disconnect":
             self.connect_to_new_endpoint(force=True)
             return
+        if "envelope_id" in message and not isinstance(message.get("payload"), dict):
+            # slack_sdk cannot even build a request from these; acknowledge so that Slack does not resend.
+            log.info("acknowledged a Socket Mode envelope whose payload is not an object")
+            if isinstance(message["envelope_id"], str):
+                self.send_socket_mode_response(SocketModeResponse(envelope_id=message["envelope_id"]))
+            return
         self.message_workers.submit(self.run_message_listeners, message, raw)
 
 

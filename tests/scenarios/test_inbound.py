@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlmodel import func, select
 
+from bot.gate import SocketModeGate
 from models.tables import Outbox, RecurringTask, Task, TaskEvent
 from sandbox import SlackClientSim
 from tests.scenarios.conftest import ANA, GENERAL, RITA, SECRET, TEAM, Bot
@@ -389,3 +390,48 @@ def test_forged_request_not_answered_beyond_401_even_with_a_valid_shape(bot: Bot
     forged = SlackClientSim(bot.url, "not-the-secret", team_id=TEAM, standin=bot.slack)
     response = forged.command(RITA, "/tasks", "help", channel_id=GENERAL)
     assert (response.status, response.body) == (401, "")
+
+
+# --- Socket Mode: no signature, same shape check -------------------------------------------------
+
+
+def test_socket_mode_envelopes_that_are_malformed_are_acknowledged_without_a_traceback(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot.delegate(f"<@{ANA}> Pay the invoices")
+    bot.deliver()
+    before = state(bot)
+    handler = SocketModeGate(bot.handoff.app, bot.slack.app_token)
+    handler.connect()
+    try:
+        assert bot.slack.socket_connected(5.0)
+        # Frames that are not envelopes at all (the stand-in's socket is written to directly).
+        with bot.slack._lock:
+            live = bot.slack._live_socket()
+        assert live is not None
+        for frame in ("{not json", "[1, 2]", '"text"', "", "{}", '{"type": "events_api", "envelope_id": "e0"}',
+                      '{"a":' * 5000 + "1" + "}" * 5000):
+            live.conn.send_text(frame)
+        # Envelopes whose payload is not a Slack body, or a malformed one.
+        envelopes: list[tuple[Any, Any]] = [
+            ("interactive", "a string"), ("interactive", [1, 2]), ("interactive", None), ("events_api", 7),
+            ("interactive", _click(user=None)), ("interactive", _click(actions=[])),
+            ("interactive", _submit('{"number": 99999999999999999999}')),
+            ("events_api", _reaction(user=None)), ("events_api", {"type": "event_callback", "team_id": TEAM}),
+            ("slash_commands", {"command": "/delegate", "text": "x", "user_id": RITA, "channel_id": GENERAL}),
+            ("interactive", _click(actions=[{"action_id": "task_done", "value": "³"}])),
+        ]
+        ids = [bot.slack.socket_send(kind, payload) for kind, payload in envelopes]  # type: ignore[arg-type]
+        for envelope_id in ids:
+            assert bot.slack.socket_ack(envelope_id, timeout=5.0) is not None, envelope_id
+        # And the connection still works for a real command.
+        ack = bot.slack.socket_ack(bot.slack.socket_command(RITA, "/tasks", "help", channel_id=GENERAL))
+        assert ack is not None and "/tasks" in json.dumps(ack["payload"])
+    finally:
+        bot.slack.socket_disconnect(reason=None)
+        handler.close()
+    bot.deliver()
+    after = state(bot)
+    assert after[0] == before[0] and after[1] == before[1]
+    no_tracebacks(caplog)
