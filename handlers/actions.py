@@ -39,20 +39,35 @@ def register(app: App, services: Services) -> None:
         click = current(context, BlockAction)
         ack()
         verb, _, number_text = click.value.partition(":")
-        try:
-            number = _number(number_text)
-            if verb in _MENU_DIRECT:
-                _run(services, click, _MENU_DIRECT[verb], number)
-                return
-            if verb not in MODAL_VERBS:
-                raise BadInput("That menu entry is not something I know.", "")
-            if not click.trigger_id:
-                raise BadInput("Slack did not let me open a form for that.", "Try the menu again.")
-            with services.db.read() as session:
-                task = find_task(session, team_id=click.team_id, number=number)
-            client.views_open(trigger_id=click.trigger_id, view=modal_for(verb, task, channel_id=click.channel_id))
-        except DomainError as error:
-            _tell(services, click, explain(error))
+        # "release" is no longer on the menu (the reassign modal does it), but older cards still carry it.
+        if verb in _MENU_DIRECT:
+            try:
+                _run(services, click, _MENU_DIRECT[verb], _number(number_text))
+            except DomainError as error:
+                _tell(services, click, explain(error))
+            return
+        _open_modal(services, click, client, verb, number_text)
+
+    @app.action("task_block")
+    def block_button(ack: Ack, context: BoltContext, client: WebClient) -> None:
+        click = current(context, BlockAction)
+        ack()
+        _open_modal(services, click, client, "block", click.value)
+
+
+def _open_modal(services: Services, click: BlockAction, client: WebClient, verb: str, number_text: str) -> None:
+    """Open the modal that asks what `verb` needs, or tell the person why not."""
+    try:
+        number = _number(number_text)
+        if verb not in MODAL_VERBS:
+            raise BadInput("That menu entry is not something I know.", "")
+        if not click.trigger_id:
+            raise BadInput("Slack did not let me open a form for that.", "Try again.")
+        with services.db.read() as session:
+            task = find_task(session, team_id=click.team_id, number=number)
+        client.views_open(trigger_id=click.trigger_id, view=modal_for(verb, task, channel_id=click.channel_id))
+    except DomainError as error:
+        _tell(services, click, explain(error))
 
 
 def _button_listener(services: Services, verb: str) -> Any:

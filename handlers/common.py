@@ -33,6 +33,28 @@ def explain(error: DomainError) -> str:
     return _BROADCAST.sub(lambda m: f"&lt;!{m.group(1)}&gt;", text)
 
 
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<(?:https?://|mailto:)[^|>]*\|([^>]*)>")
+
+
+def plain(services: Services, team_id: str, text: str) -> str:
+    """mrkdwn turned into plain text for places Slack shows literally (modal errors): names, not `<@U…>`."""
+
+    def name(match: re.Match[str]) -> str:
+        try:
+            person = services.directory.person(team_id, match.group(1))
+        except DomainError:
+            return "someone"
+        return person.real_name or f"@{person.name}"
+
+    text = _MENTION.sub(name, text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(2)}" if m.group(2) else "that channel", text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = text.replace("*", "").replace("`", "")
+    return unescape(text.removeprefix("⚠️ "))
+
+
 def resolve_mention(services: Services, team_id: str, mention: Mention) -> str:
     """The user id a mention names, checked to be a live human in this workspace."""
     if mention.user_id:

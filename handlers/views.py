@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.services import Services
-from handlers.common import done_words, explain, resolve_mention, step
+from handlers.common import done_words, explain, plain, resolve_mention, step
 from handlers.payloads import BadPayload, ViewSubmission, current
-from models.errors import BadDueDate, DomainError, UnknownUser
+from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
 from models.people import zone_of
 from models.schedule import snooze_until
@@ -33,15 +33,18 @@ def register(app: App, services: Services) -> None:
             team_id, user_id, number = submission.team_id, submission.user_id, submission.target.number
             try:
                 kwargs = read(submission)
-                task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)
+                # The reassign modal with nobody chosen means "back to the pool".
+                done = "release" if verb == "assign" and kwargs.get("assignee_id") is None else verb
+                task = step(services, done, team_id=team_id, number=number, user_id=user_id,
+                            **({} if done == "release" else kwargs))
             except DomainError as error:
                 # Problems with the typed value stay in the modal, under the field.
-                ack(response_action="errors", errors={_FIELD[verb]: explain(error).removeprefix("⚠️ ")})
+                ack(response_action="errors", errors={_FIELD[verb]: plain(services, team_id, explain(error))})
                 return
             ack()
             assert task is not None
             services.tell(
-                team_id=team_id, user_id=user_id, channel_id=submission.target.channel_id, text=done_words(verb, task)
+                team_id=team_id, user_id=user_id, channel_id=submission.target.channel_id, text=done_words(done, task)
             )
 
         on_submit.__name__ = f"on_{verb}_submit"
@@ -58,10 +61,11 @@ def register(app: App, services: Services) -> None:
 
     def read_assignee(submission: ViewSubmission) -> dict[str, Any]:
         selected = submission.input("assignee").get("selected_user")
-        if not isinstance(selected, str) or not selected:
-            raise UnknownUser("Pick the person to give it to.", "")
-        mention = Mention(user_id=selected, name=None)
-        return {"assignee_id": resolve_mention(services, submission.team_id, mention)}
+        if not selected:
+            return {"assignee_id": None}
+        if not isinstance(selected, str):
+            raise BadPayload("`selected_user` is not a user id")
+        return {"assignee_id": resolve_mention(services, submission.team_id, Mention(user_id=selected, name=None))}
 
     def read_due(submission: ViewSubmission) -> dict[str, Any]:
         text = submission.text("due").strip()
