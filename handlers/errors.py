@@ -1,4 +1,4 @@
-"""One place for failures: duplicate events, unexpected errors, and requests nobody listens for."""
+"""One place for failures: malformed payloads, duplicate events, unexpected errors, requests nobody listens for."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def _what(payload: Any) -> str:
     return type(payload).__name__
 
 
-def render_command(name: str) -> str:
+def _as_text(name: str) -> str:
     """A command name as text (it was typed into Slack's app settings, but show it inert all the same)."""
     return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")[:100]
 
@@ -107,7 +107,7 @@ def register_fallbacks(app: App) -> None:
     def unknown_command(ack: Ack, context: BoltContext) -> None:
         # Only commands configured for the app reach us; one renamed or left over still gets an answer.
         command = payloads.current(context, payloads.SlashCommand)
-        ack(response_type="ephemeral", text=f"I don't handle `{render_command(command.command)}`. Try `/tasks help`.")
+        ack(response_type="ephemeral", text=f"I don't handle `{_as_text(command.command)}`. Try `/tasks help`.")
 
     app.command(ANY)(unknown_command)
     app.event(ANY)(acknowledge)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import string
 from dataclasses import dataclass, field
 
@@ -110,7 +111,9 @@ def test_delegate_stores_any_title_as_typed_and_sends_no_broadcast(
         title = " ".join(f"Send {meant} pack".split())
         if len(title) <= 250:
             tally.created += 1
-            number = int(answer.split("T-", 1)[1].split(" ", 1)[0])
+            found = re.search(r"\bT-(\d+)\b", answer)
+            assert found is not None, answer
+            number = int(found.group(1))
             assert bot.task(number).title == title
         else:
             tally.refused += 1
