@@ -435,3 +435,39 @@ def test_socket_mode_envelopes_that_are_malformed_are_acknowledged_without_a_tra
     after = state(bot)
     assert after[0] == before[0] and after[1] == before[1]
     no_tracebacks(caplog)
+
+
+HUGE = "9" * 25
+
+
+@pytest.mark.parametrize(
+    "command, text",
+    [
+        ("/delegate", f"<@{ANA}> Pay in {HUGE} days"),
+        ("/delegate", f"<@{ANA}> Pay by {HUGE}/12"),
+        ("/delegate", f"<@{ANA}> Pay by 2026-{HUGE}-01"),
+        ("/delegate", f"<@{ANA}> Pay by tomorrow at {HUGE}"),
+        ("/delegate", f"<@{ANA}> Pay every {HUGE} days"),
+        ("/delegate", f"<@{ANA}> Pay every month on the {HUGE}th"),
+        ("/tasks", f"due T-1 in {HUGE} hours"),
+        ("/tasks", f"snooze T-1 {HUGE}h"),
+        ("/tasks", f"hours {HUGE}-5"),
+        ("/tasks", f"hours Mon-Fri 9:{HUGE}-17"),
+        ("/tasks", f"digest here at {HUGE}:00"),
+        ("/tasks", f"T-{HUGE}"),
+        ("/tasks", f"done T-{HUGE}"),
+        ("/tasks", f"open page {HUGE}"),
+        ("/tasks", f"recurring stop R{HUGE}"),
+    ],
+)
+def test_numbers_too_big_for_any_column_get_a_friendly_answer(
+    bot: Bot, command: str, text: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot.delegate(f"<@{ANA}> Pay the invoices")
+    bot.deliver()
+    before = state(bot)
+    response = bot.client.command(RITA, command, text, channel_id=GENERAL)
+    assert response.status == 200, response.body
+    assert response.json()["text"].startswith("⚠️"), response.body
+    assert state(bot)[0] == before[0]
+    no_tracebacks(caplog)
