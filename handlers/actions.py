@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from bot.modals import MODAL_VERBS, modal_for
 from bot.services import Services
 from handlers.common import explain, step
-from handlers.payloads import BlockAction, current, parse_number
+from handlers.payloads import BlockAction, current
 from models.errors import BadInput, DomainError
-from models.tasks import find_task
+from models.tasks import find_task, task_number
 
 __all__ = ["register"]
 
@@ -89,7 +89,9 @@ def _run(services: Services, click: BlockAction, verb: str, number: int) -> None
 
 
 def _number(value: str) -> int:
-    number = parse_number(value)
+    # A stale or foreign value is answered like a typed reference to a task that does not exist; only
+    # ASCII digits are ours (`\d` would also read "٣" as 3).
+    number = task_number(value) if value.isascii() else None
     if number is None:
         raise BadInput("That button belongs to a task I can't identify.", "Use `/tasks` to find the task.")
     return number

@@ -14,7 +14,7 @@ from handlers.common import done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
-from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, parse_task_ref, parse_when
+from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
 from models.recurrence import Recurrence, split_recurrence
@@ -29,7 +29,7 @@ from models.schedule import (
     snooze_until,
     stop_digest,
 )
-from models.tasks import NewTask, create_task, find_task
+from models.tasks import NewTask, create_task, find_task, task_number
 from models.worktime import format_work_hours, parse_work_hours, to_dict
 
 __all__ = ["register"]
@@ -135,7 +135,7 @@ def _tasks(services: Services, command: SlashCommand, text: str) -> str | tuple[
         return _move(services, command, head, words[1:])
     if head in _SETTINGS:
         return _SETTINGS[head](services, command, words[1:])
-    ref = parse_task_ref(words[0]) if words else None
+    ref = task_number(words[0]) if words else None
     if ref is not None and len(words) == 1:
         with services.db.read() as session:
             task = find_task(session, team_id=team_id, number=ref)
@@ -172,7 +172,7 @@ def _page_number(word: str) -> int:
 
 def _move(services: Services, command: SlashCommand, verb: str, args: list[str]) -> str:
     team_id, user_id = command.team_id, command.user_id
-    number = parse_task_ref(args[0]) if args else None
+    number = task_number(args[0]) if args else None
     if number is None:
         raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "`/tasks` lists your tasks with their numbers.")
     rest = unescape(" ".join(args[1:]).strip())

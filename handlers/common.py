@@ -8,7 +8,9 @@ from typing import Any
 
 from bot.services import Services
 from models import schedule, tasks
+from models.enums import TaskStatus
 from models.errors import DomainError, UnknownUser
+from models.lifecycle import state_words
 from models.parsing import Mention
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
@@ -126,4 +128,7 @@ def step(
 
 def done_words(verb: str, task: Task) -> str:
     """The short confirmation shown to the person who did `verb`."""
+    if verb == "claim" and task.status is not TaskStatus.ASSIGNED:
+        # A repeated claim of a task that is theirs and under way: say where it stands.
+        return f"✋ {task.ref} is already yours; it is {state_words(task.status)}."
     return DONE_WORDS[verb].format(ref=task.ref, assignee=task.assignee_id)

@@ -34,6 +34,7 @@ __all__ = [
     "parse_mention",
     "parse_task_ref",
     "parse_when",
+    "read_task_ref",
     "warm_up",
 ]
 
@@ -84,7 +85,7 @@ _NAME_RE: Final = re.compile(r"@(\w[\w.\-]{0,79})")
 _SPECIAL_NAMES: Final = frozenset({"here", "channel", "everyone"})
 _PRIORITY_RE: Final = re.compile(r"!([^\W\d_]+)([.,;:!?)]*)")
 _TAG_RE: Final = re.compile(r"#([\w-]+)([.,;:!?)]*)")
-_TASK_REF_RE: Final = re.compile(r"(?:[Tt]\s?[-\u2010-\u2015]?\s?|#)?0*([1-9]\d{0,9})")
+_TASK_REF_RE: Final = re.compile(r"(?:[Tt]\s?[-\u2010-\u2015]?\s?|#)?([0-9]+)")
 _SEPARATOR_RE: Final = re.compile(r"[-\u2013\u2014:,;|/]+")
 _PRIORITIES: Final = {p.value: p for p in Priority}
 
@@ -106,16 +107,24 @@ def parse_mention(token: str) -> Mention | None:
     return None
 
 
+def read_task_ref(token: str) -> str | None:
+    """The digits of a token written as a task reference, without leading zeros (`T-0042` gives "42",
+    `T-0` gives "0"), whether or not a task could have that number; None when it is no reference."""
+    m = _TASK_REF_RE.fullmatch(token.strip().rstrip(".,;:!?"))
+    return None if m is None else (m.group(1).lstrip("0") or "0")
+
+
 def parse_task_ref(token: str) -> int | None:
     """Read a task reference: `T-42`, `t-42`, `T42`, `T 42`, `#42` or `42` give 42; None otherwise.
 
     `#42` is accepted because callers only ask where a task is expected; in `/delegate` text `#42`
     stays in the title (it is not a tag). Zero, negative and out-of-range numbers give None.
     """
-    m = _TASK_REF_RE.fullmatch(token.strip().rstrip(".,;:!?"))
-    if m is None:
+    digits = read_task_ref(token)
+    # Length first: int() of thousands of digits is slow, and refused beyond 4,300.
+    if digits is None or digits == "0" or len(digits) > len(str(_MAX_TASK_NUMBER)):
         return None
-    number = int(m.group(1))
+    number = int(digits)
     return number if number <= _MAX_TASK_NUMBER else None
 
 
