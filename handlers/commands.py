@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.services import Services
-from handlers.common import done_words, explain, resolve_mention, step, unescape
+from handlers.common import date_reading, done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
@@ -84,7 +84,7 @@ def _delegate(services: Services, command: SlashCommand, text: str) -> str:
     requester = services.directory.person(team_id, user_id)
     zone = zone_of(requester)
     text, rule = split_recurrence(text)
-    parsed = parse_delegation(text, now=now, tz=zone)
+    parsed = parse_delegation(text, now=now, **date_reading(services, team_id, user_id))
     if rule is not None and parsed.due_at is not None:
         raise BadInput(
             "A recurring task takes its due time from its schedule, so leave out the `by …` part.",
@@ -189,16 +189,14 @@ def _move(services: Services, command: SlashCommand, verb: str, args: list[str])
             raise BadInput("Whom to? Say `/tasks assign T-42 @ben`.", "")
         kwargs["assignee_id"] = resolve_mention(services, team_id, mention)
     elif verb == "snooze":
-        zone = zone_of(services.directory.person(team_id, user_id))
-        kwargs["until"] = snooze_until(rest, now=services.clock(), tz=zone)
+        kwargs["until"] = snooze_until(rest, now=services.clock(), **date_reading(services, team_id, user_id))
     elif verb == "due":
         if not rest:
             raise BadInput("When? Say `/tasks due T-42 Friday 5pm`, or `none` to clear it.", "")
         if rest.lower() in {"none", "clear", "-"}:
             kwargs["due_at"] = None
         else:
-            zone = zone_of(services.directory.person(team_id, user_id))
-            kwargs["due_at"] = parse_when(rest, now=services.clock(), tz=zone)
+            kwargs["due_at"] = parse_when(rest, now=services.clock(), **date_reading(services, team_id, user_id))
     elif rest:
         raise BadInput(f"`/tasks {verb}` takes only the task, e.g. `/tasks {verb} T-{number}`.", "")
     task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)

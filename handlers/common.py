@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from datetime import time
+from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from bot.services import Services
 from models import schedule, tasks
@@ -12,10 +14,27 @@ from models.enums import TaskStatus
 from models.errors import DomainError, UnknownUser
 from models.lifecycle import state_words
 from models.parsing import Mention
+from models.people import day_first, zone_of
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
-__all__ = ["STEPS", "done_words", "explain", "resolve_mention", "step", "unescape"]
+__all__ = ["STEPS", "DateReading", "date_reading", "done_words", "explain", "resolve_mention", "step", "unescape"]
+
+
+class DateReading(TypedDict):
+    """How a person's typed dates are read (the keyword arguments of `parse_when` and friends)."""
+
+    tz: ZoneInfo
+    day_first: bool
+    day_end: time
+    work_days: frozenset[int]
+
+
+def date_reading(services: Services, team_id: str, user_id: str) -> DateReading:
+    """Read dates as this person writes them: their zone, date order, end of day and working week."""
+    person = services.directory.person(team_id, user_id)
+    week = services.config.week(person)
+    return DateReading(tz=zone_of(person), day_first=day_first(person), day_end=week.end, work_days=week.days)
 
 _BROADCAST = re.compile(r"<!([^<>]*)>")
 

@@ -7,11 +7,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from bot.services import Services
-from handlers.common import done_words, explain, plain, resolve_mention, step
+from handlers.common import date_reading, done_words, explain, plain, resolve_mention, step
 from handlers.payloads import BadPayload, ViewSubmission, current
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
-from models.people import zone_of
 from models.schedule import snooze_until
 
 __all__ = ["register"]
@@ -73,13 +72,13 @@ def register(app: App, services: Services) -> None:
             return {"due_at": None}
         if not text:
             raise BadDueDate("Type when it is due, or none.", "e.g. Friday 5pm")
-        zone = zone_of(services.directory.person(submission.team_id, submission.user_id))
-        return {"due_at": parse_when(text, now=services.clock(), tz=zone)}
+        reading = date_reading(services, submission.team_id, submission.user_id)
+        return {"due_at": parse_when(text, now=services.clock(), **reading)}
 
     def read_snooze(submission: ViewSubmission) -> dict[str, Any]:
         text = submission.text("until").strip()
-        zone = zone_of(services.directory.person(submission.team_id, submission.user_id))
-        return {"until": snooze_until(text, now=services.clock(), tz=zone)}
+        reading = date_reading(services, submission.team_id, submission.user_id)
+        return {"until": snooze_until(text, now=services.clock(), **reading)}
 
     app.view("task_snooze_modal")(submit("snooze", read_snooze))
     app.view("task_block_modal")(submit("block", read_reason))

@@ -56,6 +56,8 @@ class Person(SQLModel, table=True):
     name: str = Field(max_length=255)
     real_name: str = Field(default="", max_length=255)
     tz: str = Field(default="UTC", max_length=64)
+    # Slack's `locale` (`en-GB`, `en-US`), for reading `12/5`; "" until Slack has told us.
+    locale: str = Field(default="", max_length=35)
     is_bot: bool = Field(default=False)
     deleted: bool = Field(default=False)
     refreshed_at: datetime = Field(sa_type=UTCDateTime)

@@ -514,8 +514,12 @@ class SlackStandIn:
         is_bot: bool = False,
         deleted: bool = False,
         title: str = "",
+        locale: str = "en-US",
     ) -> JSONDict:
-        """Create or replace a workspace member; returns the users.info `user` object."""
+        """Create or replace a workspace member; returns the users.info `user` object.
+
+        `locale` (Slack's default is `en-US`) is returned only to calls that pass `include_locale`.
+        """
         ZoneInfo(tz)  # fail at seeding time, not in the middle of a request
         real = real_name if real_name is not None else name
         user: JSONDict = {
@@ -526,6 +530,7 @@ class SlackStandIn:
             "color": "9f69e7",
             "real_name": real,
             "tz": tz,
+            "locale": locale,
             "is_admin": False,
             "is_owner": False,
             "is_primary_owner": False,
@@ -548,7 +553,7 @@ class SlackStandIn:
             user["profile"]["api_app_id"] = self.app_id
         with self._lock:
             self._users[user_id] = user
-            return self._user_view(user)
+            return self._user_view(user, include_locale=True)
 
     def add_channel(
         self,
@@ -1325,8 +1330,10 @@ class SlackStandIn:
         self._id_counter += 1
         return f"{prefix}{self._id_counter:06d}{secrets.token_hex(2).upper()}"
 
-    def _user_view(self, user: JSONDict) -> JSONDict:
+    def _user_view(self, user: JSONDict, *, include_locale: bool = False) -> JSONDict:
         view = copy.deepcopy(user)
+        if not include_locale:
+            view.pop("locale", None)  # Slack sends it only when asked (`include_locale`)
         zone = ZoneInfo(user["tz"])
         now = datetime.now(zone)
         offset = now.utcoffset()
@@ -1849,10 +1856,11 @@ class SlackStandIn:
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": self._user_view(user)}
+        return {"user": self._user_view(user, include_locale=_flag(params.get("include_locale")))}
 
     def _users_list(self, params: JSONDict) -> JSONDict:
-        members = [self._user_view(u) for u in self._users.values()]
+        with_locale = _flag(params.get("include_locale"))
+        members = [self._user_view(u, include_locale=with_locale) for u in self._users.values()]
         page, next_cursor = _paginate(members, lambda u: str(u["id"]), params, "user", 0)
         return {
             "members": page,

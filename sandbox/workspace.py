@@ -60,14 +60,15 @@ class Member:
     real_name: str
     title: str
     tz: str
+    locale: str = "en-US"
 
 
 PEOPLE = (
     Member("URITA", "rita", "Rita Alvarez", "Requester · Operations lead", "America/New_York"),
     Member("UMIA", "mia", "Mia Novak", "Manager · Back office", "America/Chicago"),
-    Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London"),
-    Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata"),
-    Member("UCHEN", "chen", "Chen Wei", "Assistant · Inbox and support", "Australia/Sydney"),
+    Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London", "en-GB"),
+    Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata", "en-IN"),
+    Member("UCHEN", "chen", "Chen Wei", "Assistant · Inbox and support", "Australia/Sydney", "en-AU"),
 )
 NAMES = {m.id: m.name for m in PEOPLE}
 CHANNELS = {"CGENERAL": "general", POOL: "va-pool", "CDIGEST": "ops-digest"}
@@ -124,7 +125,9 @@ def seeded_standin(clock: Callable[[], float] | None = None) -> SlackStandIn:
     """A running stand-in with the sandbox's people and channels."""
     slack = SlackStandIn(team_id=TEAM, clock=clock).start()
     for member in PEOPLE:
-        slack.add_user(member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title)
+        slack.add_user(
+            member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title, locale=member.locale
+        )
     for channel_id, name in CHANNELS.items():
         slack.add_channel(channel_id, name, members=[m.id for m in PEOPLE])
     return slack

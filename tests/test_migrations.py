@@ -40,7 +40,7 @@ def test_upgrading_keeps_existing_rows(db_url: str) -> None:
             ))
         upgrade(db_url)
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT name, morning_queue, is_manager FROM person")).one()
+            row = conn.execute(text("SELECT name, morning_queue, is_manager, locale FROM person")).one()
     finally:
         engine.dispose()
-    assert (row[0], bool(row[1]), bool(row[2])) == ("ana", False, False)
+    assert (row[0], bool(row[1]), bool(row[2]), row[3]) == ("ana", False, False, "")
