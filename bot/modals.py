@@ -1,4 +1,7 @@
-"""Modals for the steps that need a little more input: block, reassign, due date, cancel, done note."""
+"""Modals for the steps that need a little more input: block, reassign, due date, cancel, done note.
+
+Each carries `{"number": …, "channel": …}` in its `private_metadata`; handlers/payloads.py reads it back.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Any
 
 from models.tables import Task
 
-__all__ = ["MODAL_VERBS", "modal_for", "read_metadata"]
+__all__ = ["MODAL_VERBS", "modal_for"]
 
 View = dict[str, Any]
 
@@ -90,8 +93,3 @@ def _reassign_input(task: Task) -> View:
 def _plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-
-def read_metadata(view: dict[str, Any]) -> tuple[int, str | None]:
-    """The task number and channel a modal was opened for."""
-    meta = json.loads(view.get("private_metadata") or "{}")
-    return int(meta["number"]), meta.get("channel")

@@ -7,9 +7,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-
 from bot.app import Handoff
+from bot.gate import SocketModeGate, slack_endpoint
 from models import outbox
 
 if TYPE_CHECKING:
@@ -22,12 +21,16 @@ log = logging.getLogger(__name__)
 
 def make_wsgi(handoff: Handoff) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
     """The WSGI app: `POST /slack/events` for Slack, `GET /healthz` for load balancers."""
-    slack = SlackRequestHandler(handoff.app, path="/slack/events")
+    slack = slack_endpoint(handoff.app, handoff.services.settings.signing_secret)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
             return _health(handoff, start_response)
-        return slack(environ, start_response)
+        if path == "/slack/events":
+            return slack(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
+        return [b"Not Found"]
 
     return application
 
@@ -68,6 +71,4 @@ def serve_http(handoff: Handoff, host: str, port: int, threads: int) -> None:
 
 def serve_socket_mode(handoff: Handoff, app_token: str) -> None:
     """Serve over Socket Mode (no public URL needed) until interrupted."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    SocketModeHandler(handoff.app, app_token).start()  # type: ignore[no-untyped-call]
+    SocketModeGate(handoff.app, app_token).start()  # type: ignore[no-untyped-call]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.modals import MODAL_VERBS, modal_for
 from bot.services import Services
 from handlers.common import explain, step
+from handlers.payloads import BlockAction, current
 from models.errors import BadInput, DomainError
 from models.tasks import find_task, task_number
 
@@ -34,72 +35,73 @@ def register(app: App, services: Services) -> None:
         app.action(action_id)(_button_listener(services, verb))
 
     @app.action("task_menu")
-    def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def menu(ack: Ack, context: BoltContext, client: WebClient) -> None:
+        click = current(context, BlockAction)
         ack()
-        verb, _, number_text = str(action.get("selected_option", {}).get("value", "")).partition(":")
+        verb, _, number_text = click.value.partition(":")
         # "release" is no longer on the menu (the reassign modal does it), but older cards still carry it.
         if verb in _MENU_DIRECT:
             try:
-                _run(services, body, _MENU_DIRECT[verb], _number(number_text))
+                _run(services, click, _MENU_DIRECT[verb], _number(number_text))
             except DomainError as error:
-                _tell(services, body, explain(error))
+                _tell(services, click, explain(error))
             return
-        _open_modal(services, body, client, verb, number_text)
+        _open_modal(services, click, client, verb, number_text)
 
     @app.action("task_block")
-    def block_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    def block_button(ack: Ack, context: BoltContext, client: WebClient) -> None:
+        click = current(context, BlockAction)
         ack()
-        _open_modal(services, body, client, "block", str(action.get("value", "")))
+        _open_modal(services, click, client, "block", click.value)
 
 
-def _open_modal(services: Services, body: dict[str, Any], client: WebClient, verb: str, number_text: str) -> None:
+def _open_modal(services: Services, click: BlockAction, client: WebClient, verb: str, number_text: str) -> None:
     """Open the modal that asks what `verb` needs, or tell the person why not."""
     try:
         number = _number(number_text)
         if verb not in MODAL_VERBS:
             raise BadInput("That menu entry is not something I know.", "")
+        if not click.trigger_id:
+            raise BadInput("Slack did not let me open a form for that.", "Try again.")
         with services.db.read() as session:
-            task = find_task(session, team_id=_team(body), number=number)
-        channel = (body.get("channel") or {}).get("id")
-        client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
+            task = find_task(session, team_id=click.team_id, number=number)
+        client.views_open(trigger_id=click.trigger_id, view=modal_for(verb, task, channel_id=click.channel_id))
     except DomainError as error:
-        _tell(services, body, explain(error))
+        _tell(services, click, explain(error))
 
 
 def _button_listener(services: Services, verb: str) -> Any:
-    def on_click(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_click(ack: Ack, context: BoltContext) -> None:
+        click = current(context, BlockAction)
         ack()
         try:
-            _run(services, body, verb, _number(str(action.get("value", ""))))
+            _run(services, click, verb, _number(click.value))
         except DomainError as error:
-            _tell(services, body, explain(error))
+            _tell(services, click, explain(error))
 
     on_click.__name__ = f"on_{verb}_click"
     return on_click
 
 
-def _run(services: Services, body: dict[str, Any], verb: str, number: int) -> None:
+def _run(services: Services, click: BlockAction, verb: str, number: int) -> None:
     # The card itself changes in place; the person needs no extra confirmation.
-    step(services, verb, team_id=_team(body), number=number, user_id=body["user"]["id"])
+    step(services, verb, team_id=click.team_id, number=number, user_id=click.user_id)
 
 
 def _number(value: str) -> int:
-    # A stale or foreign value is answered like a typed reference to a task that does not exist.
-    number = task_number(value)
+    # A stale or foreign value is answered like a typed reference to a task that does not exist; only
+    # ASCII digits are ours (`\d` would also read "٣" as 3).
+    number = task_number(value) if value.isascii() else None
     if number is None:
         raise BadInput("That button belongs to a task I can't identify.", "Use `/tasks` to find the task.")
     return number
 
 
-def _team(body: dict[str, Any]) -> str:
-    return str((body.get("team") or {}).get("id") or body["user"].get("team_id"))
-
-
-def _tell(services: Services, body: dict[str, Any], text: str) -> None:
+def _tell(services: Services, click: BlockAction, text: str) -> None:
     services.tell(
-        team_id=_team(body),
-        user_id=body["user"]["id"],
-        channel_id=(body.get("channel") or {}).get("id"),
-        response_url=body.get("response_url"),
+        team_id=click.team_id,
+        user_id=click.user_id,
+        channel_id=click.channel_id,
+        response_url=click.response_url,
         text=text,
     )

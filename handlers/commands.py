@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.services import Services
 from handlers.common import date_reading, done_words, explain, resolve_mention, step, unescape
+from handlers.payloads import SlashCommand, current, parse_number
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
-from models.parsing import parse_delegation, parse_mention, parse_when
+from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
 from models.recurrence import Recurrence, split_recurrence
@@ -35,7 +36,7 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-# Slack sends at most 4,000 characters of command text; anything longer was not typed by a person.
+# Slack sends at most 4,000 characters of command text; anything longer is refused before it is parsed.
 MAX_COMMAND_CHARS = 4000
 LIST_PAGE = 25
 _MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due", "snooze"}
@@ -45,8 +46,9 @@ def register(app: App, services: Services) -> None:
     """Attach `/delegate` and `/tasks`."""
 
     @app.command("/delegate")
-    def delegate(ack: Ack, command: dict[str, Any]) -> None:
-        text = (command.get("text") or "").strip()
+    def delegate(ack: Ack, context: BoltContext) -> None:
+        command = current(context, SlashCommand)
+        text = command.text.strip()
         if not text or text.lower() in {"help", "?"}:
             ack(response_type="ephemeral", text=DELEGATE_HELP)
             return
@@ -56,8 +58,9 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=explain(error))
 
     @app.command("/tasks")
-    def tasks_command(ack: Ack, command: dict[str, Any]) -> None:
-        text = (command.get("text") or "").strip()
+    def tasks_command(ack: Ack, context: BoltContext) -> None:
+        command = current(context, SlashCommand)
+        text = command.text.strip()
         try:
             reply = _tasks(services, command, text)
         except DomainError as error:
@@ -69,10 +72,14 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=reply[0], blocks=reply[1])
 
 
-def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
-    if len(text) > MAX_COMMAND_CHARS:
-        raise BadInput(f"That is {len(text)} characters; keep a task under {MAX_COMMAND_CHARS}.", "")
-    team_id, user_id = command["team_id"], command["user_id"]
+def _delegate(services: Services, command: SlashCommand, text: str) -> str:
+    if len(unescape(text)) > MAX_COMMAND_CHARS:
+        # The limit that matters to the person is the description's, not the command's.
+        raise BadInput(
+            f"That is {len(unescape(text)):,} characters; a task's description can be at most {MAX_TITLE_CHARS}.",
+            "Keep the title short and put the details in the card's thread.",
+        )
+    team_id, user_id = command.team_id, command.user_id
     now = services.clock()
     requester = services.directory.person(team_id, user_id)
     zone = zone_of(requester)
@@ -84,7 +91,7 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
             "e.g. `/delegate @ana Send the payroll report every Monday 9am`",
         )
     assignee = resolve_mention(services, team_id, parsed.assignee) if parsed.assignee else None
-    channel = command["channel_id"]
+    channel = command.channel_id
     pool = services.settings.pool_channel
     request = NewTask(
         team_id=team_id,
@@ -113,8 +120,8 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
     return render.confirmation(task, zone)
 
 
-def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tuple[str, render.Blocks]:
-    team_id, user_id = command["team_id"], command["user_id"]
+def _tasks(services: Services, command: SlashCommand, text: str) -> str | tuple[str, render.Blocks]:
+    team_id, user_id = command.team_id, command.user_id
     words = text.split()
     page = 1
     if len(words) >= 2 and words[-2].lower() == "page":
@@ -164,8 +171,8 @@ def _page_number(word: str) -> int:
     return int(word)
 
 
-def _move(services: Services, command: dict[str, Any], verb: str, args: list[str]) -> str:
-    team_id, user_id = command["team_id"], command["user_id"]
+def _move(services: Services, command: SlashCommand, verb: str, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
     number = task_number(args[0]) if args else None
     if number is None:
         raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "`/tasks` lists your tasks with their numbers.")
@@ -198,30 +205,30 @@ def _move(services: Services, command: dict[str, Any], verb: str, args: list[str
     return done_words(verb, task)
 
 
-def _recurring(services: Services, command: dict[str, Any], args: list[str]) -> str | tuple[str, render.Blocks]:
-    team_id, user_id = command["team_id"], command["user_id"]
+def _recurring(services: Services, command: SlashCommand, args: list[str]) -> str | tuple[str, render.Blocks]:
+    team_id, user_id = command.team_id, command.user_id
     if not args:
         with services.db.read() as session:
             found = list_recurring(session, team_id=team_id)
         return render.recurring_list(found)
     action = args[0].lower()
     statuses = {"pause": "paused", "resume": "active", "stop": "stopped"}
-    ref = args[1].upper().removeprefix("R-").removeprefix("R") if len(args) > 1 else ""
-    if action not in statuses or not ref.isdigit():
+    ref = parse_number(args[1].upper().removeprefix("R-").removeprefix("R")) if len(args) > 1 else None
+    if action not in statuses or ref is None:
         raise BadInput(
             "Say `/tasks recurring pause R-3`, `resume R-3` or `stop R-3`.", "`/tasks recurring` lists them."
         )
     with services.db.transaction() as session:
         recurring = set_recurring_status(
-            session=session, team_id=team_id, recurring_id=int(ref), actor=services.actor(user_id, team_id),
+            session=session, team_id=team_id, recurring_id=ref, actor=services.actor(user_id, team_id),
             status=statuses[action], now=services.clock(),
         )
     words = {"paused": "⏸️ R-{n} is paused.", "active": "▶️ R-{n} is running again.", "stopped": "⏹️ R-{n} is stopped."}
     return words[recurring.status].format(n=recurring.id)
 
 
-def _digest(services: Services, command: dict[str, Any], args: list[str]) -> str:
-    team_id, user_id, channel = command["team_id"], command["user_id"], command["channel_id"]
+def _digest(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id, channel = command.team_id, command.user_id, command.channel_id
     if args and args[0].lower() == "off":
         with services.db.transaction() as session:
             stopped = stop_digest(session=session, team_id=team_id, channel_id=channel)
@@ -242,8 +249,8 @@ def _digest(services: Services, command: dict[str, Any], args: list[str]) -> str
     )
 
 
-def _hours(services: Services, command: dict[str, Any], args: list[str]) -> str:
-    team_id, user_id = command["team_id"], command["user_id"]
+def _hours(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
     person = services.directory.person(team_id, user_id)
     zone = zone_of(person)
     if not args:
@@ -256,8 +263,8 @@ def _hours(services: Services, command: dict[str, Any], args: list[str]) -> str:
     return f"🕘 Got it: you work {format_work_hours(week)} ({person.tz}). Reminders and your morning queue follow that."
 
 
-def _morning(services: Services, command: dict[str, Any], args: list[str]) -> str:
-    team_id, user_id = command["team_id"], command["user_id"]
+def _morning(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
     choice = args[0].lower() if args else ""
     if choice not in {"on", "off"}:
         raise BadInput("Say `/tasks morning on` or `/tasks morning off`.", "")

@@ -1,4 +1,4 @@
-"""One place for failures: duplicate events, unexpected errors, and requests nobody listens for."""
+"""One place for failures: malformed payloads, duplicate events, unexpected errors, requests nobody listens for."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltResponse
 from sqlmodel import select
 
 from bot.services import Services
+from handlers import payloads
+from handlers.payloads import BadPayload
 from models.tables import ProcessedEvent
 
 __all__ = ["register", "register_fallbacks"]
@@ -23,17 +25,29 @@ ANY = re.compile(".*")
 
 
 def register(app: App, services: Services) -> None:
-    """Attach the event de-duplication middleware and the global error handler."""
+    """Attach the payload check, the event de-duplication middleware and the global error handler."""
 
     @app.middleware
-    def skip_repeated_events(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:
+    def check_payload(body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
+        # The HTTP and Socket Mode boundaries (bot/gate.py) parse before Bolt; this covers any other caller.
+        if payloads.CONTEXT_KEY not in context:
+            try:
+                context[payloads.CONTEXT_KEY] = payloads.parse(body)
+            except BadPayload as error:
+                log.info("refused a malformed Slack request: %s", error)
+                return BoltResponse(status=400, body="")
+        next()
+        return None
+
+    @app.middleware
+    def skip_repeated_events(context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
         # Slack retries an event it thinks we missed; one we already acted on is acknowledged and dropped.
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
+        payload = context.get(payloads.CONTEXT_KEY)
+        if isinstance(payload, payloads.Reaction | payloads.MemberJoined) and payload.event_id:
             with services.db.read() as session:
                 seen = session.exec(
                     select(ProcessedEvent.event_id).where(
-                        ProcessedEvent.team_id == body.get("team_id", ""), ProcessedEvent.event_id == event_id
+                        ProcessedEvent.team_id == payload.team_id, ProcessedEvent.event_id == payload.event_id
                     )
                 ).first()
             if seen is not None:
@@ -42,18 +56,22 @@ def register(app: App, services: Services) -> None:
         return None
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+    def on_error(error: Exception, context: BoltContext) -> BoltResponse:
+        payload = context.get(payloads.CONTEXT_KEY)
+        if isinstance(error, BadPayload):
+            log.info("refused a malformed Slack request: %s", error)
+            return BoltResponse(status=400, body="")
         ref = uuid.uuid4().hex[:8]
-        log.error("unexpected error (ref %s) handling %s", ref, _what(body), exc_info=error)
+        log.error("unexpected error (ref %s) handling %s", ref, _what(payload), exc_info=error)
         apology = f"😓 Sorry, something went wrong on my side (ref `{ref}`). Nothing was changed; please try again."
-        user = body.get("user_id") or (body.get("user") or {}).get("id")
-        if body.get("command") is None and user and body.get("type") in {"block_actions", "view_submission"}:
+        # Only a verified, validated payload names whom to tell (bot/gate.py refuses anything else earlier).
+        if isinstance(payload, payloads.BlockAction | payloads.ViewSubmission):
             try:
                 services.tell(
-                    team_id=str((body.get("team") or {}).get("id") or body.get("team_id") or ""),
-                    user_id=str(user),
-                    channel_id=(body.get("channel") or {}).get("id"),
-                    response_url=body.get("response_url"),
+                    team_id=payload.team_id,
+                    user_id=payload.user_id,
+                    channel_id=payload.channel_id if isinstance(payload, payloads.BlockAction) else None,
+                    response_url=payload.response_url if isinstance(payload, payloads.BlockAction) else None,
                     text=apology,
                 )
             except Exception:
@@ -65,12 +83,19 @@ def register(app: App, services: Services) -> None:
         )
 
 
-def _what(body: dict[str, Any]) -> str:
-    if body.get("command"):
-        return f"command {body['command']}"
-    if body.get("type") == "event_callback":
-        return f"event {(body.get('event') or {}).get('type')}"
-    return str(body.get("type"))
+def _what(payload: Any) -> str:
+    if isinstance(payload, payloads.SlashCommand):
+        return f"command {payload.command}"
+    if isinstance(payload, payloads.BlockAction):
+        return f"action {payload.action_id}"
+    if isinstance(payload, payloads.ViewSubmission | payloads.ViewClosed):
+        return f"view {payload.callback_id}"
+    return type(payload).__name__
+
+
+def _as_text(name: str) -> str:
+    """A command name as text (it was typed into Slack's app settings, but show it inert all the same)."""
+    return name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")[:100]
 
 
 def register_fallbacks(app: App) -> None:
@@ -79,8 +104,15 @@ def register_fallbacks(app: App) -> None:
     def acknowledge(ack: Ack) -> None:
         ack()
 
+    def unknown_command(ack: Ack, context: BoltContext) -> None:
+        # Only commands configured for the app reach us; one renamed or left over still gets an answer.
+        command = payloads.current(context, payloads.SlashCommand)
+        ack(response_type="ephemeral", text=f"I don't handle `{_as_text(command.command)}`. Try `/tasks help`.")
+
+    app.command(ANY)(unknown_command)
     app.event(ANY)(acknowledge)
     app.action(ANY)(acknowledge)
     app.view(ANY)(acknowledge)
+    app.view_closed(ANY)(acknowledge)
     app.shortcut(ANY)(acknowledge)
     app.options(ANY)(acknowledge)

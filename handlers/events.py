@@ -10,6 +10,7 @@ from slack_bolt import App, BoltContext
 
 from bot.services import Services
 from handlers.common import explain, step
+from handlers.payloads import MemberJoined, Reaction, current
 from models import outbox
 from models.errors import Conflict, DomainError
 from models.tasks import task_by_card
@@ -32,26 +33,24 @@ def register(app: App, services: Services) -> None:
     """Attach the reaction and membership listeners."""
     settings = services.settings
 
-    def card_task(body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None) -> Any:
-        item = event.get("item") or {}
-        if item.get("type") != "message":
+    def card_task(reaction: Reaction, bot_user_id: str | None) -> Any:
+        if reaction.item_type != "message":
             return None
         # A reaction on a card that was just posted can overtake the worker recording where the card is;
         # for messages of the bot's own, look again for a moment rather than drop the claim.
-        attempts = CARD_LOOKUPS if event.get("item_user") == bot_user_id else 1
+        attempts = CARD_LOOKUPS if reaction.item_user == bot_user_id else 1
         for attempt in range(attempts):
             with services.db.read() as session:
-                task = task_by_card(
-                    session, team_id=body["team_id"], channel_id=item.get("channel", ""), ts=item.get("ts", "")
-                )
+                task = task_by_card(session, team_id=reaction.team_id, channel_id=reaction.channel_id, ts=reaction.ts)
             if task is not None or attempt == attempts - 1:
                 return task
             threading.Event().wait(CARD_LOOKUP_PAUSE)
         return None
 
     @app.event("reaction_added")
-    def reaction_added(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
-        emoji = _emoji(event.get("reaction", ""))
+    def reaction_added(context: BoltContext) -> None:
+        reaction = current(context, Reaction)
+        emoji = _emoji(reaction.reaction)
         if emoji in settings.claim_emoji:
             verb = "claim"
         elif emoji in settings.start_emoji:
@@ -60,51 +59,53 @@ def register(app: App, services: Services) -> None:
             verb = "done"
         else:
             return
-        task = card_task(body, event, context.bot_user_id)
+        task = card_task(reaction, context.bot_user_id)
         if task is None:
             return
-        user_id = event["user"]
+        user_id = reaction.user_id
         # 👀 and ✅ are everyday reactions; only the assignee's count as moving the task.
         if verb != "claim" and task.assignee_id != user_id:
             return
         try:
-            step(services, verb, team_id=body["team_id"], number=task.number, user_id=user_id,
-                 event_id=body.get("event_id"))
+            step(services, verb, team_id=reaction.team_id, number=task.number, user_id=user_id,
+                 event_id=reaction.event_id)
         except Conflict as error:
-            _tell(services, body, event, explain(error))
+            _tell(services, reaction, explain(error))
         except DomainError as error:
             if verb == "claim":
-                _tell(services, body, event, explain(error))
+                _tell(services, reaction, explain(error))
             else:
                 log.info("reaction %s on %s ignored: %s", emoji, task.ref, error.message)
 
     @app.event("reaction_removed")
-    def reaction_removed(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
-        if _emoji(event.get("reaction", "")) not in settings.claim_emoji:
+    def reaction_removed(context: BoltContext) -> None:
+        reaction = current(context, Reaction)
+        if _emoji(reaction.reaction) not in settings.claim_emoji:
             return
-        task = card_task(body, event, context.bot_user_id)
-        if task is None or task.assignee_id != event["user"] or task.status != "assigned":
+        task = card_task(reaction, context.bot_user_id)
+        if task is None or task.assignee_id != reaction.user_id or task.status != "assigned":
             return  # only the claimer, before starting, gives a task back by removing the ✋
         try:
-            step(services, "release", team_id=body["team_id"], number=task.number, user_id=event["user"],
-                 event_id=body.get("event_id"))
+            step(services, "release", team_id=reaction.team_id, number=task.number, user_id=reaction.user_id,
+                 event_id=reaction.event_id)
         except DomainError as error:
             log.info("unclaim of %s ignored: %s", task.ref, error.message)
 
     @app.event("member_joined_channel")
-    def member_joined(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
-        if event.get("user") != context.bot_user_id:
+    def member_joined(context: BoltContext) -> None:
+        joined = current(context, MemberJoined)
+        if joined.user_id != context.bot_user_id:
             return
         with services.db.transaction() as session:
             woken = outbox.wake_channel(
-                session, team_id=body["team_id"], channel_id=event.get("channel", ""), now=services.clock()
+                session, team_id=joined.team_id, channel_id=joined.channel_id, now=services.clock()
             )
         if woken:
-            log.info("invited to %s: %d deliveries resumed", event.get("channel"), woken)
+            log.info("invited to %s: %d deliveries resumed", joined.channel_id, woken)
             services.delivery.kick()
 
 
-def _tell(services: Services, body: dict[str, Any], event: dict[str, Any], text: str) -> None:
+def _tell(services: Services, reaction: Reaction, text: str) -> None:
     services.tell(
-        team_id=body["team_id"], user_id=event["user"], channel_id=(event.get("item") or {}).get("channel"), text=text
+        team_id=reaction.team_id, user_id=reaction.user_id, channel_id=reaction.channel_id or None, text=text
     )

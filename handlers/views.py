@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
-from bot.modals import read_metadata
 from bot.services import Services
 from handlers.common import date_reading, done_words, explain, plain, resolve_mention, step
+from handlers.payloads import BadPayload, ViewSubmission, current
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
 from models.schedule import snooze_until
@@ -21,20 +21,17 @@ _FIELD = {
 }
 
 
-def _value(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    return dict(view["state"]["values"].get(block_id, {}).get("value") or {})
-
-
 def register(app: App, services: Services) -> None:
     """Attach the modal submissions."""
 
     def submit(verb: str, read: Any) -> Any:
-        def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-            team_id = body["team"]["id"] if body.get("team") else body["user"]["team_id"]
-            user_id = body["user"]["id"]
-            number, channel = read_metadata(view)
+        def on_submit(ack: Ack, context: BoltContext) -> None:
+            submission = current(context, ViewSubmission)
+            if submission.target is None:
+                raise BadPayload(f"{submission.callback_id} names no task")
+            team_id, user_id, number = submission.team_id, submission.user_id, submission.target.number
             try:
-                kwargs = read(view, team_id, user_id)
+                kwargs = read(submission)
                 # The reassign modal with nobody chosen means "back to the pool".
                 done = "release" if verb == "assign" and kwargs.get("assignee_id") is None else verb
                 task = step(services, done, team_id=team_id, number=number, user_id=user_id,
@@ -45,37 +42,43 @@ def register(app: App, services: Services) -> None:
                 return
             ack()
             assert task is not None
-            services.tell(team_id=team_id, user_id=user_id, channel_id=channel, text=done_words(done, task))
+            services.tell(
+                team_id=team_id, user_id=user_id, channel_id=submission.target.channel_id, text=done_words(done, task)
+            )
 
         on_submit.__name__ = f"on_{verb}_submit"
         return on_submit
 
-    def read_reason(view: dict[str, Any], _team: str, _user: str) -> dict[str, Any]:
-        return {"reason": _value(view, "reason").get("value") or ""}
+    def read_reason(submission: ViewSubmission) -> dict[str, Any]:
+        return {"reason": submission.text("reason")}
 
-    def read_optional_reason(view: dict[str, Any], _team: str, _user: str) -> dict[str, Any]:
-        return {"reason": _value(view, "reason").get("value") or None}
+    def read_optional_reason(submission: ViewSubmission) -> dict[str, Any]:
+        return {"reason": submission.text("reason") or None}
 
-    def read_note(view: dict[str, Any], _team: str, _user: str) -> dict[str, Any]:
-        return {"note": _value(view, "note").get("value") or None}
+    def read_note(submission: ViewSubmission) -> dict[str, Any]:
+        return {"note": submission.text("note") or None}
 
-    def read_assignee(view: dict[str, Any], team_id: str, _user: str) -> dict[str, Any]:
-        selected = _value(view, "assignee").get("selected_user")
+    def read_assignee(submission: ViewSubmission) -> dict[str, Any]:
+        selected = submission.input("assignee").get("selected_user")
         if not selected:
             return {"assignee_id": None}
-        return {"assignee_id": resolve_mention(services, team_id, Mention(user_id=selected, name=None))}
+        if not isinstance(selected, str):
+            raise BadPayload("`selected_user` is not a user id")
+        return {"assignee_id": resolve_mention(services, submission.team_id, Mention(user_id=selected, name=None))}
 
-    def read_due(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:
-        text = (_value(view, "due").get("value") or "").strip()
+    def read_due(submission: ViewSubmission) -> dict[str, Any]:
+        text = submission.text("due").strip()
         if text.lower() in {"none", "clear", "-"}:
             return {"due_at": None}
         if not text:
             raise BadDueDate("Type when it is due, or none.", "e.g. Friday 5pm")
-        return {"due_at": parse_when(text, now=services.clock(), **date_reading(services, team_id, user_id))}
+        reading = date_reading(services, submission.team_id, submission.user_id)
+        return {"due_at": parse_when(text, now=services.clock(), **reading)}
 
-    def read_snooze(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:
-        text = (_value(view, "until").get("value") or "").strip()
-        return {"until": snooze_until(text, now=services.clock(), **date_reading(services, team_id, user_id))}
+    def read_snooze(submission: ViewSubmission) -> dict[str, Any]:
+        text = submission.text("until").strip()
+        reading = date_reading(services, submission.team_id, submission.user_id)
+        return {"until": snooze_until(text, now=services.clock(), **reading)}
 
     app.view("task_snooze_modal")(submit("snooze", read_snooze))
     app.view("task_block_modal")(submit("block", read_reason))

@@ -205,9 +205,11 @@ def parse_delegation(
             "What should be done?",
             "Add a short description, e.g. `/delegate @ana Reconcile October invoices by Friday`.",
         )
-    if len(title) > MAX_TITLE_CHARS:
+    # Measured as typed: Slack sends a typed `&` as `&amp;`, which is one character to the person.
+    typed_length = len(_unescaped(title))
+    if typed_length > MAX_TITLE_CHARS:
         raise BadInput(
-            f"That description is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.",
+            f"That description is {typed_length} characters; the limit is {MAX_TITLE_CHARS}.",
             "Keep the title short and put the details in the card's thread.",
         )
     return Delegation(
@@ -217,6 +219,10 @@ def parse_delegation(
         priority=priorities[0] if priorities else Priority.NORMAL,
         tags=tuple(tags),
     )
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def parse_when(
