@@ -977,7 +977,7 @@ class SlackStandIn:
             target = self._live_socket()
             if type_ == "slash_commands":
                 self._ack_kinds[envelope_id] = "command"
-            elif type_ == "interactive" and payload.get("type") == "view_submission":
+            elif type_ == "interactive" and isinstance(payload, dict) and payload.get("type") == "view_submission":
                 self._ack_kinds[envelope_id] = "view_submission"
         if target is None:
             raise RuntimeError("no Socket Mode connection; wait for one with socket_connected()")
