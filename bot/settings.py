@@ -36,6 +36,7 @@ class Settings:
     threads: int = 8
     pool_channel: str | None = None
     managers: frozenset[str] = field(default_factory=frozenset)
+    admins: frozenset[str] = field(default_factory=frozenset)
     claim_emoji: frozenset[str] = frozenset({"raised_hand"})
     done_emoji: frozenset[str] = frozenset({"white_check_mark"})
     start_emoji: frozenset[str] = frozenset({"eyes"})
@@ -105,6 +106,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     if pool is not None and not _CHANNEL_ID.match(pool):
         raise SettingsError("HANDOFF_POOL_CHANNEL must be a channel id such as C0123ABCD (not a #name)")
     managers = _id_list(get("HANDOFF_MANAGERS"), "HANDOFF_MANAGERS", _USER_ID, "user ids such as U0123ABCD")
+    admins = _id_list(get("HANDOFF_ADMINS"), "HANDOFF_ADMINS", _USER_ID, "user ids such as U0123ABCD")
     return Settings(
         bot_token=token,
         signing_secret=secret or "",
@@ -116,6 +118,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         threads=_int(get("HANDOFF_THREADS"), "HANDOFF_THREADS", 8, 1, 64),
         pool_channel=pool,
         managers=managers,
+        admins=admins,
         claim_emoji=_emoji(get("HANDOFF_CLAIM_EMOJI"), "HANDOFF_CLAIM_EMOJI", "raised_hand"),
         done_emoji=_emoji(get("HANDOFF_DONE_EMOJI"), "HANDOFF_DONE_EMOJI", "white_check_mark"),
         start_emoji=_emoji(get("HANDOFF_START_EMOJI"), "HANDOFF_START_EMOJI", "eyes"),

@@ -12,6 +12,7 @@ from bot.modals import MODAL_VERBS, modal_for
 from bot.services import Services
 from handlers.common import explain, step
 from models.errors import BadInput, DomainError
+from models.permissions import Deed, require_on_task
 from models.tasks import find_task
 
 __all__ = ["register"]
@@ -26,6 +27,11 @@ _BUTTONS = {
     "task_reopen": "reopen",
 }
 _MENU_DIRECT = {"release": "release"}
+# What each modal of the menu leads to, so someone who may not do it is told before filling it in.
+_MODAL_DEEDS = {
+    "block": Deed.BLOCK, "reassign": Deed.REASSIGN, "due": Deed.CHANGE_DUE, "cancel": Deed.CANCEL,
+    "done_note": Deed.DONE, "snooze": Deed.SNOOZE,
+}
 
 
 def register(app: App, services: Services) -> None:
@@ -44,8 +50,10 @@ def register(app: App, services: Services) -> None:
                 return
             if verb not in MODAL_VERBS:
                 raise BadInput("That menu entry is not something I know.", "")
+            actor = services.actor(body["user"]["id"], _team(body))
             with services.db.read() as session:
                 task = find_task(session, team_id=_team(body), number=number)
+            require_on_task(_MODAL_DEEDS[verb], actor, task)
             channel = (body.get("channel") or {}).get("id")
             client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
         except DomainError as error:

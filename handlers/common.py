@@ -7,12 +7,12 @@ from typing import Any
 
 from bot.services import Services
 from models import schedule, tasks
-from models.errors import DomainError, UnknownUser
+from models.errors import DomainError, NotAllowed, UnknownUser
 from models.parsing import Mention
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
-__all__ = ["STEPS", "done_words", "explain", "resolve_mention", "step", "unescape"]
+__all__ = ["STEPS", "done_words", "explain", "explain_plain", "resolve_mention", "step", "unescape"]
 
 
 def unescape(text: str) -> str:
@@ -23,6 +23,21 @@ def unescape(text: str) -> str:
 def explain(error: DomainError) -> str:
     """A friendly ephemeral text for a domain error: what was wrong, then how to do it right."""
     return f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else "")
+
+
+def explain_plain(services: Services, team_id: str, error: DomainError) -> str:
+    """The error as plain text (for modals, which show no mentions): people by their names."""
+    if not isinstance(error, NotAllowed):
+        return explain(error).removeprefix("⚠️ ")
+    return f"{error.message} {error.who_may(lambda user_id: _display_name(services, team_id, user_id))}".strip()
+
+
+def _display_name(services: Services, team_id: str, user_id: str) -> str:
+    try:
+        person = services.directory.person(team_id, user_id)
+    except DomainError:
+        return user_id
+    return person.real_name or person.name
 
 
 def resolve_mention(services: Services, team_id: str, mention: Mention) -> str:

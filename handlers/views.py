@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.modals import read_metadata
 from bot.services import Services
-from handlers.common import done_words, explain, resolve_mention, step
+from handlers.common import done_words, explain_plain, resolve_mention, step
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
 from models.people import zone_of
@@ -39,7 +39,7 @@ def register(app: App, services: Services) -> None:
                 task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)
             except DomainError as error:
                 # Problems with the typed value stay in the modal, under the field.
-                ack(response_action="errors", errors={_FIELD[verb]: explain(error).removeprefix("⚠️ ")})
+                ack(response_action="errors", errors={_FIELD[verb]: explain_plain(services, team_id, error)})
                 return
             ack()
             assert task is not None

@@ -514,8 +514,13 @@ class SlackStandIn:
         is_bot: bool = False,
         deleted: bool = False,
         title: str = "",
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> JSONDict:
-        """Create or replace a workspace member; returns the users.info `user` object."""
+        """Create or replace a workspace member; returns the users.info `user` object.
+
+        `is_owner` and `is_admin` are Slack's workspace roles (an owner is an admin too, as in Slack).
+        """
         ZoneInfo(tz)  # fail at seeding time, not in the middle of a request
         real = real_name if real_name is not None else name
         user: JSONDict = {
@@ -526,8 +531,8 @@ class SlackStandIn:
             "color": "9f69e7",
             "real_name": real,
             "tz": tz,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": is_admin or is_owner,
+            "is_owner": is_owner,
             "is_primary_owner": False,
             "is_restricted": False,
             "is_ultra_restricted": False,

@@ -38,7 +38,7 @@ def test_upgrading_keeps_existing_rows(db_url: str) -> None:
                 "INSERT INTO person (team_id, user_id, name, real_name, tz, is_bot, deleted, refreshed_at) "
                 "VALUES ('T1', 'U1', 'ana', 'Ana', 'Europe/London', false, false, '2026-11-25 10:00:00')"
             ))
-        upgrade(db_url)
+        upgrade(db_url, "0002")
         with engine.connect() as conn:
             row = conn.execute(text("SELECT name, morning_queue, is_manager FROM person")).one()
     finally:
