@@ -51,11 +51,18 @@ class Services:
             return actor_in(roles_of(session, team_id=team_id, extra_admins=self.settings.admins), user_id)
 
     def seed_roles(self, team_id: str) -> None:
-        """Make HANDOFF_MANAGERS managers of the workspace, once (an admin may remove them later)."""
-        if team_id in self._seeded or not self.settings.managers:
+        """Once per workspace: seed HANDOFF_MANAGERS as managers (an admin may remove them) and learn its admins."""
+        if team_id in self._seeded:
             return
-        with self.db.transaction() as session:
-            seed_managers(session, team_id=team_id, user_ids=self.settings.managers, now=self.clock())
+        if self.settings.managers:
+            with self.db.transaction() as session:
+                seed_managers(session, team_id=team_id, user_ids=self.settings.managers, now=self.clock())
+        try:
+            # Once per process: the member list tells who Slack's owners and admins are, so a refusal can
+            # name every admin, not only those who happened to use Handoff already.
+            self.directory.refresh_all(team_id)
+        except (SlackApiError, OSError):
+            log.warning("could not load the member list of %s; admins are named as they are seen", team_id)
         self._seeded.add(team_id)
 
     def tell(
