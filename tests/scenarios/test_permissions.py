@@ -7,6 +7,7 @@ may, and changes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from bot.app import create_app
+from migrations import upgrade
+from models.db import Database
+from models.enums import WorkspaceRole
+from models.roles import revoke_manager
 from sandbox import SlackStandIn
-from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, Bot
+from tests.conftest import FakeClock
+from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, Bot, settings_for
 
 OWEN = "UOWEN"  # the workspace's Slack owner: an admin
 NAMES = {RITA: "Rita Requester", ANA: "Ana Assistant", BEN: "Ben Assistant", MIA: "Mia Manager", OWEN: "Owen Owner"}
@@ -291,3 +298,98 @@ def test_who_may_do_what(bot: Bot, deed: str, surface: str, role: str) -> None:
         if outcome.plain:
             assert "<@" not in outcome.text, "modal errors are plain text"
         assert after == before, "a refusal changed something"
+
+
+# -- roles themselves ----------------------------------------------------------------------------------
+
+
+def _role_events(bot: Bot) -> list[tuple[str, str, str]]:
+    with bot.handoff.services.db.read() as session:
+        rows = session.execute(text("SELECT kind, user_id, actor_id FROM roleevent ORDER BY id"))
+        return [(str(k), str(u), str(a)) for k, u, a in rows]
+
+
+def test_typing_digest_here_no_longer_makes_anyone_a_manager(bot: Bot) -> None:
+    bot.delegate("<@UANA> Reconcile October invoices")
+    answer = bot.tasks("digest here at 9:00", user=BEN)["text"]
+    assert answer.startswith("⚠️ You can't set up the daily digest.")
+    # Ben can't then cancel someone else's task, as the old digest command let him.
+    assert "You can't cancel T-1" in bot.tasks("cancel T-1", user=BEN)["text"]
+    assert stored(bot)["digestsubscription"] == []
+
+
+def test_an_admin_adds_and_removes_managers_and_every_change_is_in_the_history(bot: Bot) -> None:
+    listed = bot.tasks("managers", user=BEN)
+    shown = json.dumps(listed["blocks"])
+    assert "<@UOWEN>" in shown and "<@UMIA>" in shown and "HANDOFF_MANAGERS" in shown
+
+    added = bot.tasks("managers add <@UBEN|ben>", user=OWEN)["text"]
+    assert added == "👔 <@UBEN> is now a manager; I've let them know."
+    bot.deliver()
+    assert "made you a Handoff manager" in bot.slack.dms(BEN)[-1]["text"]
+    # Ben may now do what managers do.
+    assert bot.tasks("digest here at 9:00", user=BEN)["text"].startswith("📋")
+    assert bot.tasks("managers add <@UBEN|ben>", user=OWEN)["text"].startswith("⚠️ <@UBEN> is a manager already")
+    assert bot.tasks("managers remove <@UMIA|mia>", user=OWEN)["text"] == "<@UMIA> is no longer a manager."
+    assert bot.tasks("managers remove <@UMIA|mia>", user=OWEN)["text"].startswith("⚠️ <@UMIA> is not a manager")
+    assert _role_events(bot) == [
+        ("granted", MIA, "HANDOFF_MANAGERS"), ("granted", BEN, OWEN), ("revoked", MIA, OWEN),
+    ]
+    history = json.dumps(bot.tasks("managers")["blocks"])
+    assert history.index("removed <@UMIA> as a manager") < history.index("made <@UBEN> a manager")
+    assert "Only a manager or an admin" not in history
+
+
+def test_a_removed_seeded_manager_stays_removed_after_a_restart(slack: SlackStandIn, db_url: str,
+                                                                 clock: FakeClock) -> None:
+    upgrade(db_url)
+    first = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
+    try:
+        first.services.seed_roles(TEAM)
+        owen = first.services.actor(OWEN, TEAM)
+        with first.services.db.transaction() as session:
+            revoke_manager(session, team_id=TEAM, actor=owen, user_id=MIA, now=clock())
+    finally:
+        first.close()
+    again = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
+    try:
+        assert again.services.actor(MIA, TEAM).role is WorkspaceRole.MEMBER
+    finally:
+        again.close()
+
+
+def test_handoff_admins_are_admins_and_slack_admins_are_too(slack: SlackStandIn, db_url: str,
+                                                            clock: FakeClock) -> None:
+    slack.add_user("UADA", "ada", real_name="Ada Admin", is_admin=True)
+    upgrade(db_url)
+    handoff = create_app(settings_for(slack, db_url, admins=frozenset({BEN})), db=Database.from_url(db_url),
+                         clock=clock)
+    try:
+        roles = {user: handoff.services.actor(user, TEAM).role for user in (BEN, "UADA", OWEN, MIA, RITA)}
+    finally:
+        handoff.close()
+    assert roles == {BEN: WorkspaceRole.ADMIN, "UADA": WorkspaceRole.ADMIN, OWEN: WorkspaceRole.ADMIN,
+                     MIA: WorkspaceRole.MANAGER, RITA: WorkspaceRole.MEMBER}
+
+
+def test_with_many_managers_a_refusal_names_the_role(bot: Bot) -> None:
+    for user in ("UM1", "UM2", "UM3"):
+        bot.slack.add_user(user, user.lower())
+        assert bot.tasks(f"managers add <@{user}>", user=OWEN)["text"].startswith("👔")
+    answer = bot.tasks("digest off", user=BEN)["text"]
+    assert answer == "⚠️ You can't turn off the daily digest.\nOnly a manager or an admin can do that."
+    bot.tasks("managers remove <@UM3>", user=OWEN)  # three left: named again
+    answer = bot.tasks("digest off", user=BEN)["text"]
+    assert "(<@UOWEN>, <@UM1>, <@UM2>, <@UMIA>)" not in answer and "a manager or an admin can" in answer
+    bot.tasks("managers remove <@UM2>", user=OWEN)
+    answer = bot.tasks("digest off", user=BEN)["text"]
+    assert "Only a manager or an admin (<@UOWEN>, <@UM1>, <@UMIA>) can do that." in answer
+
+
+def test_escalations_reach_the_managers_an_admin_granted(bot: Bot) -> None:
+    bot.tasks("managers add <@UBEN|ben>", user=OWEN)
+    bot.tasks("managers remove <@UMIA|mia>", user=OWEN)
+    with bot.handoff.services.db.transaction() as session:
+        from scheduler.jobs import _managers
+
+        assert _managers(session, TEAM, bot.handoff.services.clock(), bot.handoff.services.config) == [BEN]
