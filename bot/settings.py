@@ -11,7 +11,17 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["PLACEHOLDERS", "Settings", "SettingsError", "load_settings"]
+
+# The values `.env.example` ships with: a copy that was never filled in must not look configured.
+PLACEHOLDERS = {
+    "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+    "SLACK_SIGNING_SECRET": "your-signing-secret",
+}
+_WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "the Signing Secret from Basic Information > App Credentials",
+}
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -77,6 +87,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: str | Pa
 def _parse(env: Mapping[str, str]) -> Settings:
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
+        if name in PLACEHOLDERS and value == PLACEHOLDERS[name]:
+            raise SettingsError(f"{name} is still the placeholder from .env.example: put {_WHERE[name]} in .env")
         return value or None
 
     token = get("SLACK_BOT_TOKEN")

@@ -403,6 +403,8 @@ class SlackStandIn:
     ) -> None:
         self.token = token
         self.app_token = app_token
+        # Tokens Slack has revoked (the app was uninstalled, or the token regenerated): `token_revoked`.
+        self.revoked_tokens: set[str] = set()
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -1145,6 +1147,8 @@ class SlackStandIn:
             return self._fail_call(method, params, "unknown_method")
         if not token:
             return self._fail_call(method, params, "not_authed")
+        if token in self.revoked_tokens:
+            return self._fail_call(method, params, "token_revoked")
         expected, other = (self.app_token, self.token) if method == _APP_TOKEN_METHOD else (self.token, self.app_token)
         if token != expected:
             # A genuine token of the other kind (bot vs app-level) is refused by type, as Slack does.
