@@ -97,7 +97,7 @@ def seed_managers(session: Session, *, team_id: str, user_ids: Iterable[str], no
 
 def grant_manager(session: Session, *, team_id: str, actor: Actor, user_id: str, now: datetime) -> RoleGrant:
     """Make `user_id` a manager (admins only); recorded in the role history."""
-    require(Deed.ADD_MANAGER, actor, subject="managers")
+    require(Deed.ADD_MANAGER, actor, subject="a manager")
     if session.get(RoleGrant, (team_id, user_id)) is not None:
         raise BadInput(f"<@{user_id}> is a manager already.", "`/tasks managers` lists who is.")
     grant = RoleGrant(team_id=team_id, user_id=user_id, role=_MANAGER, granted_by=actor.user_id, granted_at=now)
@@ -112,7 +112,7 @@ def grant_manager(session: Session, *, team_id: str, actor: Actor, user_id: str,
 
 def revoke_manager(session: Session, *, team_id: str, actor: Actor, user_id: str, now: datetime) -> None:
     """Take the manager role from `user_id` (admins only); recorded in the role history."""
-    require(Deed.REMOVE_MANAGER, actor, subject="managers")
+    require(Deed.REMOVE_MANAGER, actor, subject="a manager")
     grant = session.get(RoleGrant, (team_id, user_id), with_for_update=True)
     if grant is None:
         hint = "An admin's powers come from Slack or HANDOFF_ADMINS." if user_id in actor.admins else ""

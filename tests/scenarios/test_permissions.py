@@ -54,7 +54,7 @@ VERB = {
     "unblock": "unblock T-1", "done": "finish T-1", "reopen": "reopen T-1", "cancel": "cancel T-1",
     "reassign": "reassign T-1", "change_due": "change the due date of T-1", "snooze": "snooze T-1",
     "pause_recurring": "change R-1", "set_digest": "set up the daily digest",
-    "stop_digest": "turn off the daily digest", "add_manager": "add managers", "remove_manager": "remove managers",
+    "stop_digest": "turn off the daily digest", "add_manager": "add a manager", "remove_manager": "remove a manager",
 }
 # Parties of each refusal, in the order the message names them.
 WHO = {
