@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot import render
 from models import outbox
 from models.db import Database
-from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, Outbox, Task, TaskEvent
+from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
 __all__ = ["Delivery", "DeliveryReport", "Wakeup"]
 
@@ -263,15 +263,38 @@ class Delivery:
         assert task.id is not None and task.card_ts is not None
         with self.db.transaction() as session:
             newest = outbox.latest_pending_id(session, task_id=task.id, kind="card.update") or row.id
+        now = self.clock()
         self._call(
             "chat_update", channel=task.card_channel_id, ts=task.card_ts,
-            text=render.card_fallback(task), blocks=render.card(task, self.clock()),
+            text=render.card_fallback(task), blocks=render.card(task, now),
         )
+        self._update_dm_copies(task, now)
         assert newest is not None
         with self.db.transaction() as session:
             # This render shows the latest state, so every older queued refresh is covered by it.
             outbox.supersede(session, task_id=task.id, kind="card.update", through_id=newest, now=self.clock())
         return {"ts": task.card_ts}
+
+    def _update_dm_copies(self, task: Task, now: datetime) -> None:
+        """Refresh the "delegated to you" DMs that carry a copy of the card, so none shows a stale state."""
+        assert task.id is not None
+        with self.db.read() as session:
+            sent = session.exec(
+                select(Outbox).where(
+                    Outbox.task_id == task.id, Outbox.kind == "dm", Outbox.status == OUTBOX_SENT
+                )
+            ).all()
+            copies = [(dict(r.payload), dict(r.result)) for r in sent if r.result.get("ts")]
+        for payload, result in copies:
+            event = self._event(int(payload["event_id"]))
+            if not render.dm_carries_card(event, payload["user"]):
+                continue
+            text, blocks = render.dm_for_event(task, event, payload["user"], now)
+            try:
+                self._call("chat_update", channel=result["channel"], ts=result["ts"], text=text, blocks=blocks)
+            except _Dead as gone:
+                # The person deleted the DM, or Slack refuses this copy: the card itself is still right.
+                log.warning("DM copy of %s in %s not updated: %s", task.ref, result["channel"], gone)
 
     def _thread_note(self, row: Outbox) -> dict[str, Any]:
         task = self._card_ready(row)
@@ -288,13 +311,9 @@ class Delivery:
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
 
     def _confirm(self, row: Outbox) -> dict[str, Any]:
+        # Only rows queued by versions before the command's own answer became the confirmation.
         task = self._task(row)
-        if task.card_ts is None and not self._card_failed(task):
-            raise _Wait()
-        text = render.confirmation(task)
-        if task.card_ts is None:
-            text += " I couldn't post the card yet; see my DM for how to fix it."
-        return self._reply(row, text=text, blocks=None)
+        return self._reply(row, text=render.confirmation(task, UTC), blocks=None)
 
     def _ephemeral(self, row: Outbox) -> dict[str, Any]:
         return self._reply(row, text=row.payload["text"], blocks=row.payload.get("blocks"))

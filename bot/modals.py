@@ -44,22 +44,22 @@ def modal_for(verb: str, task: Task, *, channel_id: str | None) -> View:
         "block": ("Block task", "Block", [
             _input("reason", "What is blocking it?", _text("Waiting for the bank statement")),
         ]),
-        "reassign": ("Reassign task", "Reassign", [
-            _input("assignee", "Give it to", {"type": "users_select"}),
+        "reassign": ("Reassign task", "Save", [
+            _reassign_input(task),
         ]),
         "due": ("Change due date", "Save", [
             _input("due", "Due", _text("Friday 5pm, tomorrow, in 3 days, none", max_length=100),
                    hint="Read in your time zone. Type none to clear it."),
         ]),
         "cancel": ("Cancel task", "Cancel task", [
-            _input("reason", "Why? (optional)", _text("No longer needed"), optional=True),
+            _input("reason", "Why?", _text("No longer needed"), optional=True),
         ]),
         "snooze": ("Snooze reminders", "Snooze", [
             _input("until", "Snooze for or until", _text("2h, until tomorrow 9am", max_length=100),
                    hint="The due date does not move."),
         ]),
         "done_note": ("Mark done", "Done", [
-            _input("note", "Note for the requester (optional)", _text("Sent to the client", multiline=True,
+            _input("note", "Note for the requester", _text("Sent to the client", multiline=True,
                    max_length=1000), optional=True),
         ]),
     }[verb]
@@ -75,6 +75,16 @@ def modal_for(verb: str, task: Task, *, channel_id: str | None) -> View:
             *blocks,
         ],
     }
+
+
+def _reassign_input(task: Task) -> View:
+    # Slack marks optional inputs itself; an empty choice on an assigned task puts it back in the pool.
+    element: dict[str, Any] = {"type": "users_select"}
+    if task.assignee_id:
+        element["initial_user"] = task.assignee_id
+        return _input("assignee", "Give it to", element, optional=True,
+                      hint="Clear the choice to put the task back in the pool.")
+    return _input("assignee", "Give it to", element)
 
 
 def _plain(text: str) -> str:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
 from typing import Any
 
 from models.enums import Priority, TaskStatus
-from models.queries import is_overdue
+from models.queries import RecentHistory, TaskPage, is_overdue
 from models.recurrence import Recurrence
 from models.tables import RecurringTask, Task, TaskEvent
 
@@ -28,7 +28,11 @@ Blocks = list[dict[str, Any]]
 
 # Slack's limits: a section's text holds 3,000 characters and a message 50 blocks.
 SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+CONTEXT_TEXT_LIMIT = 3000
 MESSAGE_BLOCKS = 50
+# The morning DM lists the most pressing tasks; a longer queue is counted, not cut off silently.
+MORNING_ITEMS = 40
 
 _STATUS = {
     TaskStatus.OPEN: "⚪ Unclaimed",
@@ -52,6 +56,21 @@ def escape(text: str) -> str:
     """Escape user text for mrkdwn: `<!channel>`, `<!here>` and friends become inert text."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SAFE.sub(lambda m: "<" + m.group(1) + ">", escaped)
+
+
+_ENTITY_OR_TOKEN = re.compile(r"&(?:amp|lt|gt);|<[^<>]*>")
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters with `…`, never inside an entity (`&amp;`) or a `<…>` token."""
+    if len(text) <= limit:
+        return text
+    cut = limit - 1
+    for match in _ENTITY_OR_TOKEN.finditer(text, max(0, cut - 600), cut + 600):
+        if match.start() < cut < match.end():
+            cut = match.start()
+            break
+    return text[:cut] + "…"
 
 
 def format_when(moment: datetime) -> str:
@@ -96,11 +115,11 @@ def card(task: Task, now: datetime) -> Blocks:
     if task.tags:
         fields.append("*Tags*\n" + " ".join(f"`#{escape(t)}`" for t in task.tags))
     blocks: Blocks = [
-        {"type": "section", "block_id": "title", "text": {"type": "mrkdwn", "text": title[:SECTION_LIMIT]}},
+        {"type": "section", "block_id": "title", "text": {"type": "mrkdwn", "text": clip(title, SECTION_LIMIT)}},
         {
             "type": "section",
             "block_id": "fields",
-            "fields": [{"type": "mrkdwn", "text": f} for f in fields],
+            "fields": [{"type": "mrkdwn", "text": clip(f, FIELD_LIMIT)} for f in fields],
         },
     ]
     notes = []
@@ -116,7 +135,7 @@ def card(task: Task, now: datetime) -> Blocks:
         notes.append(f"💤 Reminders snoozed until {format_when(task.snoozed_until)}")
     if notes:
         blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": n[:SECTION_LIMIT]} for n in notes]}
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(n, CONTEXT_TEXT_LIMIT)} for n in notes]}
         )
     blocks.append({"type": "actions", "block_id": "task_actions", "elements": _buttons(task)})
     return blocks
@@ -134,6 +153,11 @@ def _button(text: str, action_id: str, task: Task, style: str | None = None) -> 
     return button
 
 
+# Slack allows 2 to 5 options in an overflow menu. What people use most is a button; the rest goes in
+# the ⋯ menu, never more than five. "Release to pool" lives in the reassign modal (leave it empty).
+MENU_LIMIT = 5
+
+
 def _buttons(task: Task) -> Blocks:
     s = task.status
     buttons: Blocks = []
@@ -141,27 +165,26 @@ def _buttons(task: Task) -> Blocks:
     if s is TaskStatus.OPEN:
         buttons.append(_button("✋ Claim", "task_claim", task, "primary"))
         menu = [("Assign to…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel")]
-    elif s is TaskStatus.ASSIGNED:
-        buttons += [_button("▶️ Start", "task_start", task, "primary"), _button("✅ Done", "task_done", task)]
-        menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Release to pool", "release"),
-            ("Snooze reminders…", "snooze"), ("Reassign…", "reassign"), ("Change due date…", "due"),
-            ("Cancel task…", "cancel"),
+    elif s in (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS):
+        if s is TaskStatus.ASSIGNED:
+            buttons.append(_button("▶️ Start", "task_start", task, "primary"))
+        buttons += [
+            _button("✅ Done", "task_done", task, None if s is TaskStatus.ASSIGNED else "primary"),
+            _button("⛔ Block…", "task_block", task),
         ]
-    elif s is TaskStatus.IN_PROGRESS:
-        buttons.append(_button("✅ Done", "task_done", task, "primary"))
         menu = [
-            ("Done with a note…", "done_note"), ("Block…", "block"), ("Snooze reminders…", "snooze"),
-            ("Reassign…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Snooze reminders…", "snooze"),
+            ("Reassign or release…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     elif s is TaskStatus.BLOCKED:
         buttons += [_button("🔓 Unblock", "task_unblock", task, "primary"), _button("✅ Done", "task_done", task)]
         menu = [
-            ("Done with a note…", "done_note"), ("Reassign…", "reassign"), ("Change due date…", "due"),
-            ("Cancel task…", "cancel"),
+            ("Done with a note…", "done_note"), ("Reassign or release…", "reassign"),
+            ("Change due date…", "due"), ("Cancel task…", "cancel"),
         ]
     else:
         buttons.append(_button("🔁 Reopen", "task_reopen", task))
+    assert len(menu) <= MENU_LIMIT, "Slack refuses an overflow menu of more than five options"
     if menu:
         buttons.append(
             {
@@ -225,11 +248,16 @@ def thread_line(event: TaskEvent) -> str:
     return f"{who}: {event.kind}"
 
 
+def dm_carries_card(event: TaskEvent, recipient: str) -> bool:
+    """True for the "delegated to you" DM, which carries a copy of the card (kept up to date with it)."""
+    return event.kind == "created" or (event.kind == "reassigned" and event.detail.get("to") == recipient)
+
+
 def dm_for_event(task: Task, event: TaskEvent, recipient: str, now: datetime) -> tuple[str, Blocks]:
     """The DM telling `recipient` about `event` on `task`: fallback text and blocks."""
     who = f"<@{event.actor_id}>"
     about = f"{_link(task)} *{escape(task.title)}*"
-    if event.kind == "created" or (event.kind == "reassigned" and event.detail.get("to") == recipient):
+    if dm_carries_card(event, recipient):
         due = f", due {format_when(task.due_at)}" if task.due_at else ""
         text = f"📥 {who} delegated {about} to you{due}"
         return text, [_section(text), *card(task, now)[1:]]
@@ -273,15 +301,25 @@ def _due_text(task: Task) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
 
 
-def confirmation(task: Task) -> str:
-    """The requester's confirmation, linking to the card."""
+def local_when(moment: datetime, zone: tzinfo) -> str:
+    """A moment in words in one person's zone, e.g. `Fri 4 Dec at 17:00 EST`, for text that can't use `<!date>`."""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b} at {local:%H:%M} {local:%Z}".strip()
+
+
+def confirmation(task: Task, zone: tzinfo) -> str:
+    """The requester's one confirmation: what was understood, in words, so a misreading shows at once."""
     who = f"for <@{task.assignee_id}>" if task.assignee_id else "in the pool for someone to claim"
-    due = f", due {format_when(task.due_at)}" if task.due_at else ""
-    where = f"<{task.card_url}|See the card>" if task.card_url else f"The card is in <#{task.card_channel_id}>"
-    return f"✅ Created {_link(task)} {who}{due}. {where}."
+    due = f"due *{local_when(task.due_at, zone)}*" if task.due_at else "no due date"
+    tags = " · " + " ".join(f"`#{escape(t)}`" for t in task.tags) if task.tags else ""
+    where = f"<{task.card_url}|See the card>" if task.card_url else f"Its card is going up in <#{task.card_channel_id}>"
+    return (
+        f"✅ Created *{_link(task)}* {who}: {escape(task.title)} · {due} · "
+        f"priority *{_PRIORITY[task.priority]}*{tags}. {where}."
+    )
 
 
 def task_line(task: Task, now: datetime) -> str:
@@ -291,30 +329,66 @@ def task_line(task: Task, now: datetime) -> str:
     return f"• *{_link(task)}* {escape(task.title)}{who}{due} · {_STATUS[task.status]}"
 
 
-def task_list(heading: str, tasks: Sequence[Task], now: datetime, *, empty: str) -> tuple[str, Blocks]:
-    """An ephemeral list of tasks under `heading`, split so no block passes Slack's limits."""
-    if not tasks:
+def task_list(heading: str, page: TaskPage, now: datetime, *, empty: str, more: str = "") -> tuple[str, Blocks]:
+    """One page of an ephemeral task list under `heading`, with the true total and how to see the next page.
+
+    `more` is the command that lists the same tasks (e.g. `/tasks @ana`); ` page N` is added to it.
+    """
+    if not page.total:
         return empty, [_section(f"*{heading}*\n{empty}")]
-    blocks: Blocks = [_section(f"*{heading}* ({len(tasks)})")]
+    title = f"{heading} ({page.total})"
+    blocks: Blocks = [_section(f"*{escape_heading(title)}*"), *_chunked(task_line(t, now) for t in page.tasks)]
+    last = page.offset + len(page.tasks)
+    if page.offset or last < page.total:
+        hint = f"Showing {page.offset + 1}–{last} of {page.total}."
+        if last < page.total and more:
+            hint += f" Type `{more} page {page.offset // max(len(page.tasks), 1) + 2}` for the next ones."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": hint}]})
+    return title, blocks[:MESSAGE_BLOCKS]
+
+
+def escape_heading(text: str) -> str:
+    """Headings carry mentions we built ourselves; only stray `&` needs escaping."""
+    return re.sub(r"&(?!amp;|lt;|gt;)", "&amp;", text)
+
+
+def _chunked(lines: Iterable[str]) -> Blocks:
+    """Sections of at most SECTION_LIMIT characters, each line whole (a longer line is clipped safely)."""
+    blocks: Blocks = []
     chunk = ""
-    for task in tasks:
-        line = task_line(task, now)
-        if len(chunk) + len(line) + 1 > SECTION_LIMIT:
+    for raw in lines:
+        line = clip(raw, SECTION_LIMIT)
+        if chunk and len(chunk) + len(line) + 1 > SECTION_LIMIT:
             blocks.append(_section(chunk))
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line
     if chunk:
         blocks.append(_section(chunk))
-    if len(blocks) > MESSAGE_BLOCKS:
-        blocks = blocks[: MESSAGE_BLOCKS - 1] + [_section("…and more; narrow the list with a filter.")]
-    return f"{heading} ({len(tasks)})", blocks
+    return blocks
 
 
-def task_detail(task: Task, events: Sequence[TaskEvent], now: datetime) -> tuple[str, Blocks]:
-    """One task with its history, for `/tasks T-42`."""
-    history = "\n".join(f"{format_when(e.at)} {thread_line(e)}" for e in events[-30:])
+def task_detail(task: Task, recent: RecentHistory, now: datetime) -> tuple[str, Blocks]:
+    """One task with its history, newest first, for `/tasks T-42`; says how many older events are not shown."""
+    lines = [f"{format_when(e.at)} {thread_line(e)}" for e in recent.events]
     blocks = card(task, now)[:-1]  # no buttons in an ephemeral view
-    blocks.append(_section(f"*History*\n{history}" if history else "*History*\nNothing yet."))
+    if not lines:
+        blocks.append(_section("*History*\nNothing yet."))
+        return card_fallback(task), blocks
+    history = _chunked(["*History* (newest first)", *lines])
+    room = MESSAGE_BLOCKS - len(blocks) - 1
+    shown_older = recent.older
+    if len(history) > room:
+        # Keep whole sections; whatever does not fit is counted with the older events.
+        kept = history[:room]
+        shown_lines = sum(block["text"]["text"].count("\n") + 1 for block in kept) - 1
+        shown_older += len(lines) - shown_lines
+        history = kept
+    blocks += history
+    if shown_older:
+        s = "s" if shown_older != 1 else ""
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"…and {shown_older} older event{s}; the card's thread has the whole history."
+        )}]})
     return card_fallback(task), blocks
 
 
@@ -342,16 +416,9 @@ def _snapshot_line(item: dict[str, Any]) -> str:
 def _grouped(groups: dict[str, list[dict[str, Any]]]) -> Blocks:
     blocks: Blocks = []
     for name, items in groups.items():
-        if not items:
-            continue
-        chunk = f"*{_GROUP_TITLES.get(name, name)}* ({len(items)})"
-        for item in items:
-            line = _snapshot_line(item)
-            if len(chunk) + len(line) + 1 > SECTION_LIMIT:
-                blocks.append(_section(chunk))
-                chunk = ""
-            chunk = f"{chunk}\n{line}" if chunk else line
-        blocks.append(_section(chunk))
+        if items:
+            heading = f"*{_GROUP_TITLES.get(name, name)}* ({len(items)})"
+            blocks += _chunked([heading, *(_snapshot_line(item) for item in items)])
     return blocks
 
 
@@ -401,7 +468,12 @@ def morning_queue(payload: dict[str, Any]) -> tuple[str, Blocks]:
         text = "☀️ Good morning! Nothing is on your plate today."
         return text, [_section(text)]
     text = f"☀️ Good morning! You have {len(items)} open task{'s' if len(items) != 1 else ''}, most pressing first:"
-    return text, [_section(text), *_grouped({"queue": items})][:MESSAGE_BLOCKS]
+    shown = items[:MORNING_ITEMS]
+    blocks = [_section(text), *_grouped({"queue": shown})]
+    if len(items) > len(shown):
+        more = f"…and {len(items) - len(shown)} more. `/tasks` lists them all, 25 at a time."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return text, blocks
 
 
 def recurring_list(items: Sequence[RecurringTask]) -> tuple[str, Blocks]:
@@ -416,13 +488,10 @@ def recurring_list(items: Sequence[RecurringTask]) -> tuple[str, Blocks]:
         paused = " · ⏸️ paused" if item.status == "paused" else f" · next due {format_when(item.next_at)}"
         lines.append(f"• *R-{item.id}* {escape(item.title)} · {who} · {escape(rule)}{paused}")
     text = f"Recurring tasks ({len(items)})"
-    blocks: Blocks = [_section(f"*{text}*")]
-    chunk = ""
-    for line in lines:
-        if len(chunk) + len(line) + 1 > SECTION_LIMIT:
-            blocks.append(_section(chunk))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    blocks.append(_section(chunk))
-    blocks.append(_section("Pause, resume or stop one with `/tasks recurring pause R-3` (or `resume`, `stop`)."))
-    return text, blocks[:MESSAGE_BLOCKS]
+    body = _chunked([f"*{text}*", *lines])
+    footer = "Pause, resume or stop one with `/tasks recurring pause R-3` (or `resume`, `stop`)."
+    if len(body) > MESSAGE_BLOCKS - 1:
+        body = body[: MESSAGE_BLOCKS - 1]
+        shown = sum(block["text"]["text"].count("\n") + 1 for block in body) - 1
+        footer = f"…and {len(lines) - shown} more not shown. " + footer
+    return text, [*body, _section(footer)]

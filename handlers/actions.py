@@ -12,7 +12,7 @@ from bot.modals import MODAL_VERBS, modal_for
 from bot.services import Services
 from handlers.common import explain, step
 from models.errors import BadInput, DomainError
-from models.permissions import Deed, require_on_task
+from models.permissions import Deed, require_any_on_task
 from models.tasks import find_task
 
 __all__ = ["register"]
@@ -28,9 +28,10 @@ _BUTTONS = {
 }
 _MENU_DIRECT = {"release": "release"}
 # What each modal of the menu leads to, so someone who may not do it is told before filling it in.
+# The reassign modal also releases (left empty), so whoever may do either may open it.
 _MODAL_DEEDS = {
-    "block": Deed.BLOCK, "reassign": Deed.REASSIGN, "due": Deed.CHANGE_DUE, "cancel": Deed.CANCEL,
-    "done_note": Deed.DONE, "snooze": Deed.SNOOZE,
+    "block": (Deed.BLOCK,), "reassign": (Deed.REASSIGN, Deed.RELEASE), "due": (Deed.CHANGE_DUE,),
+    "cancel": (Deed.CANCEL,), "done_note": (Deed.DONE,), "snooze": (Deed.SNOOZE,),
 }
 
 
@@ -43,21 +44,36 @@ def register(app: App, services: Services) -> None:
     def menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         verb, _, number_text = str(action.get("selected_option", {}).get("value", "")).partition(":")
-        try:
-            number = _number(number_text)
-            if verb in _MENU_DIRECT:
-                _run(services, body, _MENU_DIRECT[verb], number)
-                return
-            if verb not in MODAL_VERBS:
-                raise BadInput("That menu entry is not something I know.", "")
-            actor = services.actor(body["user"]["id"], _team(body))
-            with services.db.read() as session:
-                task = find_task(session, team_id=_team(body), number=number)
-            require_on_task(_MODAL_DEEDS[verb], actor, task)
-            channel = (body.get("channel") or {}).get("id")
-            client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
-        except DomainError as error:
-            _tell(services, body, explain(error))
+        # "release" is no longer on the menu (the reassign modal does it), but older cards still carry it.
+        if verb in _MENU_DIRECT:
+            try:
+                _run(services, body, _MENU_DIRECT[verb], _number(number_text))
+            except DomainError as error:
+                _tell(services, body, explain(error))
+            return
+        _open_modal(services, body, client, verb, number_text)
+
+    @app.action("task_block")
+    def block_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _open_modal(services, body, client, "block", str(action.get("value", "")))
+
+
+def _open_modal(services: Services, body: dict[str, Any], client: WebClient, verb: str, number_text: str) -> None:
+    """Open the modal that asks what `verb` needs, or tell the person why not."""
+    try:
+        number = _number(number_text)
+        if verb not in MODAL_VERBS:
+            raise BadInput("That menu entry is not something I know.", "")
+        actor = services.actor(body["user"]["id"], _team(body))
+        with services.db.read() as session:
+            task = find_task(session, team_id=_team(body), number=number)
+        # Someone who may not do it is told before filling the modal in, not after.
+        require_any_on_task(_MODAL_DEEDS[verb], actor, task)
+        channel = (body.get("channel") or {}).get("id")
+        client.views_open(trigger_id=body["trigger_id"], view=modal_for(verb, task, channel_id=channel))
+    except DomainError as error:
+        _tell(services, body, explain(error))
 
 
 def _button_listener(services: Services, verb: str) -> Any:

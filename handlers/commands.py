@@ -16,7 +16,7 @@ from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.parsing import parse_delegation, parse_mention, parse_task_ref, parse_when
 from models.people import zone_of
-from models.queries import active_tasks, history
+from models.queries import active_tasks, recent_history
 from models.recurrence import Recurrence, split_recurrence
 from models.roles import grant_manager, revoke_manager, role_history, roles_of
 from models.schedule import (
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 # Slack sends at most 4,000 characters of command text; anything longer was not typed by a person.
 MAX_COMMAND_CHARS = 4000
+LIST_PAGE = 25
 _MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due", "snooze"}
 
 
@@ -97,7 +98,6 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
         due_at=parsed.due_at,
         priority=parsed.priority,
         tags=parsed.tags,
-        response_url=command.get("response_url"),
     )
     who = f"<@{assignee}>" if assignee else "the pool"
     if rule is not None:
@@ -112,12 +112,16 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
     with services.db.transaction() as session:
         task = create_task(session=session, request=request, now=now)
     services.delivery.kick()
-    return f"⏳ {task.ref} saved for {who}; posting its card…"
+    return render.confirmation(task, zone)
 
 
 def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tuple[str, render.Blocks]:
     team_id, user_id = command["team_id"], command["user_id"]
     words = text.split()
+    page = 1
+    if len(words) >= 2 and words[-2].lower() == "page":
+        page = _page_number(words[-1])
+        words = words[:-2]
     head = words[0].lower() if words else "mine"
     now = services.clock()
     if head in {"help", "?"}:
@@ -130,8 +134,8 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
     if ref is not None and len(words) == 1:
         with services.db.read() as session:
             task = find_task(session, team_id=team_id, number=ref)
-            events = history(session, task_id=task.id or 0)
-        return render.task_detail(task, events, now)
+            recent = recent_history(session, task_id=task.id or 0)
+        return render.task_detail(task, recent, now)
     filters: dict[str, Any]
     if head in {"mine", "my", "me"}:
         heading, filters, empty = "Your open tasks", {"assignee_id": user_id}, "Nothing on your plate. 🎉"
@@ -150,8 +154,15 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
     else:
         raise BadInput(f"I don't know `/tasks {render.escape(text)}`.", "Try `/tasks help` for what I understand.")
     with services.db.read() as session:
-        found = active_tasks(session, team_id=team_id, **filters)
-    return render.task_list(heading, found, now, empty=empty)
+        found = active_tasks(session, team_id=team_id, offset=(page - 1) * LIST_PAGE, limit=LIST_PAGE, **filters)
+    more = "/tasks " + " ".join(words) if words else "/tasks"
+    return render.task_list(heading, found, now, empty=empty, more=render.escape(unescape(more)))
+
+
+def _page_number(word: str) -> int:
+    if not (word.isascii() and word.isdigit()) or not 1 <= int(word) <= 10_000:
+        raise BadInput(f"`{render.escape(unescape(word))}` is not a page number.", "e.g. `/tasks open page 2`")
+    return int(word)
 
 
 def _move(services: Services, command: dict[str, Any], verb: str, args: list[str]) -> str:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from bot.services import Services
 from models import schedule, tasks
-from models.errors import DomainError, NotAllowed, UnknownUser
+from models.errors import DomainError, UnknownUser
 from models.parsing import Mention
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
-__all__ = ["STEPS", "done_words", "explain", "explain_plain", "resolve_mention", "step", "unescape"]
+__all__ = ["STEPS", "done_words", "explain", "plain", "resolve_mention", "step", "unescape"]
 
 
 def unescape(text: str) -> str:
@@ -25,19 +26,26 @@ def explain(error: DomainError) -> str:
     return f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else "")
 
 
-def explain_plain(services: Services, team_id: str, error: DomainError) -> str:
-    """The error as plain text (for modals, which show no mentions): people by their names."""
-    if not isinstance(error, NotAllowed):
-        return explain(error).removeprefix("⚠️ ")
-    return f"{error.message} {error.who_may(lambda user_id: _display_name(services, team_id, user_id))}".strip()
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([CGD][A-Z0-9]+)(?:\|([^>]*))?>")
+_LINK = re.compile(r"<(?:https?://|mailto:)[^|>]*\|([^>]*)>")
 
 
-def _display_name(services: Services, team_id: str, user_id: str) -> str:
-    try:
-        person = services.directory.person(team_id, user_id)
-    except DomainError:
-        return user_id
-    return person.real_name or person.name
+def plain(services: Services, team_id: str, text: str) -> str:
+    """mrkdwn turned into plain text for places Slack shows literally (modal errors): names, not `<@U…>`."""
+
+    def name(match: re.Match[str]) -> str:
+        try:
+            person = services.directory.person(team_id, match.group(1))
+        except DomainError:
+            return "someone"
+        return person.real_name or f"@{person.name}"
+
+    text = _MENTION.sub(name, text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(2)}" if m.group(2) else "that channel", text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    text = text.replace("*", "").replace("`", "")
+    return unescape(text.removeprefix("⚠️ "))
 
 
 def resolve_mention(services: Services, team_id: str, mention: Mention) -> str:

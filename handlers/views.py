@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.modals import read_metadata
 from bot.services import Services
-from handlers.common import done_words, explain_plain, resolve_mention, step
+from handlers.common import done_words, explain, plain, resolve_mention, step
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
 from models.people import zone_of
@@ -36,14 +36,17 @@ def register(app: App, services: Services) -> None:
             number, channel = read_metadata(view)
             try:
                 kwargs = read(view, team_id, user_id)
-                task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)
+                # The reassign modal with nobody chosen means "back to the pool".
+                done = "release" if verb == "assign" and kwargs.get("assignee_id") is None else verb
+                task = step(services, done, team_id=team_id, number=number, user_id=user_id,
+                            **({} if done == "release" else kwargs))
             except DomainError as error:
                 # Problems with the typed value stay in the modal, under the field.
-                ack(response_action="errors", errors={_FIELD[verb]: explain_plain(services, team_id, error)})
+                ack(response_action="errors", errors={_FIELD[verb]: plain(services, team_id, explain(error))})
                 return
             ack()
             assert task is not None
-            services.tell(team_id=team_id, user_id=user_id, channel_id=channel, text=done_words(verb, task))
+            services.tell(team_id=team_id, user_id=user_id, channel_id=channel, text=done_words(done, task))
 
         on_submit.__name__ = f"on_{verb}_submit"
         return on_submit
@@ -59,6 +62,8 @@ def register(app: App, services: Services) -> None:
 
     def read_assignee(view: dict[str, Any], team_id: str, _user: str) -> dict[str, Any]:
         selected = _value(view, "assignee").get("selected_user")
+        if not selected:
+            return {"assignee_id": None}
         return {"assignee_id": resolve_mention(services, team_id, Mention(user_id=selected, name=None))}
 
     def read_due(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:

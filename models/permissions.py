@@ -19,6 +19,7 @@ __all__ = [
     "Party",
     "allowed",
     "require",
+    "require_any_on_task",
     "require_on_task",
 ]
 
@@ -119,9 +120,14 @@ def require(
     deed: Deed, actor: Actor, *, subject: str, requester: str | None = None, assignee: str | None = None
 ) -> None:
     """Raise NotAllowed, naming who may, unless `actor` may do `deed` to `subject` (e.g. `T-42`)."""
-    if allowed(deed, actor, requester=requester, assignee=assignee):
-        return
-    parties = PERMISSIONS[deed]
+    if not allowed(deed, actor, requester=requester, assignee=assignee):
+        raise _refusal((deed,), actor, subject=subject, requester=requester, assignee=assignee)
+
+
+def _refusal(
+    deeds: tuple[Deed, ...], actor: Actor, *, subject: str, requester: str | None, assignee: str | None
+) -> NotAllowed:
+    parties = frozenset().union(*(PERMISSIONS[d] for d in deeds))
     who: list[Who] = []
     if _AS in parties:
         who.append(Who("its assignee", (assignee,) if assignee else ()))
@@ -133,9 +139,16 @@ def require(
         who.append(Who("a manager or an admin", holders if len(holders) <= NAME_AT_MOST else ()))
     elif _AD in parties:
         who.append(Who("an admin", actor.admins if len(actor.admins) <= NAME_AT_MOST else ()))
-    raise NotAllowed(f"You can't {_VERBS[deed]} {subject}.", who=who)
+    verbs = " or ".join(_VERBS[d] for d in deeds)
+    return NotAllowed(f"You can't {verbs} {subject}.", who=who)
 
 
 def require_on_task(deed: Deed, actor: Actor, task: Task) -> None:
     """Raise NotAllowed, naming who may, unless `actor` may do `deed` to `task`."""
     require(deed, actor, subject=task.ref, requester=task.requester_id, assignee=task.assignee_id)
+
+
+def require_any_on_task(deeds: tuple[Deed, ...], actor: Actor, task: Task) -> None:
+    """Raise NotAllowed, naming who may do any of them, unless `actor` may do one of `deeds` to `task`."""
+    if not any(allowed(d, actor, requester=task.requester_id, assignee=task.assignee_id) for d in deeds):
+        raise _refusal(deeds, actor, subject=task.ref, requester=task.requester_id, assignee=task.assignee_id)

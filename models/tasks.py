@@ -26,6 +26,8 @@ from models.tables import Task, TaskEvent, Workspace
 
 __all__ = [
     "MAX_NOTE_CHARS",
+    "MAX_TAGS",
+    "MAX_TAG_CHARS",
     "MAX_TITLE_CHARS",
     "NewTask",
     "block_task",
@@ -45,6 +47,9 @@ __all__ = [
 ]
 
 MAX_NOTE_CHARS = 1000
+# A card shows its tags in one field of at most 2,000 characters; these keep it readable and within it.
+MAX_TAGS = 10
+MAX_TAG_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,6 @@ class NewTask:
     due_at: datetime | None = None
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = field(default=())
-    # Slack's reply address for the command, used for the confirmation with the card's link.
-    response_url: str | None = None
     recurring_id: int | None = None
 
 
@@ -78,6 +81,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
             f"That description is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.",
             "Keep the title short and put the details in the card's thread.",
         )
+    _check_tags(request.tags)
     if request.due_at is not None and request.due_at <= now and not allow_past_due:
         raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `by Friday 5pm`.")
     values: dict[str, Any] = {
@@ -111,18 +115,21 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     task = Task.model_construct(id=task_id, **values)
     event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
-    # A recurring task's instances appear on their own; the requester was told when it was set up.
-    if request.recurring_id is None:
-        confirm = {
-            "channel": task.origin_channel_id,
-            "user": request.requester_id,
-            "response_url": request.response_url,
-            "replace_original": True,
-        }
-        items.append(Pending(f"confirm:{task.id}", "confirm", confirm, task.id))
+    # The requester's one confirmation is the answer to their command itself, so none is queued here.
     items += _dms(task, event, [request.assignee_id], actor_id=request.requester_id)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
+
+
+def _check_tags(tags: tuple[str, ...]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise BadInput(f"That is {len(tags)} tags; a task takes at most {MAX_TAGS}.", "Keep the ones people filter by.")
+    for tag in tags:
+        if len(tag) > MAX_TAG_CHARS:
+            raise BadInput(
+                f"The tag #{tag[:MAX_TAG_CHARS]}… is {len(tag)} characters; a tag takes at most {MAX_TAG_CHARS}.",
+                "Use a short word, e.g. `#payroll`.",
+            )
 
 
 def find_task(session: Session, *, team_id: str, number: int, lock: bool = False) -> Task:

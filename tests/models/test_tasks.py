@@ -38,10 +38,12 @@ def test_create_numbers_per_workspace_and_queues_card_confirm_and_dm(db: Databas
     assert (first.ref, second.ref, other.ref) == ("T-1", "T-2", "T-1")
     assert first.status is TaskStatus.ASSIGNED and second.status is TaskStatus.OPEN
     keys = _outbox(db)
-    assert keys[:3] == [f"card.post:{first.id}", f"confirm:{first.id}", keys[2]]
-    assert keys[2].startswith("dm:") and keys[2].endswith(":UANA")
+    assert keys[:2] == [f"card.post:{first.id}", keys[1]]
+    assert keys[1].startswith("dm:") and keys[1].endswith(":UANA")
+    # the requester's confirmation is the command's answer, not a queued message
+    assert not [k for k in keys if k.startswith("confirm:")]
     # an unassigned task notifies nobody directly
-    assert not [k for k in keys if k.startswith("dm:") and k != keys[2]]
+    assert not [k for k in keys if k.startswith("dm:") and k != keys[1]]
 
 
 def test_create_refuses_past_due_empty_and_long_titles(db: Database, clock: FakeClock) -> None:

@@ -61,7 +61,7 @@ def test_python_m_bot_serves_slack_and_delivers_cards(
     process, url = served
     client = SlackClientSim(url, SECRET, team_id=TEAM, standin=slack)
     answer = client.command(RITA, "/delegate", "<@UANA> Reconcile October invoices by Friday 5pm", channel_id=GENERAL)
-    assert answer.status == 200 and "T-1 saved" in answer.json()["text"]
+    assert answer.status == 200 and "Created *T-1*" in answer.json()["text"]
     assert slack.wait_for(lambda s: len(s.messages(GENERAL)) == 1 and len(s.dms(ANA)) == 1, timeout=10)
     assert "Reconcile October invoices" in slack.messages(GENERAL)[0]["text"]
     process.send_signal(signal.SIGTERM)

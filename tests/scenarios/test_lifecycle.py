@@ -122,8 +122,8 @@ def test_buttons_and_menu_move_a_task_and_every_step_is_in_the_thread(bot: Bot) 
     bot.deliver()
     assert bot.task(1).status is TaskStatus.IN_PROGRESS
 
-    # Block through the menu: a modal asks for the reason.
-    bot.client.choose_option(ANA, GENERAL, ts, "task_menu", "block:1")
+    # Block from its button: a modal asks for the reason.
+    bot.client.click_button(ANA, GENERAL, ts, "task_block")
     modal = bot.slack.open_views[-1]
     assert modal["callback_id"] == "task_block_modal"
     response = bot.client.view_submission(ANA, modal, {"reason": {"value": {"type": "plain_text_input",
@@ -193,6 +193,26 @@ def test_reassign_through_the_modal_notifies_both_people(bot: Bot) -> None:
     assert "reassigned" in bot.slack.dms(ANA)[-1]["text"]
 
 
+def test_clearing_the_reassign_choice_puts_a_claimed_task_back_in_the_pool(bot: Bot) -> None:
+    bot.delegate("Sort the post")
+    bot.deliver()
+    ts, channel = bot.task(1).card_ts, bot.task(1).card_channel_id
+    assert ts is not None
+    bot.client.click_button(ANA, channel, ts, "task_claim")
+    bot.deliver()
+    bot.client.choose_option(ANA, channel, ts, "task_menu", "reassign:1")
+    modal = bot.slack.open_views[-1]
+    assert modal["blocks"][1]["optional"] is True
+    assert modal["blocks"][1]["element"]["initial_user"] == ANA
+    response = bot.client.view_submission(ANA, modal, {"assignee": {"value": {"type": "users_select",
+                                                                       "selected_user": None}}})
+    assert response.status == 200 and not response.body
+    bot.deliver()
+    task = bot.task(1)
+    assert task.status is TaskStatus.OPEN and task.assignee_id is None
+    assert _thread(bot, 1)[-1] == "↩️ <@UANA> released this back to the pool"
+
+
 def test_tasks_command_lists_and_moves(bot: Bot) -> None:
     bot.delegate("<@UANA> Reconcile October invoices by Friday 5pm #bookkeeping")
     bot.delegate("<@UBEN> Update the supplier list !urgent")
@@ -244,3 +264,38 @@ def test_tasks_command_refusals_are_friendly(bot: Bot) -> None:
     answer = bot.tasks("cancel T-1", user=BEN)["text"]
     assert "You can't cancel T-1" in answer
     assert bot.task(1).status is TaskStatus.ASSIGNED
+
+
+def test_the_assignees_dm_copy_of_the_card_follows_the_card(bot: Bot) -> None:
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    dm = bot.slack.dms(ANA)[0]
+    dm_channel = bot.slack.dm_id(ANA)
+    # Ana starts the task from her DM; the channel card and the DM copy both change, neither is re-posted.
+    bot.client.click_button(ANA, dm_channel, dm["ts"], "task_start")
+    bot.deliver()
+    assert bot.task(1).status is TaskStatus.IN_PROGRESS
+    copy = bot.slack.message(dm_channel, dm["ts"])
+    shown = json.dumps(copy["blocks"], ensure_ascii=False)
+    assert "In progress" in shown and "task_start" not in shown and "task_done" in shown
+    assert copy["text"] == dm["text"]  # the "delegated to you" line stays; only the card part moves on
+    assert len(bot.slack.dms(ANA)) == 1
+    bot.client.click_button(ANA, GENERAL, bot.task(1).card_ts or "", "task_done")
+    bot.deliver()
+    assert "Done" in json.dumps(bot.slack.message(dm_channel, dm["ts"])["blocks"], ensure_ascii=False)
+
+
+def test_modal_errors_are_plain_text_and_name_people_by_name(bot: Bot) -> None:
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    ts = bot.task(1).card_ts
+    assert ts is not None
+    bot.client.choose_option(BEN, GENERAL, ts, "task_menu", "due:1")
+    modal = bot.slack.open_views[-1]
+    assert all("(optional)" not in json.dumps(b) for b in modal["blocks"])
+    response = bot.client.view_submission(BEN, modal, {"due": {"value": {"type": "plain_text_input",
+                                                                 "value": "Friday 5pm"}}})
+    error = response.json()["errors"]["due"]
+    assert "<@" not in error and "*" not in error and "`" not in error and "&amp;" not in error
+    assert "Rita Requester" in error, error
+    assert bot.task(1).due_at is None

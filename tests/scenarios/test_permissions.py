@@ -65,6 +65,7 @@ WHO = {
     "cancel": ["requester", "manager"], "reassign": ["requester", "manager"], "change_due": ["requester", "manager"],
     "snooze": ["assignee", "manager"], "pause_recurring": ["requester", "manager"],
     "set_digest": ["manager"], "stop_digest": ["manager"], "add_manager": ["admin"], "remove_manager": ["admin"],
+    "reassign_or_release": ["assignee", "requester", "manager"],
 }
 
 
@@ -156,23 +157,24 @@ COMMAND = {
 }
 # The card's entry for each task action: a button, or an overflow menu entry (some open a modal).
 ON_CARD = {
-    "claim": "claim", "release": "release", "start": "start", "block": "block", "unblock": "unblock",
+    "claim": "claim", "release": "reassign", "start": "start", "block": "block", "unblock": "unblock",
     "done": "done", "reopen": "reopen", "cancel": "cancel", "reassign": "reassign", "change_due": "due",
     "snooze": "snooze",
 }
-# What each modal is filled in with, by its callback id.
+# What the modal of each action is filled in with ("release" is the reassign modal with nobody chosen).
 MODAL_VALUES: dict[str, dict[str, Any]] = {
-    "task_block_modal": {"reason": {"value": "waiting on payroll"}},
-    "task_cancel_modal": {"reason": {"value": "not needed"}},
-    "task_done_note_modal": {"note": {"value": "sent"}},
-    "task_reassign_modal": {"assignee": {"value": {"type": "users_select", "selected_user": BEN}}},
-    "task_due_modal": {"due": {"value": "Monday 10am"}},
-    "task_snooze_modal": {"until": {"value": "2h"}},
+    "block": {"reason": {"value": "waiting on payroll"}},
+    "cancel": {"reason": {"value": "not needed"}},
+    "done": {"note": {"value": "sent"}},
+    "reassign": {"assignee": {"value": {"type": "users_select", "selected_user": BEN}}},
+    "release": {"assignee": {"value": {"type": "users_select", "selected_user": None}}},
+    "change_due": {"due": {"value": "Monday 10am"}},
+    "snooze": {"until": {"value": "2h"}},
 }
-# The modal each menu entry opens, for the forged-submission surface.
+# The card entry whose modal another person submits, for the modal-submission surface.
 MODALS = {
-    "block": "block", "done": "done_note", "cancel": "cancel", "reassign": "reassign", "change_due": "due",
-    "snooze": "snooze",
+    "block": "block", "done": "done_note", "cancel": "cancel", "reassign": "reassign", "release": "reassign",
+    "change_due": "due", "snooze": "snooze",
 }
 
 
@@ -228,21 +230,11 @@ def on_card(bot: Bot, deed: str, user: str) -> Outcome:
     assert response.status == 200
     if len(bot.slack.open_views) > views:
         modal = bot.slack.open_views[-1]
-        answer = bot.client.view_submission(user, modal, MODAL_VALUES[modal["callback_id"]])
+        answer = bot.client.view_submission(user, modal, MODAL_VALUES[deed])
         assert answer.status == 200
         if answer.body:
             return Outcome(" ".join(answer.json().get("errors", {}).values()), plain=True)
     return Outcome(_ephemeral_since(bot, user, seen))
-
-
-def _menu_entry(bot: Bot, verb: str) -> tuple[str, str]:
-    """The card's overflow menu entry for `verb` (the entries that open a modal)."""
-    for block in bot.card(1)["blocks"]:
-        for element in block.get("elements") or []:
-            for option in element.get("options") or []:
-                if str(option.get("value", "")).split(":", 1)[0] == verb:
-                    return str(element["action_id"]), str(option["value"])
-    raise LookupError(f"the card's menu offers no {verb!r}")
 
 
 def modal_submission(bot: Bot, deed: str, user: str) -> Outcome:
@@ -251,17 +243,21 @@ def modal_submission(bot: Bot, deed: str, user: str) -> Outcome:
     task = bot.task(1)
     assert task.card_ts is not None
     opener = OPENER[deed]
-    bot.client.choose_option(opener, task.card_channel_id, task.card_ts, *_menu_entry(bot, MODALS[deed]))
+    action_id, value = _card_element(bot, MODALS[deed])
+    if value is None:
+        bot.client.click_button(opener, task.card_channel_id, task.card_ts, action_id)
+    else:
+        bot.client.choose_option(opener, task.card_channel_id, task.card_ts, action_id, value)
     modal = bot.slack.open_views[-1]
     assert modal["callback_id"] == f"task_{MODALS[deed]}_modal"
-    answer = bot.client.view_submission(user, modal, MODAL_VALUES[modal["callback_id"]])
+    answer = bot.client.view_submission(user, modal, MODAL_VALUES[deed])
     assert answer.status == 200
     errors = answer.json().get("errors", {}) if answer.body else {}
     return Outcome(" ".join(errors.values()), plain=True)
 
 
 # Who opens the modal that another person then submits.
-OPENER = {deed: ANA if deed == "snooze" else RITA for deed in MODALS}
+OPENER = {deed: ANA if deed in {"snooze", "release"} else RITA for deed in MODALS}
 
 
 SURFACES: dict[str, Callable[[Bot, str, str], Outcome]] = {
@@ -293,8 +289,13 @@ def test_who_may_do_what(bot: Bot, deed: str, surface: str, role: str) -> None:
         assert after != before, "an allowed action changed nothing"
     else:
         name = (lambda u: NAMES[u]) if outcome.plain else mention
-        assert f"You can't {VERB[deed]}." in outcome.text, outcome
-        assert only(deed, name) in outcome.text, outcome
+        if deed == "release" and surface == "card" and role not in MAY["reassign"]:
+            # The card's "Reassign or release…" refuses to open for someone who may do neither.
+            assert "You can't reassign or release T-1." in outcome.text, outcome
+            assert only("reassign_or_release", name) in outcome.text, outcome
+        else:
+            assert f"You can't {VERB[deed]}." in outcome.text, outcome
+            assert only(deed, name) in outcome.text, outcome
         if outcome.plain:
             assert "<@" not in outcome.text, "modal errors are plain text"
         assert after == before, "a refusal changed something"

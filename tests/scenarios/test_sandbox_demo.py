@@ -20,7 +20,7 @@ def test_the_demo_tour_plays_through(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for line in (
-        "[only you] Handoff: ✅ Created T-1 in the pool",
+        "[only @rita] Handoff: ✅ Created *T-1* in the pool",
         "[#va-pool]   ↳ (thread) Handoff: ✋ @ana claimed this",
         "[DM to @ana] Handoff: ⏳ Reminder: T-1",
         "[#va-pool]   ↳ (thread) Handoff: ⏰ This is now overdue.",
