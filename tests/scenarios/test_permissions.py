@@ -184,6 +184,7 @@ class Outcome:
 
     text: str
     plain: bool = False
+    opened_modal: bool = False
 
 
 def _card_element(bot: Bot, entry: str) -> tuple[str, str | None]:
@@ -233,7 +234,8 @@ def on_card(bot: Bot, deed: str, user: str) -> Outcome:
         answer = bot.client.view_submission(user, modal, MODAL_VALUES[deed])
         assert answer.status == 200
         if answer.body:
-            return Outcome(" ".join(answer.json().get("errors", {}).values()), plain=True)
+            return Outcome(" ".join(answer.json().get("errors", {}).values()), plain=True, opened_modal=True)
+        return Outcome(_ephemeral_since(bot, user, seen), opened_modal=True)
     return Outcome(_ephemeral_since(bot, user, seen))
 
 
@@ -298,6 +300,9 @@ def test_who_may_do_what(bot: Bot, deed: str, surface: str, role: str) -> None:
             assert only(deed, name) in outcome.text, outcome
         if outcome.plain:
             assert "<@" not in outcome.text, "modal errors are plain text"
+        if surface == "card" and outcome.opened_modal:
+            # Told before filling a modal in, unless the modal also does something they may do.
+            assert deed in {"release", "reassign"} and role in MAY["release"] | MAY["reassign"], outcome
         assert after == before, "a refusal changed something"
 
 
