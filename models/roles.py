@@ -98,10 +98,10 @@ def seed_managers(session: Session, *, team_id: str, user_ids: Iterable[str], no
 def grant_manager(session: Session, *, team_id: str, actor: Actor, user_id: str, now: datetime) -> RoleGrant:
     """Make `user_id` a manager (admins only); recorded in the role history."""
     require(Deed.ADD_MANAGER, actor, subject="a manager")
-    if session.get(RoleGrant, (team_id, user_id)) is not None:
-        raise BadInput(f"<@{user_id}> is a manager already.", "`/tasks managers` lists who is.")
     grant = RoleGrant(team_id=team_id, user_id=user_id, role=_MANAGER, granted_by=actor.user_id, granted_at=now)
-    session.add(grant)
+    # Two admins adding the same person at once: the primary key lets one in, the other is told.
+    if not insert_ignore(session, RoleGrant, grant.model_dump()):
+        raise BadInput(f"<@{user_id}> is a manager already.", "`/tasks managers` lists who is.")
     event = _event(session, team_id, user_id, "granted", actor.user_id, now)
     text = (f"👔 <@{actor.user_id}> made you a Handoff manager: you can set up digests, cancel, reassign and "
             "re-date anyone's task, and you hear escalations. `/tasks managers` shows who else is one.")
