@@ -30,6 +30,7 @@ def info_from_slack(user: dict[str, object]) -> PersonInfo:
         name=str(user.get("name") or display or user["id"]),
         real_name=str(user.get("real_name") or profile.get("real_name") or ""),
         tz=str(user.get("tz") or "UTC"),
+        locale=str(user.get("locale") or ""),
         is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
         deleted=bool(user.get("deleted")),
         slack_admin=bool(user.get("is_owner")) or bool(user.get("is_admin")),
@@ -67,7 +68,7 @@ class Directory:
                 session.expunge(cached)
                 return cached
         try:
-            user = self.client.users_info(user=user_id)["user"]
+            user = self.client.users_info(user=user_id, include_locale=True)["user"]
         except SlackApiError as exc:
             if exc.response.get("error") == "user_not_found":
                 raise UnknownUser(
@@ -135,7 +136,11 @@ class Directory:
         saved = 0
         cursor: str | None = None
         while True:
-            page = self.client.users_list(limit=200, cursor=cursor) if cursor else self.client.users_list(limit=200)
+            page = (
+                self.client.users_list(limit=200, cursor=cursor, include_locale=True)
+                if cursor
+                else self.client.users_list(limit=200, include_locale=True)
+            )
             with self.db.transaction() as session:
                 for user in page.get("members") or []:
                     save_person(session, team_id=team_id, info=info_from_slack(user), now=now)

@@ -8,8 +8,9 @@ DELEGATE_HELP = """*Delegate a task with `/delegate`*
 • `/delegate @ana Reconcile October invoices by Friday 5pm` — a task for Ana, due Friday 17:00 your time
 • `/delegate @ana Send the payroll report tomorrow !high #payroll` — with a priority and a tag
 • `/delegate Check the shared inbox by EOD` — nobody named: the task waits in the pool to be claimed
-*Due dates* (read in your time zone): `by Friday 5pm`, `tomorrow`, `tomorrow 9am`, `in 3 days`, \
-`in 2 hours`, `by 2026-12-05 14:00`, `by Dec 5`, `by EOD`, `by EOW`, `next Tuesday`
+*Due dates* at the end, read in your time zone (`by` is optional): `Friday 5pm`, `tomorrow at 9`, \
+`noon tomorrow`, `Monday morning`, `tonight`, `EOD`, `EOW`, `next week`, `end of month`, `in 3 days`, \
+`in 2 hours`, `by Dec 5`, `by 24/12` (day or month first as your Slack language writes it), `by 2026-12-05 14:00`
 *Priority*: `!low`, `!high`, `!urgent` (normal when left out) · *Tags*: `#bookkeeping`
 *Recurring*: `/delegate @ana Send the payroll report every Monday 9am` (also `every weekday`, \
 `every month on the 1st`, `every 2 weeks on Friday`): each one appears a day before it is due

@@ -13,7 +13,7 @@ from bot.services import Services
 from handlers.common import explain, step
 from models.errors import BadInput, DomainError
 from models.permissions import Deed, require_any_on_task
-from models.tasks import find_task
+from models.tasks import find_task, task_number
 
 __all__ = ["register"]
 
@@ -94,9 +94,11 @@ def _run(services: Services, body: dict[str, Any], verb: str, number: int) -> No
 
 
 def _number(value: str) -> int:
-    if not value.isdigit():
+    # A stale or foreign value is answered like a typed reference to a task that does not exist.
+    number = task_number(value)
+    if number is None:
         raise BadInput("That button belongs to a task I can't identify.", "Use `/tasks` to find the task.")
-    return int(value)
+    return number
 
 
 def _team(body: dict[str, Any]) -> str:

@@ -11,10 +11,10 @@ from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.render_roles import roles_summary
 from bot.services import Services
-from handlers.common import done_words, explain, resolve_mention, step, unescape
+from handlers.common import date_reading, done_words, explain, resolve_mention, step, unescape
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
-from models.parsing import parse_delegation, parse_mention, parse_task_ref, parse_when
+from models.parsing import parse_delegation, parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
 from models.recurrence import Recurrence, split_recurrence
@@ -30,7 +30,7 @@ from models.schedule import (
     snooze_until,
     stop_digest,
 )
-from models.tasks import NewTask, create_task, find_task
+from models.tasks import NewTask, create_task, find_task, task_number
 from models.worktime import format_work_hours, parse_work_hours, to_dict
 
 __all__ = ["register"]
@@ -79,7 +79,7 @@ def _delegate(services: Services, command: dict[str, Any], text: str) -> str:
     requester = services.directory.person(team_id, user_id)
     zone = zone_of(requester)
     text, rule = split_recurrence(text)
-    parsed = parse_delegation(text, now=now, tz=zone)
+    parsed = parse_delegation(text, now=now, **date_reading(services, team_id, user_id))
     if rule is not None and parsed.due_at is not None:
         raise BadInput(
             "A recurring task takes its due time from its schedule, so leave out the `by …` part.",
@@ -130,7 +130,7 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
         return _move(services, command, head, words[1:])
     if head in _SETTINGS:
         return _SETTINGS[head](services, command, words[1:])
-    ref = parse_task_ref(words[0]) if words else None
+    ref = task_number(words[0]) if words else None
     if ref is not None and len(words) == 1:
         with services.db.read() as session:
             task = find_task(session, team_id=team_id, number=ref)
@@ -167,7 +167,7 @@ def _page_number(word: str) -> int:
 
 def _move(services: Services, command: dict[str, Any], verb: str, args: list[str]) -> str:
     team_id, user_id = command["team_id"], command["user_id"]
-    number = parse_task_ref(args[0]) if args else None
+    number = task_number(args[0]) if args else None
     if number is None:
         raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "`/tasks` lists your tasks with their numbers.")
     rest = unescape(" ".join(args[1:]).strip())
@@ -184,16 +184,14 @@ def _move(services: Services, command: dict[str, Any], verb: str, args: list[str
             raise BadInput("Whom to? Say `/tasks assign T-42 @ben`.", "")
         kwargs["assignee_id"] = resolve_mention(services, team_id, mention)
     elif verb == "snooze":
-        zone = zone_of(services.directory.person(team_id, user_id))
-        kwargs["until"] = snooze_until(rest, now=services.clock(), tz=zone)
+        kwargs["until"] = snooze_until(rest, now=services.clock(), **date_reading(services, team_id, user_id))
     elif verb == "due":
         if not rest:
             raise BadInput("When? Say `/tasks due T-42 Friday 5pm`, or `none` to clear it.", "")
         if rest.lower() in {"none", "clear", "-"}:
             kwargs["due_at"] = None
         else:
-            zone = zone_of(services.directory.person(team_id, user_id))
-            kwargs["due_at"] = parse_when(rest, now=services.clock(), tz=zone)
+            kwargs["due_at"] = parse_when(rest, now=services.clock(), **date_reading(services, team_id, user_id))
     elif rest:
         raise BadInput(f"`/tasks {verb}` takes only the task, e.g. `/tasks {verb} T-{number}`.", "")
     task = step(services, verb, team_id=team_id, number=number, user_id=user_id, **kwargs)

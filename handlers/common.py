@@ -4,16 +4,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from datetime import time
+from typing import Any, TypedDict
+from zoneinfo import ZoneInfo
 
 from bot.services import Services
 from models import schedule, tasks
+from models.enums import TaskStatus
 from models.errors import DomainError, UnknownUser
+from models.lifecycle import state_words
 from models.parsing import Mention
+from models.people import day_first, zone_of
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
-__all__ = ["STEPS", "done_words", "explain", "plain", "resolve_mention", "step", "unescape"]
+__all__ = [
+    "STEPS", "DateReading", "date_reading", "done_words", "explain", "plain", "resolve_mention", "step", "unescape",
+]
+
+
+class DateReading(TypedDict):
+    """How a person's typed dates are read (the keyword arguments of `parse_when` and friends)."""
+
+    tz: ZoneInfo
+    day_first: bool
+    day_end: time
+    work_days: frozenset[int]
+
+
+def date_reading(services: Services, team_id: str, user_id: str) -> DateReading:
+    """Read dates as this person writes them: their zone, date order, end of day and working week."""
+    person = services.directory.person(team_id, user_id)
+    week = services.config.week(person)
+    return DateReading(tz=zone_of(person), day_first=day_first(person), day_end=week.end, work_days=week.days)
 
 
 def unescape(text: str) -> str:
@@ -119,4 +142,7 @@ def step(
 
 def done_words(verb: str, task: Task) -> str:
     """The short confirmation shown to the person who did `verb`."""
+    if verb == "claim" and task.status is not TaskStatus.ASSIGNED:
+        # A repeated claim of a task that is theirs and under way: say where it stands.
+        return f"✋ {task.ref} is already yours; it is {state_words(task.status)}."
     return DONE_WORDS[verb].format(ref=task.ref, assignee=task.assignee_id)

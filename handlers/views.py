@@ -8,10 +8,9 @@ from slack_bolt import Ack, App
 
 from bot.modals import read_metadata
 from bot.services import Services
-from handlers.common import done_words, explain, plain, resolve_mention, step
+from handlers.common import date_reading, done_words, explain, plain, resolve_mention, step
 from models.errors import BadDueDate, DomainError
 from models.parsing import Mention, parse_when
-from models.people import zone_of
 from models.schedule import snooze_until
 
 __all__ = ["register"]
@@ -72,13 +71,11 @@ def register(app: App, services: Services) -> None:
             return {"due_at": None}
         if not text:
             raise BadDueDate("Type when it is due, or none.", "e.g. Friday 5pm")
-        zone = zone_of(services.directory.person(team_id, user_id))
-        return {"due_at": parse_when(text, now=services.clock(), tz=zone)}
+        return {"due_at": parse_when(text, now=services.clock(), **date_reading(services, team_id, user_id))}
 
     def read_snooze(view: dict[str, Any], team_id: str, user_id: str) -> dict[str, Any]:
         text = (_value(view, "until").get("value") or "").strip()
-        zone = zone_of(services.directory.person(team_id, user_id))
-        return {"until": snooze_until(text, now=services.clock(), tz=zone)}
+        return {"until": snooze_until(text, now=services.clock(), **date_reading(services, team_id, user_id))}
 
     app.view("task_snooze_modal")(submit("snooze", read_snooze))
     app.view("task_block_modal")(submit("block", read_reason))

@@ -6,9 +6,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from models.enums import TaskStatus
-from models.errors import InvalidTransition
+from models.errors import Conflict, InvalidTransition
 
-__all__ = ["TRANSITIONS", "Action", "Rule", "check_transition", "next_status"]
+__all__ = [
+    "FINISHED",
+    "TRANSITIONS",
+    "Action",
+    "Rule",
+    "check_claim",
+    "check_transition",
+    "next_status",
+    "state_words",
+]
 
 S = TaskStatus
 
@@ -41,6 +50,7 @@ class Rule:
 
 
 ACTIVE = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.BLOCKED})
+FINISHED = frozenset({S.DONE, S.CANCELLED})
 
 TRANSITIONS: dict[Action, Rule] = {
     Action.CLAIM: Rule(frozenset({S.OPEN}), S.ASSIGNED, "claim"),
@@ -76,6 +86,43 @@ def check_transition(action: Action, status: TaskStatus, ref: str) -> Rule:
             _hint_for(action, status),
         )
     return rule
+
+
+def state_words(status: TaskStatus) -> str:
+    """How a sentence says a task is in `status` ("in progress", "already done", …)."""
+    return _STATE_WORDS[status]
+
+
+def check_claim(
+    status: TaskStatus,
+    ref: str,
+    *,
+    assignee_id: str | None,
+    requester_id: str,
+    actor_id: str,
+    may_reopen: bool,
+) -> bool:
+    """Whether a claim takes the task (True) or repeats one that is already the claimer's (False).
+
+    A finished task raises InvalidTransition, even for its own assignee, and offers a reopen to those
+    who may reopen it; a task that is someone else's raises Conflict naming them.
+    """
+    if status is S.OPEN:
+        return True
+    if status in FINISHED:
+        if may_reopen:
+            hint = f"If there is more to do, reopen it: `/tasks reopen {ref}`."
+        else:
+            hint = f"If there is more to do, ask its requester (<@{requester_id}>) to reopen it."
+        raise InvalidTransition(f"{ref} is {_STATE_WORDS[status]}, so there is nothing to claim.", hint)
+    if assignee_id == actor_id:
+        return False
+    if assignee_id:
+        raise Conflict(
+            f"{ref} already belongs to <@{assignee_id}> ({_STATE_WORDS[status]}).", "Pick another from `/tasks open`."
+        )
+    check_transition(Action.CLAIM, status, ref)  # an active task with nobody on it: refused by the table
+    return True
 
 
 def next_status(

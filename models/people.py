@@ -9,10 +9,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, func, or_, select
 
 from models.enums import WorkspaceRole
+from models.parsing import day_first_for
 from models.sql import insert_ignore
 from models.tables import Person
 
-__all__ = ["REFRESH_AFTER", "Actor", "PersonInfo", "find_by_name", "get_person", "save_person", "zone_of"]
+__all__ = [
+    "REFRESH_AFTER",
+    "Actor",
+    "PersonInfo",
+    "day_first",
+    "find_by_name",
+    "get_person",
+    "save_person",
+    "zone_of",
+]
 
 # Names and zones change rarely; refresh a cached person after this long.
 REFRESH_AFTER = timedelta(hours=12)
@@ -49,6 +59,7 @@ class PersonInfo:
     name: str
     real_name: str = ""
     tz: str = "UTC"
+    locale: str = ""  # empty when Slack did not say (asked without include_locale)
     is_bot: bool = False
     deleted: bool = False
     # Slack's `is_owner` or `is_admin`: a Handoff admin in this workspace.
@@ -76,6 +87,8 @@ def save_person(session: Session, *, team_id: str, info: PersonInfo, now: dateti
     person.name = info.name
     person.real_name = info.real_name
     person.tz = info.tz
+    if info.locale:  # a users.list page without locales must not forget one we know
+        person.locale = info.locale
     person.is_bot = info.is_bot
     person.deleted = info.deleted
     person.slack_admin = info.slack_admin
@@ -96,6 +109,13 @@ def find_by_name(session: Session, *, team_id: str, name: str) -> list[Person]:
             .order_by(col(Person.is_bot), col(Person.id))
         )
     )
+
+
+def day_first(person: Person | None) -> bool:
+    """Whether this person writes `12/5` for 12 May: by their Slack locale, else their zone's region."""
+    if person is None:
+        return day_first_for(None, "UTC")
+    return day_first_for(person.locale or None, person.tz)
 
 
 def zone_of(person: Person | None) -> ZoneInfo:

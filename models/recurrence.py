@@ -26,7 +26,7 @@ Decisions:
   rule without an anchor is treated as anchored at its first occurrence after the instant asked about.
 * Times are wall-clock in the rule's zone: 09:00 stays 09:00 across DST changes. A time skipped by a
   spring-forward change moves forward by the gap (02:30 -> 03:30); a repeated one takes its first
-  occurrence (fold=0).
+  occurrence (fold=0): the one rule of `models.localtime`.
 * "midnight" is refused as ambiguous (which day's?); `00:00` and `23:59` are not.
 """
 
@@ -36,11 +36,12 @@ import calendar
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from models.errors import BadInput
+from models.localtime import local_instant
 
 __all__ = [
     "DEFAULT_AT",
@@ -493,7 +494,7 @@ def _instants(rule: Recurrence, from_day: date, tz: ZoneInfo) -> Iterator[tuple[
     while True:
         try:
             day = next(days)
-            instant = datetime.combine(day, rule.at).replace(tzinfo=tz, fold=0).astimezone(UTC)
+            instant = local_instant(day, rule.at, tz)
         except (StopIteration, OverflowError):
             return
         yield day, instant

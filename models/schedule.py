@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
 from models.errors import BadDueDate, BadInput, TaskNotFound
-from models.parsing import parse_when
+from models.parsing import WORK_DAYS, parse_when
 from models.people import Actor
 from models.permissions import Deed, require, require_on_task
 from models.queries import ACTIVE_STATUSES
@@ -73,7 +74,15 @@ def parse_clock(text: str) -> time:
     return time(hour, minute)
 
 
-def snooze_until(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+def snooze_until(
+    text: str,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    day_first: bool | None = None,
+    day_end: time = time(17, 0),
+    work_days: Collection[int] = WORK_DAYS,
+) -> datetime:
     """Read `2h`, `for 90 minutes`, `until tomorrow 9am` or `Monday 8am` as the end of a snooze."""
     text = text.strip()
     lowered = text.lower()
@@ -85,7 +94,7 @@ def snooze_until(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
         raise BadDueDate("Snooze for how long?", "e.g. `2h` or `until tomorrow 9am`")
     if _SHORT_SPAN.match(text):
         text = "in " + text
-    return parse_when(text, now=now, tz=tz)
+    return parse_when(text, now=now, tz=tz, day_first=day_first, day_end=day_end, work_days=work_days)
 
 
 def create_recurring(

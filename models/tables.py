@@ -58,6 +58,8 @@ class Person(SQLModel, table=True):
     name: str = Field(max_length=255)
     real_name: str = Field(default="", max_length=255)
     tz: str = Field(default="UTC", max_length=64)
+    # Slack's `locale` (`en-GB`, `en-US`), for reading `12/5`; "" until Slack has told us.
+    locale: str = Field(default="", max_length=35)
     is_bot: bool = Field(default=False)
     deleted: bool = Field(default=False)
     refreshed_at: datetime = Field(sa_type=UTCDateTime)
@@ -86,7 +88,7 @@ class RoleEvent(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     role: str = Field(max_length=16)
     kind: str = Field(max_length=16)  # granted, revoked
-    # A user id, or where the change came from (HANDOFF_MANAGERS, the 0003 migration).
+    # A user id, or where the change came from (HANDOFF_MANAGERS, the 0004 migration).
     actor_id: str = Field(max_length=32)
     at: datetime = Field(sa_type=UTCDateTime)
 

@@ -15,12 +15,12 @@ from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from models.enums import Priority, TaskStatus
-from models.errors import BadDueDate, BadInput, Conflict, TaskNotFound
-from models.lifecycle import Action, check_transition, next_status
+from models.errors import BadDueDate, BadInput, TaskNotFound
+from models.lifecycle import Action, check_claim, check_transition, next_status
 from models.outbox import Pending, enqueue_all
-from models.parsing import MAX_TITLE_CHARS
+from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
-from models.permissions import Deed, require_on_task
+from models.permissions import Deed, allowed, require_on_task
 from models.sql import insert_ignore
 from models.tables import Task, TaskEvent, Workspace
 
@@ -43,6 +43,7 @@ __all__ = [
     "reassign_task",
     "start_task",
     "task_by_card",
+    "task_number",
     "unblock_task",
 ]
 
@@ -139,10 +140,31 @@ def find_task(session: Session, *, team_id: str, number: int, lock: bool = False
         query = query.with_for_update()
     task = session.exec(query).first()
     if task is None:
-        raise TaskNotFound(
-            f"I can't find T-{number} in this workspace.", "`/tasks` lists your tasks; `/tasks open` the pool."
-        )
+        raise _not_found(f"T-{number}")
     return task
+
+
+def task_number(token: str) -> int | None:
+    """The task number a typed reference (`T-42`, `#42`, `42`) names; None when the token is no reference.
+
+    A reference no task can have (`T-0`, `T-99999999999`) raises the same TaskNotFound as a number
+    nobody has used yet, so every surface answers a wrong reference in the same words.
+    """
+    digits = read_task_ref(token)
+    if digits is None:
+        return None
+    number = parse_task_ref(token)
+    if number is None:
+        # Shown as typed, shortened: a pasted run of digits need not come back whole.
+        raise _not_found(f"T-{digits if len(digits) <= 20 else digits[:20] + '…'}")
+    return number
+
+
+def _not_found(ref: str) -> TaskNotFound:
+    """The one answer to a task reference that names no task of this workspace."""
+    return TaskNotFound(
+        f"There is no task {ref} in this workspace.", "`/tasks` lists your tasks; `/tasks open` the pool."
+    )
 
 
 def task_by_card(session: Session, *, team_id: str, channel_id: str, ts: str) -> Task | None:
@@ -153,12 +175,18 @@ def task_by_card(session: Session, *, team_id: str, channel_id: str, ts: str) ->
 
 
 def claim_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:
-    """Make `actor` the assignee of an open task; the first claim wins, a repeat by the winner is a no-op."""
+    """Make `actor` the assignee of an open task; the first claim wins, a repeat by the winner is a no-op.
+
+    Claiming a finished task, or one that is someone else's, is refused with words that say which.
+    """
     task = find_task(session, team_id=team_id, number=number, lock=True)
-    if task.assignee_id == actor.user_id and task.status is not TaskStatus.OPEN:
+    takes = check_claim(
+        task.status, task.ref, assignee_id=task.assignee_id, requester_id=task.requester_id,
+        actor_id=actor.user_id,
+        may_reopen=allowed(Deed.REOPEN, actor, requester=task.requester_id, assignee=task.assignee_id),
+    )
+    if not takes:
         return task
-    if task.status is not TaskStatus.OPEN and task.assignee_id:
-        raise Conflict(f"{task.ref} was already claimed by <@{task.assignee_id}>.", "Pick another from `/tasks open`.")
     _move(task, Action.CLAIM, actor)
     task.assignee_id = actor.user_id
     return commit_change(session, task, actor, "claimed", {}, now, notify=[task.requester_id])

@@ -3,18 +3,15 @@
 Pure: no Slack imports and no clock reads; every instant is passed in. Instants go in and come out as
 timezone-aware datetimes (any zone in, UTC out); the working week itself is read in the person's IANA zone.
 
-Local wall times become instants by one rule: a local time stands for the *first instant at which the
-local clock shows that time or later* on that date. So
+Local wall times become instants by the one rule in `models.localtime`, shared with parsing,
+recurrence and the jobs: an ambiguous time (a fall-back hour that happens twice) is its first
+occurrence (fold=0), and a nonexistent time (a spring-forward gap) moves forward by the length of the
+gap (02:30 on a 02:00->03:00 night becomes 03:30 DST).
 
-* an ordinary time maps to its only instant;
-* an ambiguous time (a fall-back hour that happens twice) maps to its first occurrence (fold=0);
-* a nonexistent time (a spring-forward gap) moves forward to the end of the gap, the moment of the change
-  (02:30 on a 02:00->03:00 night becomes 03:00 DST, not 03:30).
-
-The rule is monotonic, so a day's start never lands after its end, and one day's end never after the
-next day's start. Each day's working period is worked out from its own local start and end, so a 09:00
-start is 09:00 local on both sides of a DST change; only a change inside working hours alters the
-period's real length.
+Each day's working period is worked out from its own local start and end, so a 09:00 start is 09:00
+local on both sides of a DST change; only a change inside working hours alters the period's real
+length. Moving by the gap is not monotonic inside the gap (02:30 lands after 03:15), so a period whose
+start lands at or after its end is empty, and a period never starts before the previous one ended.
 """
 
 from __future__ import annotations
@@ -27,6 +24,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from models.errors import BadInput
+from models.localtime import local_instant
 
 __all__ = [
     "DEFAULT_DAYS",
@@ -104,11 +102,11 @@ class WorkWeek:
 
     def day_start(self, day: date) -> datetime:
         """The UTC instant at which `day`'s local start time comes (whether or not it is a working day)."""
-        return _instant(day, self.start, self.tz)
+        return local_instant(day, self.start, self.tz)
 
     def day_end(self, day: date) -> datetime:
         """The UTC instant at which `day`'s local end time comes (whether or not it is a working day)."""
-        return _instant(day, self.end, self.tz)
+        return local_instant(day, self.end, self.tz)
 
     def is_working_time(self, moment: datetime) -> bool:
         """Whether `moment` lies in a working period: day_start <= moment < day_end on a working day."""
@@ -183,15 +181,19 @@ class WorkWeek:
 
     def _periods(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Non-empty working periods (UTC start, end) in time order, from the one that may hold `moment` on."""
-        # Earlier days need no look: a day's end is the first instant whose clock shows that end time,
-        # and `moment` already shows a later date, so every earlier period ended at or before `moment`.
-        day = moment.astimezone(self.tz).date()
+        # Start a day early: an end moved forward by a gap late in the evening may cross into `moment`'s
+        # date. Callers skip periods that ended before `moment`.
+        day = moment.astimezone(self.tz).date() - _ONE_DAY
+        previous_end: datetime | None = None
         while True:  # ends when a caller stops; every week has a working day, so periods keep coming
             if self.is_working_day(day):
                 start, end = self.day_start(day), self.day_end(day)
-                # A period swallowed whole by a spring-forward gap is empty: nobody works that day.
+                if previous_end is not None:
+                    start = max(start, previous_end)  # a gap of a day or more (Samoa, 2011) must not overlap
+                # A start moved past its end by a gap leaves nothing to work that day.
                 if start < end:
                     yield start, end
+                    previous_end = end
             day += _ONE_DAY
 
 
@@ -310,28 +312,6 @@ def _require_aware(moment: datetime, name: str) -> datetime:
 
 def _utc(moment: datetime, name: str) -> datetime:
     return _require_aware(moment, name).astimezone(UTC)
-
-
-def _instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
-    """The first UTC instant at which the clock in `tz` shows `clock` or later on `day`."""
-    # fold=0 explicitly: combine() would copy a fold=1 from `clock` and pick the second occurrence.
-    wall = datetime.combine(day, clock.replace(fold=0))
-    first = wall.replace(tzinfo=tz).astimezone(UTC)
-    if first.astimezone(tz).replace(tzinfo=None, fold=0) == wall:
-        return first  # the time exists; for an ambiguous one fold=0 is its first occurrence
-    # In a spring-forward gap. Per PEP 495, fold=0 reads the time with the offset from before the change
-    # (an instant after it) and fold=1 with the offset from after it (an instant before it). The change
-    # is the first instant whose local reading is `wall` or later; transitions fall on whole seconds,
-    # so a bisection over whole seconds finds it.
-    before = int(wall.replace(tzinfo=tz, fold=1).timestamp())  # reads earlier than `wall`
-    after = int(first.timestamp())  # reads later than `wall`
-    while after - before > 1:
-        middle = (before + after) // 2
-        if datetime.fromtimestamp(middle, tz).replace(tzinfo=None, fold=0) >= wall:
-            after = middle
-        else:
-            before = middle
-    return datetime.fromtimestamp(after, UTC)
 
 
 def _clock(hour_text: str, minute_text: str | None, half: str | None, typed: str) -> time:

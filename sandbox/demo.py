@@ -9,21 +9,87 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sandbox.standin import SlackStandIn
-from sandbox.workspace import CHANNELS, NAMES, TEAM, Workspace, workspace
+from sandbox.workspace import CHANNELS, NAMES, PEOPLE, TEAM, Workspace, workspace
 
-__all__ = ["run_demo", "transcript"]
+__all__ = ["run_demo", "slack_date", "transcript"]
+
+_ZONES = {m.id: ZoneInfo(m.tz) for m in PEOPLE}
+_DATE_RE = re.compile(r"<!date\^(-?\d+)\^([^^|>]*)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 
 
-def _plain(text: str) -> str:
-    """Slack mrkdwn as a person reads it: mentions as names, links as their labels, dates readable."""
+def _ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    seconds = (moment - now).total_seconds()
+    size = abs(seconds)
+    if size < 45:
+        return "a few seconds ago" if seconds < 0 else "in a few seconds"
+    for unit, length in (("year", 31_536_000), ("month", 2_592_000), ("day", 86_400), ("hour", 3_600),
+                         ("minute", 60)):
+        if size >= length:
+            n = int(size // length)
+            words = f"{n} {unit}{'' if n == 1 else 's'}"
+            return f"{words} ago" if seconds < 0 else f"in {words}"
+    return "a minute ago" if seconds < 0 else "in a minute"  # 45 to 60 seconds
+
+
+def slack_date(stamp: int, template: str, zone: ZoneInfo, now: datetime) -> str:
+    """A `<!date^stamp^template|…>` as Slack shows it to a reader in `zone` at `now` (12-hour clock).
+
+    Unknown tokens stay as written, as Slack leaves them.
+    """
+    local = datetime.fromtimestamp(stamp, UTC).astimezone(zone)
+    day: date = local.date()
+    today = now.astimezone(zone).date()
+    long_date = f"{local:%B} {_ordinal(local.day)}, {local.year}"
+    short_date = f"{local:%b} {local.day}, {local.year}"
+    weekday_date = f"{local:%A}, {long_date}"
+    nearby = {today - timedelta(days=1): "yesterday", today: "today", today + timedelta(days=1): "tomorrow"}
+
+    def pretty(otherwise: str) -> str:
+        return nearby.get(day, otherwise)
+
+    hour = local.hour % 12 or 12
+    noon = "AM" if local.hour < 12 else "PM"
+    tokens = {
+        "date_num": f"{local:%Y-%m-%d}",
+        "date": long_date,
+        "date_short": short_date,
+        "date_long": weekday_date,
+        "date_pretty": pretty(long_date),
+        "date_short_pretty": pretty(short_date),
+        "date_long_pretty": pretty(weekday_date),
+        "time": f"{hour}:{local:%M} {noon}",
+        "time_secs": f"{hour}:{local:%M:%S} {noon}",
+        "ago": _ago(local, now),
+    }
+    return re.sub(r"\{(\w+)\}", lambda m: tokens.get(m.group(1), m.group(0)), template)
+
+
+def _plain(text: str, reader: str, now: datetime) -> str:
+    """Slack mrkdwn as `reader` reads it: mentions as names, links as their labels, dates in their zone."""
+    zone = _ZONES.get(reader, ZoneInfo("UTC"))
     text = re.sub(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "@" + NAMES.get(m.group(1), m.group(1)), text)
     text = re.sub(r"<#(C[A-Z0-9]+)(?:\|[^>]*)?>", lambda m: "#" + CHANNELS.get(m.group(1), m.group(1)), text)
-    text = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text)
+    text = _DATE_RE.sub(lambda m: slack_date(int(m.group(1)), _unescape(m.group(2)), zone, now), text)
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2", text)
+    return _unescape(text)
+
+
+def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def only_visible_to(user: str) -> str:
+    """The one label every ephemeral message gets, naming the person who sees it."""
+    return f"[only visible to @{NAMES.get(user, user)}]"
 
 
 def _where(slack: SlackStandIn, channel: str) -> str:
@@ -33,28 +99,46 @@ def _where(slack: SlackStandIn, channel: str) -> str:
     return "#" + CHANNELS.get(channel, channel)
 
 
-def transcript(ws: Workspace) -> list[str]:
-    """Lines for every bot message, reply, edit and ephemeral not printed yet, in order."""
+def transcript(ws: Workspace, reader: str) -> list[str]:
+    """Lines for every bot message, reply, edit and ephemeral not printed yet, in order.
+
+    DMs and ephemerals are shown as their one reader sees them; channel messages as `reader` (the
+    person who last acted, looking at the channel) sees them: dates in that person's zone.
+    """
     lines: list[str] = []
+    now = ws.clock()
     for call in ws.slack.calls:
         key = (call.method, str(call.at))
         if key in ws.seen or not call.ok:
             continue
         ws.seen.add(key)
         p = call.params
+        text = str(p.get("text", ""))
         if call.method == "chat.postMessage":
             channel = str(p.get("channel", ""))
             channel = f"D{channel}" if channel.startswith("U") else channel
             thread = "  ↳ (thread) " if p.get("thread_ts") else ""
-            lines.append(f"[{_where(ws.slack, channel)}] {thread}Handoff: {_plain(str(p.get('text', '')))}")
+            viewer = channel[1:] if channel.startswith("D") else reader
+            lines.append(f"[{_where(ws.slack, channel)}] {thread}Handoff: {_plain(text, viewer, now)}")
         elif call.method == "chat.update":
-            lines.append(f"[{_where(ws.slack, str(p.get('channel', '')))}] (card updated) {_plain(str(p.get('text')))}")
-        elif call.method == "response_url":
-            lines.append(f"[only you] Handoff: {_plain(str(p.get('text', '')))}")
-        elif call.method == "chat.postEphemeral":
-            who = NAMES.get(str(p.get("user")), str(p.get("user")))
-            lines.append(f"[only @{who}] Handoff: {_plain(str(p.get('text', '')))}")
+            channel = str(p.get("channel", ""))
+            viewer = channel[1:] if channel.startswith("D") else reader
+            lines.append(f"[{_where(ws.slack, channel)}] (card updated) {_plain(str(p.get('text')), viewer, now)}")
+        elif call.method in ("response_url", "chat.postEphemeral"):
+            shown_to = _ephemeral_reader(ws, text)
+            viewer = str(p.get("user") or "") or shown_to or reader
+            lines.append(f"{only_visible_to(viewer)} Handoff: {_plain(text, viewer, now)}")
     return lines
+
+
+def _ephemeral_reader(ws: Workspace, text: str) -> str | None:
+    """Who an ephemeral reply (through a response_url, which names nobody) was shown to."""
+    for ephemeral in ws.slack.ephemerals():
+        key = ("ephemeral", str(ephemeral["ts"]))
+        if key not in ws.seen and ephemeral.get("text") == text:
+            ws.seen.add(key)
+            return str(ephemeral["user"])
+    return None
 
 
 def run_demo(out: Callable[[str], None] = print) -> int:
@@ -62,17 +146,22 @@ def run_demo(out: Callable[[str], None] = print) -> int:
     # Wednesday 11:00 in New York (10:00 for Mia in Chicago), so the working days of the tour are visible.
     start = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
     with workspace(start) as ws:
+        reader = "URITA"
+
         def say(who: str, text: str) -> None:
+            nonlocal reader
+            reader = who
             out(f"\n> @{NAMES[who]}: {text}")
 
         def show() -> None:
-            for line in transcript(ws):
-                out("  " + line)
+            for line in transcript(ws, reader):
+                out("  " + line.replace("\n", "\n    "))
 
         def command(who: str, command: str, text: str, channel: str = "CGENERAL") -> None:
             say(who, f"{command} {text}".strip())
             answer = ws.client.command(who, command, text, channel_id=channel).json() or {}
-            out(f"  [only @{NAMES[who]}] Handoff: {_plain(str(answer.get('text', '')))}")
+            text = _plain(str(answer.get("text", "")), who, ws.clock())
+            out(f"  {only_visible_to(who)} Handoff: {text}".replace("\n", "\n    "))
             ws.settle()
             show()
 
@@ -86,6 +175,10 @@ def run_demo(out: Callable[[str], None] = print) -> int:
         assert task.card_ts is not None
         say("UANA", "reacts ✋ on the card in #va-pool")
         ws.client.reaction_added("UANA", "raised_hand", task.card_channel_id, task.card_ts)
+        ws.settle()
+        show()
+        say("UBEN", "reacts ✋ on the same card, a moment too late")
+        ws.client.reaction_added("UBEN", "raised_hand", task.card_channel_id, task.card_ts)
         ws.settle()
         show()
         say("UANA", "clicks ▶️ Start")

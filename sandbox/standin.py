@@ -518,10 +518,12 @@ class SlackStandIn:
         title: str = "",
         is_admin: bool = False,
         is_owner: bool = False,
+        locale: str = "en-US",
     ) -> JSONDict:
         """Create or replace a workspace member; returns the users.info `user` object.
 
         `is_owner` and `is_admin` are Slack's workspace roles (an owner is an admin too, as in Slack).
+        `locale` (Slack's default is `en-US`) is returned only to calls that pass `include_locale`.
         """
         ZoneInfo(tz)  # fail at seeding time, not in the middle of a request
         real = real_name if real_name is not None else name
@@ -533,6 +535,7 @@ class SlackStandIn:
             "color": "9f69e7",
             "real_name": real,
             "tz": tz,
+            "locale": locale,
             "is_admin": is_admin or is_owner,
             "is_owner": is_owner,
             "is_primary_owner": False,
@@ -555,7 +558,7 @@ class SlackStandIn:
             user["profile"]["api_app_id"] = self.app_id
         with self._lock:
             self._users[user_id] = user
-            return self._user_view(user)
+            return self._user_view(user, include_locale=True)
 
     def add_channel(
         self,
@@ -1334,8 +1337,10 @@ class SlackStandIn:
         self._id_counter += 1
         return f"{prefix}{self._id_counter:06d}{secrets.token_hex(2).upper()}"
 
-    def _user_view(self, user: JSONDict) -> JSONDict:
+    def _user_view(self, user: JSONDict, *, include_locale: bool = False) -> JSONDict:
         view = copy.deepcopy(user)
+        if not include_locale:
+            view.pop("locale", None)  # Slack sends it only when asked (`include_locale`)
         zone = ZoneInfo(user["tz"])
         now = datetime.now(zone)
         offset = now.utcoffset()
@@ -1858,10 +1863,11 @@ class SlackStandIn:
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": self._user_view(user)}
+        return {"user": self._user_view(user, include_locale=_flag(params.get("include_locale")))}
 
     def _users_list(self, params: JSONDict) -> JSONDict:
-        members = [self._user_view(u) for u in self._users.values()]
+        with_locale = _flag(params.get("include_locale"))
+        members = [self._user_view(u, include_locale=with_locale) for u in self._users.values()]
         page, next_cursor = _paginate(members, lambda u: str(u["id"]), params, "user", 0)
         return {
             "members": page,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ from sandbox.client import SimResponse
 from sandbox.standin import JSONDict, SlackError
 from sandbox.workspace import PEOPLE, TEAM, Workspace
 
-__all__ = ["SandboxWeb", "WebError", "default_start"]
+__all__ = ["SandboxWeb", "WebError", "default_start", "slack_encode"]
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +81,18 @@ def default_start(now: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, 9, 0, tzinfo=HOME_ZONE).astimezone(UTC)
 
 
-def _slack_escape(text: str) -> str:
-    """Slack sends typed text with &, < and > encoded, in messages and slash commands alike."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# A typed @here, @channel or @everyone, as a word of its own (not the end of an address such as a@here).
+_BROADCAST_RE = re.compile(r"(?<![\w@])@(here|channel|everyone)\b", re.IGNORECASE)
+
+
+def slack_encode(text: str) -> str:
+    """Typed text as Slack sends it, in messages and (with `should_escape`) slash commands alike.
+
+    &, < and > are encoded, and the broadcasts @here, @channel and @everyone become the special
+    mentions `<!here>`, `<!channel>` and `<!everyone>`, as Slack's composer turns them.
+    """
+    encoded = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST_RE.sub(lambda m: f"<!{m.group(1).lower()}>", encoded)
 
 
 def _text(body: JSONDict, name: str, *, required: bool = True) -> str:
@@ -184,7 +194,7 @@ class SandboxWeb:
                 raise WebError(
                     f"{command} is not a valid command. In Slack, all messages that start with “/” are commands."
                 )
-            answer = client.command(user, command, _slack_escape(rest.strip()), channel_id=channel)
+            answer = client.command(user, command, slack_encode(rest.strip()), channel_id=channel)
             if answer.status == 200:
                 reply = answer.json()
                 self.ws.slack.command_response(channel, user, reply if reply is not None else answer.body)
@@ -194,7 +204,7 @@ class SandboxWeb:
                     channel, user, {"text": f"{command} failed with the error \"http_service_error\""}
                 )
             return {"ok": True}
-        _check(client.message_event(user, _slack_escape(text), channel, thread_ts=thread_ts))
+        _check(client.message_event(user, slack_encode(text), channel, thread_ts=thread_ts))
         return {"ok": True}
 
     def react(self, user: str, body: JSONDict) -> JSONDict:

@@ -60,6 +60,7 @@ class Member:
     real_name: str
     title: str
     tz: str
+    locale: str = "en-US"
     # Slack's workspace owner: a Handoff admin, who may add and remove managers.
     is_owner: bool = False
 
@@ -67,9 +68,9 @@ class Member:
 PEOPLE = (
     Member("URITA", "rita", "Rita Alvarez", "Requester · Operations lead", "America/New_York", is_owner=True),
     Member("UMIA", "mia", "Mia Novak", "Manager · Back office", "America/Chicago"),
-    Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London"),
-    Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata"),
-    Member("UCHEN", "chen", "Chen Wei", "Assistant · Inbox and support", "Australia/Sydney"),
+    Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London", "en-GB"),
+    Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata", "en-IN"),
+    Member("UCHEN", "chen", "Chen Wei", "Assistant · Inbox and support", "Australia/Sydney", "en-AU"),
 )
 NAMES = {m.id: m.name for m in PEOPLE}
 CHANNELS = {"CGENERAL": "general", POOL: "va-pool", "CDIGEST": "ops-digest"}
@@ -126,8 +127,10 @@ def seeded_standin(clock: Callable[[], float] | None = None) -> SlackStandIn:
     """A running stand-in with the sandbox's people and channels."""
     slack = SlackStandIn(team_id=TEAM, clock=clock).start()
     for member in PEOPLE:
-        slack.add_user(member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title,
-                       is_owner=member.is_owner)
+        slack.add_user(
+            member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title, locale=member.locale,
+            is_owner=member.is_owner,
+        )
     for channel_id, name in CHANNELS.items():
         slack.add_channel(channel_id, name, members=[m.id for m in PEOPLE])
     return slack

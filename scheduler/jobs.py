@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
+from models.localtime import local_instant
 from models.notices import claim_once, notify_task
 from models.outbox import enqueue
 from models.queries import ACTIVE_STATUSES, sort_key
@@ -286,21 +287,11 @@ def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime)
     if not week.is_working_day(day):
         return None
     hour, minute = (int(x) for x in subscription.at.split(":"))
-    scheduled = _local_instant(day, time(hour, minute), week.tz)
+    scheduled = local_instant(day, time(hour, minute), week.tz)
     if scheduled < subscription.created_at:
         return None  # set up after today's time: the first digest is tomorrow's, not one right away
     # A digest missed while the bot was down still goes out later the same local day, never the next.
     return day if scheduled <= now else None
-
-
-def _local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of local `day` `at` (a time skipped by DST moves forward)."""
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=tz, fold=0)
-    round_trip = aware.astimezone(ZoneInfo("UTC")).astimezone(tz)
-    if round_trip.replace(tzinfo=None) != naive:  # in a spring-forward gap
-        aware = (naive + timedelta(hours=1)).replace(tzinfo=tz)
-    return aware.astimezone(ZoneInfo("UTC"))
 
 
 def run_digests(session: Session, now: datetime, config: JobConfig) -> JobReport:
@@ -415,9 +406,9 @@ def _queue_digest(
     now: datetime,
     config: JobConfig,
 ) -> None:
-    midnight = _local_instant(day + timedelta(days=1), time(0, 0), week.tz)
+    midnight = local_instant(day + timedelta(days=1), time(0, 0), week.tz)
     headline, sections = compose_digest(
-        session, team_id=sub.team_id, day_start=_local_instant(day, time(0, 0), week.tz),
+        session, team_id=sub.team_id, day_start=local_instant(day, time(0, 0), week.tz),
         day_end=midnight, since=since, now=now,
     )
     parent = f"digest:{sub.team_id}:{sub.channel_id}:{day.isoformat()}"

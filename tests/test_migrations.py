@@ -38,12 +38,12 @@ def test_upgrading_keeps_existing_rows(db_url: str) -> None:
                 "INSERT INTO person (team_id, user_id, name, real_name, tz, is_bot, deleted, refreshed_at) "
                 "VALUES ('T1', 'U1', 'ana', 'Ana', 'Europe/London', false, false, '2026-11-25 10:00:00')"
             ))
-        upgrade(db_url, "0002")
+        upgrade(db_url, "0003")  # 0004 turns is_manager into roles (tested below)
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT name, morning_queue, is_manager FROM person")).one()
+            row = conn.execute(text("SELECT name, morning_queue, is_manager, locale FROM person")).one()
     finally:
         engine.dispose()
-    assert (row[0], bool(row[1]), bool(row[2])) == ("ana", False, False)
+    assert (row[0], bool(row[1]), bool(row[2]), row[3]) == ("ana", False, False, "")
 
 
 def test_managers_recorded_before_roles_stay_managers_with_a_history_line(db_url: str) -> None:
@@ -66,6 +66,6 @@ def test_managers_recorded_before_roles_stay_managers_with_a_history_line(db_url
             admins = conn.execute(text("SELECT user_id, slack_admin FROM person ORDER BY user_id")).all()
     finally:
         engine.dispose()
-    assert [tuple(g) for g in grants] == [("T1", "UMIA", "manager", "migration-0003")]
-    assert [tuple(e) for e in events] == [("UMIA", "granted", "migration-0003")]
+    assert [tuple(g) for g in grants] == [("T1", "UMIA", "manager", "migration-0004")]
+    assert [tuple(e) for e in events] == [("UMIA", "granted", "migration-0004")]
     assert [(u, bool(a)) for u, a in admins] == [("UANA", False), ("UMIA", False)]

@@ -1200,14 +1200,49 @@ function renderOverflow(element, block, surface) {
       });
       return item;
     }));
-    // Open upwards near the bottom of the screen, as Slack does, so the menu is not cut off.
-    if (button.getBoundingClientRect().bottom > window.innerHeight * 0.6) menu.classList.add("upwards");
     wrap.append(menu);
     button.classList.add("open");
     openMenu = { owner: button, el: menu };
+    placeMenu(menu, button);
   });
   wrap.append(button);
   return wrap;
+}
+
+const MENU_GAP = 4;     // between the ⋯ button and its menu
+const MENU_MARGIN = 8;  // kept free at the edges of the window
+
+/**
+ * Place an open overflow menu beside its button, as Slack does: below it when it fits in the part of
+ * the list that is on screen (never under the message box), else above it, else wherever it stays
+ * whole in the window. The menu is fixed to the window, so the scrolling list can't clip it.
+ */
+function placeMenu(menu, button) {
+  const anchor = button.getBoundingClientRect();
+  const list = button.closest("#messages, #thread-messages, #home-view, .modal-body");
+  const area = list ? list.getBoundingClientRect() : { top: 0, bottom: window.innerHeight };
+  const top = Math.max(area.top, MENU_MARGIN);
+  const bottom = Math.min(area.bottom, window.innerHeight - MENU_MARGIN);
+  const height = menu.offsetHeight;
+  const width = menu.offsetWidth;
+  let y;
+  if (anchor.bottom + MENU_GAP + height <= bottom) y = anchor.bottom + MENU_GAP;
+  else if (anchor.top - MENU_GAP - height >= top) y = anchor.top - MENU_GAP - height;
+  else y = bottom - height;
+  y = Math.max(MENU_MARGIN, Math.min(y, window.innerHeight - MENU_MARGIN - height));
+  const x = Math.max(MENU_MARGIN, Math.min(anchor.left, window.innerWidth - MENU_MARGIN - width));
+  menu.style.top = `${Math.round(y)}px`;
+  menu.style.left = `${Math.round(x)}px`;
+}
+
+/** An open menu follows its button when the list scrolls or the window changes size. */
+function keepMenuPlaced() {
+  if (!openMenu) return;
+  if (!openMenu.el.isConnected) {
+    openMenu = null;
+    return;
+  }
+  placeMenu(openMenu.el, openMenu.owner);
 }
 
 /** People who can be picked in a users_select: humans, by real name. */
@@ -1747,6 +1782,10 @@ function wire() {
     }
     if (!event.target.closest(".overflow-menu, #emoji-picker")) closePopups();
   });
+
+  // Capturing: scrolls of the message lists don't bubble.
+  document.addEventListener("scroll", keepMenuPlaced, true);
+  window.addEventListener("resize", keepMenuPlaced);
 
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;

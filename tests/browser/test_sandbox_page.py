@@ -142,3 +142,73 @@ def test_delegate_claim_done_and_read_the_digest_thread(sandbox: tuple[Workspace
     if shot:
         Path(shot).parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=shot)
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float]) -> bool:
+    return (
+        inner["x"] >= outer["x"] - 0.5 and inner["y"] >= outer["y"] - 0.5
+        and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+        and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5
+    )
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_broadcasts_and_the_card_menu_near_the_message_box(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    # A short window, as on a laptop: the cards sit just above the message box.
+    page.set_viewport_size({"width": 1280, "height": 620})
+    page.goto(f"{url}?as=URITA&c=CGENERAL")
+
+    # A typed @here goes out as Slack's <!here>: shown as a broadcast mention, not as plain text.
+    type_in(page, "@here the October invoices are in")
+    message = page.locator(".message", has_text="the October invoices are in")
+    expect(message.locator(".mention.broadcast")).to_have_text("@here")
+    assert ws.slack.messages("CGENERAL")[0]["text"] == "<!here> the October invoices are in"
+
+    filler = "\n".join(f"note {n}" for n in range(12))
+    type_in(page, filler)
+    type_in(page, "/delegate @ana Reconcile October invoices by Friday 5pm")
+    expect(page.locator('.message button.overflow[data-action-id="task_menu"]')).to_have_count(1)
+    type_in(page, filler)
+    button = page.locator('.message button.overflow[data-action-id="task_menu"]')
+    composer = page.locator(".composer").first.bounding_box()
+    assert composer is not None
+    viewport = {"x": 0, "y": 0, "width": 1280, "height": 620}
+    # The card's ⋯, wherever it sits in the message list, opens a menu that is whole, on screen, clear
+    # of the message box and on top of everything where it is drawn.
+    for where in (0.05, 0.3, 0.5, 0.62, 0.7, 0.8, 0.95):
+        button.evaluate(
+            "(el, where) => { const list = document.getElementById('messages');"
+            " const pane = list.getBoundingClientRect();"
+            " list.scrollTop += el.getBoundingClientRect().bottom - (pane.top + where * pane.height); }",
+            where,
+        )
+        button.click()
+        menu = page.locator(".overflow-menu")
+        expect(menu).to_be_visible()
+        box = menu.bounding_box()
+        assert box is not None
+        assert _inside(box, viewport), (where, box)
+        assert not _overlap(box, composer), (where, box, composer)
+        for item in menu.locator('[role="menuitem"]').all():
+            on_top = item.evaluate(
+                "(el) => { const r = el.getBoundingClientRect();"
+                " return el.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }"
+            )
+            assert on_top, (where, item.inner_text())
+        shot = os.environ.get("HANDOFF_MENU_SCREENSHOT")
+        if shot and where == 0.95:
+            Path(shot).parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=shot)
+        page.keyboard.press("Escape")
+        expect(menu).to_have_count(0)
+    # The menu still works: choose an entry and its modal opens.
+    button.click()
+    page.locator('.overflow-menu [role="menuitem"]', has_text="Change due date").click()
+    expect(page.locator(".modal")).to_be_visible()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from models.enums import TaskStatus as S
-from models.errors import InvalidTransition
-from models.lifecycle import TRANSITIONS, Action, check_transition, next_status
+from models.errors import Conflict, InvalidTransition
+from models.lifecycle import TRANSITIONS, Action, check_claim, check_transition, next_status
 
 ALLOWED = {
     (Action.CLAIM, S.OPEN): S.ASSIGNED,
@@ -65,3 +65,34 @@ def test_reopen_without_assignee_goes_back_to_the_pool() -> None:
 
 def test_table_covers_every_action() -> None:
     assert set(TRANSITIONS) == set(Action)
+
+
+# (state, assignee, claimer, whether they may reopen) -> True (takes it), False (already theirs: no change)
+# or the error.
+_ANYONE = False
+_ASSIGNEE = True
+CLAIMS: list[tuple[S, str | None, str, bool, object]] = [
+    (S.OPEN, None, "UBEN", _ANYONE, True),
+    *[(s, "UANA", "UANA", _ASSIGNEE, False) for s in (S.ASSIGNED, S.IN_PROGRESS, S.BLOCKED)],
+    *[(s, "UANA", "UBEN", _ANYONE, "already belongs to <@UANA>") for s in (S.ASSIGNED, S.IN_PROGRESS, S.BLOCKED)],
+    *[(s, "UANA", "UANA", _ASSIGNEE, "reopen it: `/tasks reopen T-7`") for s in (S.DONE, S.CANCELLED)],
+    *[(s, "UANA", "UBEN", _ANYONE, "ask its requester (<@URITA>)") for s in (S.DONE, S.CANCELLED)],
+    (S.CANCELLED, None, "UBEN", _ANYONE, "nothing to claim"),
+]
+
+
+@pytest.mark.parametrize(("status", "assignee", "claimer", "may_reopen", "outcome"), CLAIMS)
+def test_check_claim_gives_the_right_answer_in_every_state(
+    status: S, assignee: str | None, claimer: str, may_reopen: bool, outcome: object
+) -> None:
+    def claim() -> bool:
+        return check_claim(
+            status, "T-7", assignee_id=assignee, requester_id="URITA", actor_id=claimer, may_reopen=may_reopen
+        )
+
+    if isinstance(outcome, bool):
+        assert claim() is outcome
+    else:
+        with pytest.raises((InvalidTransition, Conflict)) as refused:
+            claim()
+        assert str(outcome) in f"{refused.value.message} {refused.value.hint}"

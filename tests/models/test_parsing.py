@@ -89,8 +89,8 @@ DUE_CASES = [
     (NEW_YORK, "until Friday", utc(2026, 11, 27, 22, 0)),
     (NEW_YORK, "before Friday 5pm", utc(2026, 11, 27, 22, 0)),
     (NEW_YORK, "by the day after tomorrow", utc(2026, 11, 27, 22, 0)),
-    (NEW_YORK, "tomorrow morning", utc(2026, 11, 26, 14, 0)),  # via dateparser: 09:00
-    (NEW_YORK, "by tomorrow afternoon", utc(2026, 11, 26, 20, 0)),  # via dateparser: 15:00
+    (NEW_YORK, "tomorrow morning", utc(2026, 11, 26, 14, 0)),  # morning: 09:00
+    (NEW_YORK, "by tomorrow afternoon", utc(2026, 11, 26, 20, 0)),  # afternoon: 15:00
     # London, Wednesday 15:00 GMT (UTC+0)
     (LONDON, "by Friday 5pm", utc(2026, 11, 27, 17, 0)),
     (LONDON, "today 4pm", utc(2026, 11, 25, 16, 0)),
@@ -113,7 +113,7 @@ DUE_CASES = [
     (SYDNEY, "by Thursday", utc(2026, 11, 26, 6, 0)),
     (SYDNEY, "by Wednesday", utc(2026, 12, 2, 6, 0)),
     (SYDNEY, "next Tuesday", utc(2026, 12, 1, 6, 0)),
-    (SYDNEY, "by 12/5", utc(2026, 12, 5, 6, 0)),
+    (SYDNEY, "by 12/5", utc(2027, 5, 12, 7, 0)),  # day-first by the zone's region: 12 May, 17:00 AEST
 ]
 
 
@@ -219,7 +219,6 @@ def test_only_the_trailing_date_phrase_is_taken(text: str, title: str, expected:
         (NEW_YORK, "Review by Feb 30", "Feb 30"),
         (NEW_YORK, "Review by 13pm", "13pm"),
         (NEW_YORK, "Review by 5", "5"),  # a day or a time? ask
-        (NEW_YORK, "Review by next week", "next week"),  # too vague
         (NEW_YORK, "Review by May", "May"),
         (NEW_YORK, "Review by Fri Dec 5", "Fri Dec 5"),  # 5 Dec 2026 is a Saturday
         (NEW_YORK, "Review due 5pm tmrw for Ana", "5pm tmrw for Ana"),
@@ -240,10 +239,23 @@ def test_bad_due_dates(tz: ZoneInfo, text: str, quoted: str) -> None:
     assert caught.value.hint
 
 
-def test_eow_after_this_weeks_friday_is_in_the_past() -> None:
-    saturday = utc(2026, 11, 28, 10, 0)
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (utc(2026, 11, 28, 10, 0), utc(2026, 12, 4, 17, 0)),  # Saturday: the coming work week's Friday
+        (utc(2026, 11, 29, 23, 0), utc(2026, 12, 4, 17, 0)),  # Sunday night
+        (utc(2026, 11, 27, 16, 0), utc(2026, 11, 27, 17, 0)),  # Friday before the day's end: today
+    ],
+)
+def test_eow_on_a_weekend_is_the_coming_friday(now: datetime, expected: datetime) -> None:
+    assert parse_when("EOW", now=now, tz=LONDON) == expected
+    assert delegate("Send it by EOW", LONDON, now).due_at == expected
+
+
+def test_eow_after_fridays_end_is_in_the_past() -> None:
+    # Friday 18:00: this week's end has passed, as EOD has; the weekend rule starts on Saturday.
     with pytest.raises(BadDueDate, match="in the past"):
-        parse_when("EOW", now=saturday, tz=LONDON)
+        parse_when("EOW", now=utc(2026, 11, 27, 18, 0), tz=LONDON)
 
 
 @pytest.mark.parametrize("text", ["soonish", "", "   ", "by", "Fridya", "5", "last friday", "in 0 hours"])

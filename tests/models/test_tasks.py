@@ -162,7 +162,7 @@ def test_a_repeated_claim_by_the_winner_changes_nothing(db: Database, clock: Fak
         with db.transaction() as s:
             tasks.claim_task(session=s, team_id=TEAM, number=task.number, actor=ANA, now=clock())
     assert [k for k, _ in _events(db, task)] == ["created", "claimed"]
-    with db.transaction() as s, pytest.raises(Conflict, match="already claimed by <@UANA>"):
+    with db.transaction() as s, pytest.raises(Conflict, match="already belongs to <@UANA>"):
         tasks.claim_task(session=s, team_id=TEAM, number=task.number, actor=BEN, now=clock())
 
 
@@ -209,3 +209,22 @@ def test_concurrent_creates_never_share_a_number(db: Database, clock: FakeClock)
     for t in threads:
         t.join()
     assert sorted(numbers) == list(range(1, 11))
+
+
+@pytest.mark.parametrize(
+    ("token", "number", "missing"),
+    [
+        ("T-42", 42, None), ("#7", 7, None), ("t-0042", 42, None), ("Send", None, None), ("³", None, None),
+        ("T-0", None, "T-0"), ("0", None, "T-0"), ("T-2147483648", None, "T-2147483648"),
+        ("9" * 5000, None, "T-" + "9" * 20 + "…"),
+    ],
+)
+def test_task_number_reads_a_reference_and_refuses_one_no_task_can_have(
+    token: str, number: int | None, missing: str | None
+) -> None:
+    if missing is None:
+        assert tasks.task_number(token) == number
+    else:
+        with pytest.raises(TaskNotFound) as refused:
+            tasks.task_number(token)
+        assert refused.value.message == f"There is no task {missing} in this workspace."

@@ -165,20 +165,20 @@ def test_day_start_and_end_are_local_nine_and_five(
 
 
 DST_EDGE_CASES = [
-    # Starting inside the spring gap (02:00-03:00 EST->EDT): 02:30 moves forward to 03:00 EDT = 07:00 UTC,
-    # the moment of the change (not to 03:30, which would be 07:30 UTC). 04:00 EDT = 08:00 UTC.
-    (NEW_YORK, time(2, 30), time(4, 0), date(2026, 3, 8), utc(2026, 3, 8, 7), utc(2026, 3, 8, 8)),
+    # Starting inside the spring gap (02:00-03:00 EST->EDT): 02:30 moves forward by the gap to 03:30 EDT
+    # = 07:30 UTC (the one rule of models.localtime). 04:00 EDT = 08:00 UTC.
+    (NEW_YORK, time(2, 30), time(4, 0), date(2026, 3, 8), utc(2026, 3, 8, 7, 30), utc(2026, 3, 8, 8)),
     # Ambiguous start on the fall-back night: the first 01:30 is EDT = 05:30 UTC. 03:00 EST = 08:00 UTC.
     (NEW_YORK, time(1, 30), time(3, 0), date(2026, 11, 1), utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 8)),
     # Ambiguous end: the first 01:30 (EDT) = 05:30 UTC, so the second 01:00-01:30 (EST) is not worked.
     # 00:00 EDT = 04:00 UTC.
     (NEW_YORK, time(0, 0), time(1, 30), date(2026, 11, 1), utc(2026, 11, 1, 4), utc(2026, 11, 1, 5, 30)),
-    # London gap 01:00-02:00 GMT: 01:30 moves to 02:00 BST = 01:00 UTC; 02:30 BST = 01:30 UTC.
-    (LONDON, time(1, 30), time(2, 30), date(2026, 3, 29), utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 30)),
+    # London gap 01:00-02:00 GMT: 01:30 moves to 02:30 BST = 01:30 UTC; 03:00 BST = 02:00 UTC.
+    (LONDON, time(1, 30), time(3, 0), date(2026, 3, 29), utc(2026, 3, 29, 1, 30), utc(2026, 3, 29, 2)),
     # London fold 01:00-02:00: the first 01:30 is BST = 00:30 UTC; 02:30 GMT = 02:30 UTC.
     (LONDON, time(1, 30), time(2, 30), date(2026, 10, 25), utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 2, 30)),
-    # Sydney gap 02:00-03:00 AEST: 02:00 moves to 03:00 AEDT = 16:00 UTC on 3 Oct, and so does 02:30.
-    (SYDNEY, time(2, 0), time(2, 30), date(2026, 10, 4), utc(2026, 10, 3, 16), utc(2026, 10, 3, 16)),
+    # Sydney gap 02:00-03:00 AEST: 02:00 moves to 03:00 AEDT = 16:00 UTC on 3 Oct, 02:30 to 03:30 AEDT.
+    (SYDNEY, time(2, 0), time(2, 30), date(2026, 10, 4), utc(2026, 10, 3, 16), utc(2026, 10, 3, 16, 30)),
     # A fold=1 time behaves like fold=0: still the first 01:30 (EDT) = 05:30 UTC.
     (NEW_YORK, time(1, 30, fold=1), time(3, 0), date(2026, 11, 1), utc(2026, 11, 1, 5, 30), utc(2026, 11, 1, 8)),
 ]
@@ -222,9 +222,13 @@ WORKING_TIME_CASES = [
     # 05:15 UTC is 01:15 EDT (working); 06:15 UTC is the second 01:15 (EST), after the end.
     (WorkWeek(tz=NEW_YORK, days=ALL_DAYS, start=time(0), end=time(1, 30)), utc(2026, 11, 1, 5, 15), True),
     (WorkWeek(tz=NEW_YORK, days=ALL_DAYS, start=time(0), end=time(1, 30)), utc(2026, 11, 1, 6, 15), False),
-    # 02:00-02:30 every day in Sydney lies wholly in the 4 Oct gap: nothing is worked that night.
-    # 16:00 UTC on 3 Oct is the change itself (03:00 AEDT).
-    (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 16, 0), False),
+    # 02:00-02:30 every day in Sydney lies wholly in the 4 Oct gap and moves with it to 03:00-03:30 AEDT:
+    # 16:00 UTC on 3 Oct is the change itself (03:00 AEDT), 16:30 UTC the moved end.
+    (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 16, 0), True),
+    (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 16, 30), False),
+    # 02:30-03:15 in New York on 8 Mar: the start moves to 03:30 EDT, after the end (03:15 EDT), so
+    # nothing is worked that night; 07:20 UTC (03:20 EDT) is not working time.
+    (WorkWeek(tz=NEW_YORK, days=ALL_DAYS, start=time(2, 30), end=time(3, 15)), utc(2026, 3, 8, 7, 20), False),
     # The next night works normally: 02:00 AEDT on 5 Oct = 15:00 UTC on 4 Oct.
     (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 4, 15, 0), True),
 ]
@@ -264,9 +268,17 @@ NEXT_START_CASES = [
     (nine_to_five(KOLKATA), utc(2026, 3, 10, 1), utc(2026, 3, 10, 3, 30)),
     # Sunday-to-Thursday: Thursday 26 Nov 19:00 IST (13:30 UTC) -> Sunday 29 Nov 09:00 IST = 03:30 UTC.
     (WorkWeek(tz=KOLKATA, days=SUN_THU), utc(2026, 11, 26, 13, 30), utc(2026, 11, 29, 3, 30)),
-    # 02:00-02:30 every day in Sydney: 4 Oct's period vanished in the gap, so from 15:00 UTC on 3 Oct
-    # (01:00 AEST on 4 Oct) the next start is 5 Oct 02:00 AEDT = 15:00 UTC on 4 Oct.
-    (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 15), utc(2026, 10, 4, 15)),
+    # 02:00-02:30 every day in Sydney: 4 Oct's period moved with the gap to 03:00 AEDT, so from 15:00 UTC
+    # on 3 Oct (01:00 AEST on 4 Oct) the next start is 16:00 UTC; after it, 5 Oct 02:00 AEDT = 15:00 UTC.
+    (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 15), utc(2026, 10, 3, 16)),
+    (WorkWeek(tz=SYDNEY, days=ALL_DAYS, start=time(2), end=time(2, 30)), utc(2026, 10, 3, 16, 1), utc(2026, 10, 4, 15)),
+    # 02:30-03:15 in New York: 8 Mar's period is empty, so from 06:00 UTC on 8 Mar the next start is
+    # 9 Mar 02:30 EDT = 06:30 UTC.
+    (
+        WorkWeek(tz=NEW_YORK, days=ALL_DAYS, start=time(2, 30), end=time(3, 15)),
+        utc(2026, 3, 8, 6),
+        utc(2026, 3, 9, 6, 30),
+    ),
 ]
 
 

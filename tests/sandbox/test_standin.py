@@ -348,6 +348,16 @@ def test_users_info(web: WebClient) -> None:
     assert error_of(excinfo) == "user_not_found"
 
 
+def test_users_info_and_list_give_the_locale_only_when_asked(slack: SlackStandIn, web: WebClient) -> None:
+    slack.add_user("UGB", "gwen", tz="Europe/London", locale="en-GB")
+    assert "locale" not in web.users_info(user="UGB")["user"]
+    assert web.users_info(user="UGB", include_locale=True)["user"]["locale"] == "en-GB"
+    assert web.users_info(user="U3", include_locale=True)["user"]["locale"] == "en-US"  # Slack's default
+    assert all("locale" not in m for m in web.users_list()["members"])
+    listed = {m["id"]: m["locale"] for m in web.users_list(include_locale=True)["members"]}
+    assert listed["UGB"] == "en-GB"
+
+
 def test_users_list_paginates_with_cursors(slack: SlackStandIn, web: WebClient) -> None:
     for i in range(4):
         slack.add_user(f"UX{i}", f"extra{i}")

@@ -68,8 +68,8 @@ class Bot:
 def seed(slack: SlackStandIn) -> None:
     """The test workspace's people and channels."""
     slack.add_user(RITA, "rita", real_name="Rita Requester", tz="America/New_York")
-    slack.add_user(ANA, "ana", real_name="Ana Assistant", tz="Europe/London")
-    slack.add_user(BEN, "ben", real_name="Ben Assistant", tz="Asia/Kolkata")
+    slack.add_user(ANA, "ana", real_name="Ana Assistant", tz="Europe/London", locale="en-GB")
+    slack.add_user(BEN, "ben", real_name="Ben Assistant", tz="Asia/Kolkata", locale="en-IN")
     slack.add_user(MIA, "mia", real_name="Mia Manager", tz="America/Chicago")
     slack.add_user("UGONE", "gone", real_name="Gone Person", deleted=True)
     people = [RITA, ANA, BEN, MIA]

@@ -52,7 +52,7 @@ def test_claim_by_reaction_then_a_second_claimer_is_told_who_has_it(bot: Bot) ->
     bot.client.reaction_added(BEN, "raised_hand::skin-tone-4", POOL, ts)
     bot.deliver()
     told = bot.slack.ephemerals(user_id=BEN)
-    assert len(told) == 1 and "already claimed by <@UANA>" in told[0]["text"]
+    assert len(told) == 1 and "already belongs to <@UANA>" in told[0]["text"]
     assert bot.task(1).assignee_id == ANA
 
 
@@ -109,7 +109,7 @@ def test_simultaneous_claim_clicks_have_one_winner(bot: Bot) -> None:
     winner = bot.task(1).assignee_id
     assert winner in people
     assert [k for k, _ in _events(bot, 1)].count("claimed") == 1
-    losers = {e["user"] for e in bot.slack.ephemerals() if "already claimed" in e["text"]}
+    losers = {e["user"] for e in bot.slack.ephemerals() if "already belongs to" in e["text"]}
     assert losers == set(people) - {winner}
 
 
@@ -250,7 +250,7 @@ def test_tasks_command_refusals_are_friendly(bot: Bot) -> None:
     cases = {
         "frobnicate": "I don't know `/tasks frobnicate`",
         "done": "Which task?",
-        "done T-99": "can't find T-99",
+        "done T-99": "There is no task T-99 in this workspace.",
         "cancel T-1": None,  # requester may: checked below
         "block T-1": "Say what is blocking",
         "due T-1 yesterday": "in the past",

@@ -10,19 +10,27 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 
-def test_the_demo_tour_plays_through(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no Slack settings, no .env
+
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """What `python -m bot sandbox --script demo` prints (played once for the tests that read it)."""
+    folder = tmp_path_factory.mktemp("tour")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(folder)}  # no Slack settings, no .env
     result = subprocess.run(
         [sys.executable, "-m", "bot", "sandbox", "--script", "demo"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=folder, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    return result.stdout
+
+
+def test_the_demo_tour_plays_through(tour: str) -> None:
+    out = tour
     for line in (
-        "[only @rita] Handoff: ✅ Created *T-1* in the pool",
+        "[only visible to @rita] Handoff: ✅ Created *T-1* in the pool",
         "[#va-pool]   ↳ (thread) Handoff: ✋ @ana claimed this",
-        "[DM to @ana] Handoff: ⏳ Reminder: T-1",
         "[#va-pool]   ↳ (thread) Handoff: ⏰ This is now overdue.",
         "[DM to @mia] Handoff: 🚨 T-1",
         "[#ops-digest] Handoff: 📋 Daily digest for 2026-12-07",
@@ -32,6 +40,23 @@ def test_the_demo_tour_plays_through(tmp_path: Path) -> None:
         assert line in out, line
     # Mia set the digest up after 09:00 her time: no digest for that same day.
     assert "Daily digest for 2026-12-02" not in out
+
+
+def test_the_demo_shows_each_date_as_its_reader_sees_it_and_labels_every_ephemeral_alike(tour: str) -> None:
+    out = tour
+    # Due Friday 17:00 in New York: 22:00 for Ana in London, who is reminded that same morning; on
+    # Monday it is Friday's date, at 5 PM for Rita and 4 PM for Mia in Chicago.
+    for line in (
+        "[DM to @ana] Handoff: ⏳ Reminder: T-1 *Reconcile October invoices* is due today at 10:00 PM.",
+        "[DM to @rita] Handoff: 🚨 T-1 *Reconcile October invoices* is still overdue (due Dec 4, 2026 at 5:00 PM)",
+        "[DM to @mia] Handoff: 🚨 T-1 *Reconcile October invoices* is still overdue (due Dec 4, 2026 at 4:00 PM)",
+    ):
+        assert line in out, line
+    assert "UTC" not in out and "<!date" not in out
+    # Every message only one person sees says so the same way, naming them.
+    labels = set(re.findall(r"^  (\[only [^\]]*\])", out, flags=re.MULTILINE))
+    assert labels == {"[only visible to @mia]", "[only visible to @rita]", "[only visible to @ben]"}, labels
+    assert "[only visible to @ben] Handoff: ⚠️ T-1 already belongs to @ana" in out
 
 
 def test_the_browser_workspace_starts_prints_its_url_and_stops_cleanly(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from models.enums import TaskStatus
 from models.tasks import find_task
-from sandbox.web import SandboxWeb, default_start
+from sandbox.web import SandboxWeb, default_start, slack_encode
 from sandbox.workspace import TEAM, Workspace, workspace
 
 # Monday 30 November 2026, 09:00 in New York.
@@ -241,3 +241,35 @@ def test_slack_bodies_of_the_page_and_the_bot_failing_to_answer(page: Page) -> N
 )
 def test_the_clock_starts_in_new_york_working_hours(now: datetime, start: datetime) -> None:
     assert default_start(now) == start
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("@here the invoices are in", "<!here> the invoices are in"),
+        ("Heads up @channel, and @everyone!", "Heads up <!channel>, and <!everyone>!"),
+        ("@HERE loud", "<!here> loud"),
+        ("mail ana@here.example or @heresy", "mail ana@here.example or @heresy"),
+        ("R&D <acct 4402> @here", "R&amp;D &lt;acct 4402&gt; <!here>"),
+    ],
+)
+def test_slack_encode_turns_typed_broadcasts_into_special_mentions(typed: str, sent: str) -> None:
+    assert slack_encode(typed) == sent
+
+
+def test_typed_broadcasts_reach_the_bot_as_slack_sends_them(page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = page.ws.client
+    commands: list[str] = []
+    command = client.command
+
+    def spy(user: str, name: str, text: str = "", **kwargs: Any) -> Any:
+        commands.append(text)
+        return command(user, name, text, **kwargs)
+
+    monkeypatch.setattr(client, "command", spy)
+    page.post("/api/send", RITA, channel="CGENERAL", text="@here the October invoices are in")
+    page.post("/api/send", RITA, channel="CGENERAL", text="/delegate Tell @channel the pool is open")
+    # The message as Slack stores and shows it, and the command text as the bot received it.
+    messages = page.wait(RITA, lambda s: bool(s["messages"].get("CGENERAL")))["messages"]["CGENERAL"]
+    assert messages[0]["text"] == "<!here> the October invoices are in"
+    assert commands == ["Tell <!channel> the pool is open"]

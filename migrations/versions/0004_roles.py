@@ -1,7 +1,7 @@
 """roles: managers granted per workspace, their history, and Slack's admin flag on people
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 11:40:00
 
 People recorded as managers before roles existed (anyone who set up a digest) stay managers, each
@@ -16,12 +16,12 @@ from alembic import op
 
 import models.types
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = '0004'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CARRIED_OVER_BY = "migration-0003"
+CARRIED_OVER_BY = "migration-0004"
 
 
 def upgrade() -> None:

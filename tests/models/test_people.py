@@ -1,0 +1,33 @@
+"""People as cached from Slack: the locale, and the reading order it gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from models.db import Database
+from models.people import PersonInfo, day_first, get_person, save_person
+
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+
+def test_the_locale_is_kept_when_a_refresh_does_not_say(db: Database) -> None:
+    with db.transaction() as session:
+        save_person(session, team_id="T1", info=PersonInfo("U1", "ana", tz="Europe/London", locale="en-GB"), now=NOW)
+    with db.transaction() as session:
+        # users.list without include_locale: no locale in the user object.
+        save_person(session, team_id="T1", info=PersonInfo("U1", "ana", tz="America/New_York"), now=NOW)
+    with db.read() as session:
+        person = get_person(session, team_id="T1", user_id="U1")
+        assert person is not None
+        assert (person.tz, person.locale) == ("America/New_York", "en-GB")
+        assert day_first(person) is True  # en-GB, though the zone is New York's
+
+
+def test_without_a_locale_the_zone_decides(db: Database) -> None:
+    with db.transaction() as session:
+        us = save_person(session, team_id="T1", info=PersonInfo("U1", "rita", tz="America/Chicago"), now=NOW)
+        au = save_person(session, team_id="T1", info=PersonInfo("U2", "chen", tz="Australia/Sydney"), now=NOW)
+        assert (us.locale, day_first(us)) == ("", False)
+        assert (au.locale, day_first(au)) == ("", True)
+    assert day_first(None) is False  # nobody known: Slack's default locale, en-US
+
