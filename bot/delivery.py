@@ -457,7 +457,8 @@ class Delivery:
     @staticmethod
     def _backoff(row: Outbox | None) -> timedelta:
         attempts = row.attempts if row is not None else 0
-        return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+        # Capped before the power: a row waiting days for an invite has hundreds of attempts.
+        return min(timedelta(seconds=2 ** min(attempts, 10)), MAX_BACKOFF)
 
     def _tell_requester_to_invite(self, task: Task, error: str) -> None:
         """Once per task: DM the requester how to let the bot into the card's channel."""

@@ -147,7 +147,8 @@ def _tasks(services: Services, command: dict[str, Any], text: str) -> str | tupl
         heading, filters, empty = "Overdue", {"overdue_at": now}, "Nothing is overdue. 🎉"
     elif head.startswith("#") and len(head) > 1:
         tag = head[1:]
-        heading, filters, empty = f"Open tasks tagged #{tag}", {"tag": tag}, f"No open tasks tagged #{tag}."
+        shown = render.escape(tag)
+        heading, filters, empty = f"Open tasks tagged #{shown}", {"tag": tag}, f"No open tasks tagged #{shown}."
     elif (mention := parse_mention(words[0])) is not None:
         who = resolve_mention(services, team_id, mention)
         heading, filters, empty = f"Open tasks of <@{who}>", {"assignee_id": who}, "Nothing open."

@@ -46,7 +46,20 @@ def unescape(text: str) -> str:
 
 def explain(error: DomainError) -> str:
     """A friendly ephemeral text for a domain error: what was wrong, then how to do it right."""
-    return f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else "")
+    return _well_formed(f"⚠️ {error.message}" + (f"\n{error.hint}" if error.hint else ""))
+
+
+# Our own messages put a person, a channel, a date or a link in <…>; any other bracket, and a bare `&`,
+# came from typed text an error quotes, and is escaped so it shows as typed (`<!channel>` stays text).
+_OURS_OR_STRAY = re.compile(
+    r"(<(?:@[UW][A-Z0-9]+|#[CGD][A-Z0-9]+|!date\^[^<>]+|(?:https?://|mailto:)[^<>]+)>)|&(?!amp;|lt;|gt;)|<|>"
+)
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def _well_formed(text: str) -> str:
+    """`text` as well-formed mrkdwn: our own tokens kept, everything else escaped."""
+    return _OURS_OR_STRAY.sub(lambda m: m.group(1) or _ENTITIES[m.group(0)], text)
 
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")

@@ -229,8 +229,11 @@ class SlackClientSim:
         user_name: str | None = None,
         trigger_id: str | None = None,
     ) -> SimResponse:
-        """Invoke a slash command (e.g. "/handoff") as `user_id` typed it in `channel_id`."""
-        return self._send_form(
+        """Invoke a slash command (e.g. "/handoff") as `user_id` typed it in `channel_id`.
+
+        With a stand-in attached, the ack body is checked as Slack reads it (a bad one is a violation).
+        """
+        response = self._send_form(
             {
                 "token": self.verification_token,
                 "team_id": self.team_id,
@@ -247,6 +250,10 @@ class SlackClientSim:
                 "trigger_id": trigger_id or self._trigger_id(user_id),
             }
         )
+        if self.standin is not None and response.status == 200 and response.body:
+            body = response.json()
+            self.standin.check_ack("command", body if body is not None else response.body)
+        return response
 
     # ----------------------------------------------------------------- Events API
 

@@ -4,6 +4,12 @@ The stand-in keeps workspace state (users, channels, messages, views) in memory,
 Web API methods the bot uses with Slack-shaped responses, records every call, and can be told
 to fail the next call(s) of a method in the ways real Slack fails.
 
+It is as strict as Slack (unless built with `strict=False`): Block Kit is validated as Slack
+validates it (`sandbox.blockkit`), methods and arguments against Slack's published contract
+(`sandbox.contract`), trigger ids and response URLs expire, and with `rate_limits=True` calls over
+Slack's rate limits get 429 with Retry-After (`sandbox.ratelimit`). Every refusal of a payload
+Slack would refuse is kept in `violations`.
+
 It also plays Slack's Socket Mode: `apps.connections.open` (with the app-level token) hands out a
 `ws://` URL on the same server, and the `socket_*` methods push envelopes to the connected app
 and collect its acks.
@@ -27,6 +33,9 @@ from typing import Any, Literal, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+from sandbox.blockkit import ack_refusal, message_refusal, view_problems
+from sandbox.contract import Contract
+from sandbox.ratelimit import RateLimiter
 from sandbox.socket_mode import (
     CLOSE_GOING_AWAY,
     CLOSE_NORMAL,
@@ -46,20 +55,25 @@ _TS_STEP_MICROS = 100
 # Fields that Slack accepts as JSON-encoded strings inside form bodies.
 _JSON_STRING_FIELDS = ("blocks", "attachments", "metadata", "view")
 
+# Answers that mean the bot sent what Slack would refuse: a test that provokes one fails (see `violations`).
+CONTRACT_ERRORS = frozenset(
+    {
+        "invalid_blocks", "invalid_blocks_format", "invalid_arguments", "msg_too_long", "unknown_method",
+        "invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id", "invalid_metadata_format",
+        "no_text", "invalid_json", "json_not_object", "invalid_payload",
+    }
+)
+
 # HTTP-level failures that `fail_next` understands; anything else is an `ok: false` error string.
 _HTTP_FAILURES = {"ratelimited": 429, "server_error": 500, "service_unavailable": 503}
 _HANG_FAILURES = ("timeout", "timeout_after_success")
 
-# Slack's own limits; the bot should hit these in tests rather than in production.
-_MAX_MESSAGE_BLOCKS = 50
-_MAX_VIEW_BLOCKS = 100
-_MAX_TEXT = 40_000
-_MAX_SECTION_TEXT = 3_000
-_MAX_HEADER_TEXT = 150
-_MAX_VIEW_TITLE = 24
-_MAX_PRIVATE_METADATA = 3_000
 _MAX_VIEW_STACK = 3
+# A response_url takes at most 5 posts within 30 minutes; a trigger_id works once, within 3 seconds.
+# (https://docs.slack.dev/interactivity/handling-user-interaction)
 _RESPONSE_URL_USES = 5
+_RESPONSE_URL_SECONDS = 30 * 60
+_TRIGGER_SECONDS = 3.0
 
 # Socket Mode: the only Web API method that takes the app-level (xapp-) token, and where it points.
 _APP_TOKEN_METHOD = "apps.connections.open"
@@ -102,7 +116,8 @@ class ApiCall:
     """One request the stand-in received, in arrival order.
 
     `ok` says whether Slack would have reported success; `injected` names the failure from
-    `fail_next` that this call consumed, if any.
+    `fail_next` that this call consumed, if any; `messages` are Slack's reasons for a refusal;
+    `clock` is the stand-in's steady clock (its `timer`) when the call arrived.
     """
 
     method: str
@@ -111,6 +126,8 @@ class ApiCall:
     ok: bool = True
     error: str | None = None
     injected: str | None = None
+    messages: tuple[str, ...] = ()
+    clock: float = 0.0
 
 
 class SlackError(Exception):
@@ -166,6 +183,14 @@ class _ResponseUrl:
     user_id: str | None
     message_ts: str | None
     uses: int = 0
+    minted_at: float = 0.0
+
+
+@dataclass
+class _Trigger:
+    user_id: str
+    minted_at: float
+    used: bool = False
 
 
 def _flag(value: Any) -> bool:
@@ -227,71 +252,6 @@ def _paginate(
     end = start + limit if limit > 0 else len(items)
     next_cursor = _encode_cursor(prefix, key(items[end])) if end < len(items) else ""
     return items[start:end], next_cursor
-
-
-def _plain_text(obj: Any) -> str:
-    if isinstance(obj, dict):
-        return str(obj.get("text", ""))
-    return ""
-
-
-def _too_long(limit: int, pointer: str) -> str:
-    return f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}]"
-
-
-def _block_problems(blocks: Any, limit: int, where: str) -> list[str]:
-    """Check the Block Kit rules Slack enforces most often; an empty list means valid."""
-    if not isinstance(blocks, list):
-        return [f"[ERROR] must be an array [json-pointer:/{where}]"]
-    problems: list[str] = []
-    if len(blocks) > limit:
-        problems.append(f"[ERROR] no more than {limit} items allowed [json-pointer:/{where}]")
-    seen_ids: set[str] = set()
-    for index, block in enumerate(blocks):
-        pointer = f"/{where}/{index}"
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            problems.append(f"[ERROR] missing required field: type [json-pointer:{pointer}]")
-            continue
-        block_id = block.get("block_id")
-        if block_id is not None:
-            if block_id in seen_ids:
-                problems.append(f"[ERROR] duplicate block_id {block_id!r} [json-pointer:{pointer}/block_id]")
-            seen_ids.add(str(block_id))
-        if block["type"] == "section":
-            if len(_plain_text(block.get("text"))) > _MAX_SECTION_TEXT:
-                problems.append(_too_long(_MAX_SECTION_TEXT, f"{pointer}/text/text"))
-        elif block["type"] == "header":
-            text = block.get("text")
-            if not isinstance(text, dict) or text.get("type") != "plain_text":
-                problems.append(f"[ERROR] must be a plain_text object [json-pointer:{pointer}/text]")
-            elif len(_plain_text(text)) > _MAX_HEADER_TEXT:
-                problems.append(_too_long(_MAX_HEADER_TEXT, f"{pointer}/text/text"))
-    return problems
-
-
-def _view_problems(view: Any, allowed_types: tuple[str, ...]) -> list[str]:
-    if not isinstance(view, dict):
-        return ["[ERROR] must be an object [json-pointer:/view]"]
-    if view.get("type") not in allowed_types:
-        return [f"[ERROR] must be one of {', '.join(allowed_types)} [json-pointer:/view/type]"]
-    problems = _block_problems(view.get("blocks", []), _MAX_VIEW_BLOCKS, "view/blocks")
-    if view["type"] == "modal":
-        if not _plain_text(view.get("title")):
-            problems.append("[ERROR] missing required field: title [json-pointer:/view/title]")
-        raw_blocks = view.get("blocks")
-        blocks = raw_blocks if isinstance(raw_blocks, list) else []
-        has_input = any(isinstance(b, dict) and b.get("type") == "input" for b in blocks)
-        if has_input and "submit" not in view:
-            # Slack refuses modals with inputs but no submit button; a classic runtime surprise.
-            problems.append("[ERROR] submit is required when an input block is present [json-pointer:/view]")
-        for name in ("title", "submit", "close"):
-            if name in view and len(_plain_text(view[name])) > _MAX_VIEW_TITLE:
-                problems.append(_too_long(_MAX_VIEW_TITLE, f"/view/{name}/text"))
-    if len(str(view.get("private_metadata", ""))) > _MAX_PRIVATE_METADATA:
-        problems.append(_too_long(_MAX_PRIVATE_METADATA, "/view/private_metadata"))
-    if len(str(view.get("callback_id", ""))) > 255:
-        problems.append(_too_long(255, "/view/callback_id"))
-    return problems
 
 
 def event_envelope(
@@ -400,6 +360,10 @@ class SlackStandIn:
         team_domain: str = "sandbox",
         app_token: str = "xapp-test",
         clock: Callable[[], float] | None = None,
+        timer: Callable[[], float] | None = None,
+        strict: bool = True,
+        contract: Contract | None = None,
+        rate_limits: bool = False,
     ) -> None:
         self.token = token
         self.app_token = app_token
@@ -415,6 +379,14 @@ class SlackStandIn:
         # With a clock, message ts follow it (as Slack's follow real time); without, they count up from a
         # fixed instant so tests see the same ids on every run.
         self._clock = clock
+        # Seconds on any steady clock: trigger and response_url expiry and rate limits run on it, so a
+        # test can prove an expiry by moving a fake clock instead of sleeping.
+        self._timer: Callable[[], float] = timer or time.monotonic
+        # Strict: blocks, views, methods, arguments and interaction rules are checked as Slack checks them.
+        self.strict = strict
+        self.contract = contract if contract is not None else Contract.load()
+        self._limiter: RateLimiter | None = RateLimiter(self._timer) if rate_limits else None
+        self._violations: list[ApiCall] = []
         # One re-entrant lock guards all state; the condition lets tests wait for calls without sleeping.
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -439,8 +411,10 @@ class SlackStandIn:
         self._sockets: list[_Socket] = []
         self._socket_seq = 0
         self._acks: dict[str, JSONDict] = {}
-        # Who each trigger_id was minted for, and so whose screen a modal opened with it appears on.
-        self._trigger_users: dict[str, str] = {}
+        # What Slack reads from each envelope's ack payload ("command", "view_submission"), if anything.
+        self._ack_kinds: dict[str, str] = {}
+        # Who each trigger_id was minted for (so whose screen a modal opened with it appears on), and when.
+        self._triggers: dict[str, _Trigger] = {}
         self._view_users: dict[str, str] = {}
         self._view_errors: dict[str, JSONDict] = {}
         # Bumped on every change a person could see; the browser workspace long-polls on it.
@@ -644,7 +618,9 @@ class SlackStandIn:
         with self._lock:
             self._id_counter += 1
             response_id = f"R{self._id_counter:05d}{secrets.token_hex(4)}"
-            self._response_urls[response_id] = _ResponseUrl(response_id, channel, user_id, message_ts)
+            self._response_urls[response_id] = _ResponseUrl(
+                response_id, channel, user_id, message_ts, minted_at=self._timer()
+            )
         return f"{self.base_url}/response/{response_id}"
 
     # ----------------------------------------------------------------- failure injection
@@ -666,6 +642,25 @@ class SlackStandIn:
         """Drop every failure not yet consumed."""
         with self._lock:
             self._failures.clear()
+
+    def enable_rate_limits(self, enabled: bool = True) -> None:
+        """Apply Slack's rate limits from now on (429 + Retry-After), or stop applying them."""
+        with self._lock:
+            self._limiter = RateLimiter(self._timer) if enabled else None
+
+    @property
+    def violations(self) -> list[ApiCall]:
+        """Every payload refused for breaking Slack's contract (blocks, arguments, triggers, acks), oldest first.
+
+        Kept across `reset_calls()`; a scenario suite asserts this is empty after each test.
+        """
+        with self._lock:
+            return list(self._violations)
+
+    def clear_violations(self) -> None:
+        """Forget recorded violations (for a test that provokes one on purpose)."""
+        with self._lock:
+            self._violations.clear()
 
     # ----------------------------------------------------------------- inspection
 
@@ -810,6 +805,8 @@ class SlackStandIn:
     def apply_view_response(self, view_id: str, response: Any) -> None:
         """Apply a bot's answer to a view_submission (`response_action`) to the open modals."""
         with self._lock:
+            if self.check_ack("view_submission", response) is not None:
+                return  # Slack keeps the modal as it was and shows a generic error
             action = response.get("response_action") if isinstance(response, dict) else None
             if action == "errors":
                 errors = response.get("errors") if isinstance(response, dict) else None
@@ -848,7 +845,7 @@ class SlackStandIn:
         """A trigger_id for something `user_id` did; a modal opened with it appears on their screen."""
         with self._lock:
             trigger = f"{self._next_id('')}.{int(time.time())}.{secrets.token_hex(16)}"
-            self._trigger_users[trigger] = user_id
+            self._triggers[trigger] = _Trigger(user_id, self._timer())
             return trigger
 
     def command_response(self, channel_id: str, user_id: str, body: Any) -> None:
@@ -858,8 +855,25 @@ class SlackStandIn:
         if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
             return  # an empty ack shows nothing
         with self._lock:
+            if self.check_ack("command", body) is not None:
+                return  # Slack shows the person an error instead of the reply
             self._apply_response(_ResponseUrl("ack", channel_id, user_id, None), body)
             self._bump()
+
+    def check_ack(self, kind: str, body: Any) -> str | None:
+        """Validate an ack body the way Slack reads it; returns the error (recorded as a violation) or None.
+
+        `kind` is "command" (a message: text and blocks) or "view_submission" (`response_action`
+        with a `view` for update/push, or `errors`); other interactions' ack bodies are ignored by Slack.
+        """
+        refusal = ack_refusal(kind, body) if self.strict else None
+        if refusal is None:
+            return None
+        error, problems = refusal
+        with self._lock:
+            params = body if isinstance(body, dict) else {"raw": body}
+            self._record(f"ack:{kind}", params, ok=False, error=error, messages=problems)
+        return error
 
     def dismiss_ephemeral(self, user_id: str, channel_id: str, ts: str) -> bool:
         """The person closed one of their ephemeral messages; False if there was no such message."""
@@ -966,6 +980,10 @@ class SlackStandIn:
             envelope.update(retry_attempt=retry_attempt, retry_reason=retry_reason)
         with self._lock:
             target = self._live_socket()
+            if type_ == "slash_commands":
+                self._ack_kinds[envelope_id] = "command"
+            elif type_ == "interactive" and payload.get("type") == "view_submission":
+                self._ack_kinds[envelope_id] = "view_submission"
         if target is None:
             raise RuntimeError("no Socket Mode connection; wait for one with socket_connected()")
         target.conn.send_text(json.dumps(envelope))
@@ -1131,14 +1149,21 @@ class SlackStandIn:
             return  # Slack ignores junk on the socket too
         if isinstance(message, dict) and isinstance(message.get("envelope_id"), str):
             with self._changed:
+                first = message["envelope_id"] not in self._acks
                 self._acks.setdefault(message["envelope_id"], message)
+                kind = self._ack_kinds.pop(message["envelope_id"], None)
+                if first and kind is not None and "payload" in message:
+                    # Over Socket Mode the ack payload is the same body an HTTP ack would carry.
+                    self.check_ack(kind, message["payload"])
                 self._changed.notify_all()
 
     def _handle_api(
         self, method: str, query: str, raw: bytes, content_type: str, authorization: str | None
     ) -> _Reply:
+        # Slack reads a JSON body only for methods that accept one; others see just the query string.
+        json_read = not self.strict or self.contract.accepts_json(method)
         try:
-            params = self._parse_params(query, raw, content_type)
+            params = self._parse_params(query, raw, content_type, json_body=json_read)
         except SlackError as exc:
             self._record(method, {}, ok=False, error=exc.error)
             return _Reply(200, {"ok": False, "error": exc.error})
@@ -1156,7 +1181,27 @@ class SlackStandIn:
         if token != expected:
             # A genuine token of the other kind (bot vs app-level) is refused by type, as Slack does.
             return self._fail_call(method, params, "not_allowed_token_type" if token == other else "invalid_auth")
+        if self.strict:
+            problem = self.contract.problem(method, params)
+            if problem is not None:
+                error, messages = problem
+                return self._fail_call(method, params, error, messages)
+        limited = self._rate_limited(method, params)
+        if limited is not None:
+            return limited
         return self._run(method, params, handler)
+
+    def _rate_limited(self, method: str, params: JSONDict) -> _Reply | None:
+        """With rate limits on, the 429 Slack sends for a call over its method's (or channel's) limit."""
+        with self._lock:
+            if self._limiter is None:
+                return None
+            channel = str(params.get("channel") or "") if method == "chat.postMessage" else None
+            retry_after = self._limiter.check(method, channel)
+            if retry_after is None:
+                return None
+            self._record(method, params, ok=False, error="ratelimited")
+            return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
 
     def _run(self, method: str, params: JSONDict, handler: Callable[[JSONDict], JSONDict]) -> _Reply:
         with self._lock:
@@ -1165,10 +1210,12 @@ class SlackStandIn:
                 reply = self._failure_reply(failure)
                 self._record(method, params, ok=False, error=str(reply.body["error"]), injected=failure.error)
                 return reply
+            messages: list[str] = []
             try:
                 body = {"ok": True, **handler(params)}
             except SlackError as exc:
                 body = {"ok": False, "error": exc.error}
+                messages = exc.messages
                 if exc.messages:
                     body["response_metadata"] = {"messages": exc.messages}
             except Exception as exc:  # a stand-in bug must surface as an answer, not a dropped socket
@@ -1176,12 +1223,18 @@ class SlackStandIn:
                 self._record(method, params, ok=False, error=error)
                 return _Reply(500, {"ok": False, "error": error})
             injected = failure.error if failure is not None else None
-            self._record(method, params, ok=body["ok"], error=body.get("error"), injected=injected)
+            self._record(
+                method, params, ok=body["ok"], error=body.get("error"), injected=injected, messages=messages
+            )
             return _Reply(200, body, hang=failure is not None)
 
-    def _fail_call(self, method: str, params: JSONDict, error: str) -> _Reply:
-        self._record(method, params, ok=False, error=error)
-        return _Reply(200, {"ok": False, "error": error})
+    def _fail_call(self, method: str, params: JSONDict, error: str, messages: Iterable[str] = ()) -> _Reply:
+        listed = list(messages)
+        self._record(method, params, ok=False, error=error, messages=listed)
+        body: JSONDict = {"ok": False, "error": error}
+        if listed:
+            body["response_metadata"] = {"messages": listed}
+        return _Reply(200, body)
 
     def _failure_reply(self, failure: _Failure) -> _Reply:
         if failure.error == "ratelimited":
@@ -1213,16 +1266,24 @@ class SlackStandIn:
         ok: bool,
         error: str | None = None,
         injected: str | None = None,
+        messages: Iterable[str] = (),
     ) -> None:
         with self._changed:
-            self._calls.append(ApiCall(method, copy.deepcopy(params), time.time(), ok, error, injected))
+            call = ApiCall(
+                method, copy.deepcopy(params), time.time(), ok, error, injected, tuple(messages), self._timer()
+            )
+            self._calls.append(call)
+            if error in CONTRACT_ERRORS and injected is None:
+                self._violations.append(call)
             self._bump()
 
     @staticmethod
-    def _parse_params(query: str, raw: bytes, content_type: str) -> JSONDict:
+    def _parse_params(query: str, raw: bytes, content_type: str, *, json_body: bool = True) -> JSONDict:
         params: JSONDict = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         if raw:
-            if "json" in content_type.lower():
+            if "json" in content_type.lower() and not json_body:
+                pass  # ignored, as Slack ignores it: the arguments in it are simply missing
+            elif "json" in content_type.lower():
                 try:
                     body = json.loads(raw.decode("utf-8"))
                 except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -1261,22 +1322,29 @@ class SlackStandIn:
                 return reply
             entry = self._response_urls.get(response_id)
             error: str | None = None
+            problems: list[str] = []
             if entry is None:
                 status, error = 404, "no_service"
             elif entry.uses >= _RESPONSE_URL_USES:
                 status, error = 404, "used_url"
+            elif self.strict and self._timer() - entry.minted_at > _RESPONSE_URL_SECONDS:
+                status, error = 404, "expired_url"
             elif not isinstance(payload, dict):
                 status, error = 400, "invalid_payload"
             elif not (payload.get("text") or payload.get("blocks") or _flag(payload.get("delete_original"))):
                 status, error = 400, "no_text"
+            elif (refusal := self._content_refusal(payload.get("text"), payload.get("blocks"))) is not None:
+                status, (error, problems) = 400, refusal
             else:
                 status = 200
                 entry.uses += 1
                 self._responses.append((response_id, copy.deepcopy(payload)))
                 self._apply_response(entry, payload)
             injected = failure.error if failure is not None else None
-            self._record("response_url", params, ok=error is None, error=error, injected=injected)
+            self._record("response_url", params, ok=error is None, error=error, injected=injected, messages=problems)
             body: JSONDict = {"ok": True} if error is None else {"ok": False, "error": error}
+            if problems:
+                body["response_metadata"] = {"messages": problems}
             return _Reply(status, body, hang=failure is not None)
 
     def _apply_response(self, entry: _ResponseUrl, payload: JSONDict) -> None:
@@ -1579,20 +1647,20 @@ class SlackStandIn:
                 return
         raise SlackError("no_reaction")
 
-    @staticmethod
-    def _check_content(text: Any, blocks: Any, metadata: Any) -> None:
+    def _content_refusal(self, text: Any, blocks: Any) -> tuple[str, list[str]] | None:
+        """Slack's error and reasons for a message's text and blocks, or None (always None when lenient)."""
+        return message_refusal(text, blocks) if self.strict else None
+
+    def _check_content(self, text: Any, blocks: Any, metadata: Any) -> None:
         if text is not None and not isinstance(text, str):
             raise SlackError("invalid_arguments", ["[ERROR] text must be a string [json-pointer:/text]"])
         if not text and not blocks:
             raise SlackError("no_text")
-        if text and len(text) > _MAX_TEXT:
-            raise SlackError("msg_too_long")
-        if blocks is not None:
-            if isinstance(blocks, str):
-                raise SlackError("invalid_blocks_format")
-            problems = _block_problems(blocks, _MAX_MESSAGE_BLOCKS, "blocks")
-            if problems:
-                raise SlackError("invalid_blocks", problems)
+        if blocks is not None and isinstance(blocks, str):
+            raise SlackError("invalid_blocks_format")
+        refusal = self._content_refusal(text, blocks)
+        if refusal is not None:
+            raise SlackError(*refusal)
         if metadata is not None and not (
             isinstance(metadata, dict)
             and isinstance(metadata.get("event_type"), str)
@@ -1636,9 +1704,7 @@ class SlackStandIn:
         return view
 
     def _update_view(self, view: JSONDict, spec: Any, expected_hash: Any) -> JSONDict:
-        problems = _view_problems(spec, (view["type"],))
-        if problems:
-            raise SlackError("invalid_arguments", problems)
+        self._check_view(spec, (view["type"],))
         if expected_hash and expected_hash != view["hash"]:
             raise SlackError("hash_conflict")
         fresh = self._view_base(view["id"], view["type"], view["root_view_id"], view["previous_view_id"])
@@ -1648,10 +1714,32 @@ class SlackStandIn:
         view.update(fresh)
         return view
 
-    def _push_view(self, spec: Any) -> JSONDict:
-        problems = _view_problems(spec, ("modal",))
+    def _check_view(self, spec: Any, allowed_types: tuple[str, ...]) -> None:
+        if not isinstance(spec, dict) or spec.get("type") not in allowed_types:
+            # Even lenient, a view must say what it is.
+            raise SlackError("invalid_arguments", view_problems(spec, allowed_types))
+        problems = view_problems(spec, allowed_types) if self.strict else []
         if problems:
             raise SlackError("invalid_arguments", problems)
+
+    def _use_trigger(self, trigger_id: Any) -> str | None:
+        """Exchange a trigger_id (once, within 3 seconds of the interaction); returns whose it was."""
+        if not trigger_id:
+            raise SlackError("invalid_trigger_id")
+        trigger = self._triggers.get(str(trigger_id))
+        if not self.strict:
+            return trigger.user_id if trigger is not None else None
+        if trigger is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger.used:
+            raise SlackError("exchanged_trigger_id")
+        if self._timer() - trigger.minted_at > _TRIGGER_SECONDS:
+            raise SlackError("expired_trigger_id")
+        trigger.used = True
+        return trigger.user_id
+
+    def _push_view(self, spec: Any) -> JSONDict:
+        self._check_view(spec, ("modal",))
         if not self._open_views:
             # Slack only pushes onto a modal the user is looking at.
             raise SlackError("not_found")
@@ -1895,22 +1983,18 @@ class SlackStandIn:
         return {}
 
     def _views_open(self, params: JSONDict) -> JSONDict:
-        if not params.get("trigger_id"):
-            raise SlackError("invalid_trigger_id")
         spec = params.get("view")
-        problems = _view_problems(spec, ("modal",))
-        if problems:
-            raise SlackError("invalid_arguments", problems)
+        self._check_view(spec, ("modal",))
+        owner = self._use_trigger(params.get("trigger_id"))
         view = self._new_view(cast(JSONDict, spec), root=None, previous=None)
         self._open_views.append(view)
-        owner = self._trigger_users.get(str(params["trigger_id"]))
         if owner is not None:
             self._view_users[view["id"]] = owner
         return {"view": copy.deepcopy(view)}
 
     def _views_push(self, params: JSONDict) -> JSONDict:
-        if not params.get("trigger_id"):
-            raise SlackError("invalid_trigger_id")
+        self._check_view(params.get("view"), ("modal",))
+        self._use_trigger(params.get("trigger_id"))
         return {"view": copy.deepcopy(self._push_view(params.get("view")))}
 
     def _views_update(self, params: JSONDict) -> JSONDict:
@@ -1930,9 +2014,7 @@ class SlackStandIn:
         if user_id not in self._users:
             raise SlackError("user_not_found")
         spec = params.get("view")
-        problems = _view_problems(spec, ("home",))
-        if problems:
-            raise SlackError("invalid_arguments", problems)
+        self._check_view(spec, ("home",))
         current = self._home_views.get(user_id)
         if current is not None:
             view = self._update_view(current, spec, params.get("hash"))

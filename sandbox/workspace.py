@@ -123,9 +123,15 @@ def next_step(now: datetime) -> datetime:
     return floor + STEP
 
 
-def seeded_standin(clock: Callable[[], float] | None = None) -> SlackStandIn:
-    """A running stand-in with the sandbox's people and channels."""
-    slack = SlackStandIn(team_id=TEAM, clock=clock).start()
+def seeded_standin(
+    clock: Callable[[], float] | None = None, *, timer: Callable[[], float] | None = None
+) -> SlackStandIn:
+    """A running, strict stand-in with the sandbox's people and channels.
+
+    `clock` drives message timestamps; `timer` the expiry of trigger ids and response URLs (real
+    time when not given). Without `../shared/contract_data` methods are checked against slack_sdk.
+    """
+    slack = SlackStandIn(team_id=TEAM, clock=clock, timer=timer).start()
     for member in PEOPLE:
         slack.add_user(
             member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title, locale=member.locale,
@@ -206,7 +212,11 @@ def workspace(start: datetime, *, folder: Path | None = None, live: bool = False
     from models.db import Database
 
     clock = SandboxClock(start, running=live)
-    slack = seeded_standin(clock=(lambda: clock().timestamp()) if live else None)
+    # Interaction expiry follows the sandbox's clock, so a jump of an hour expires response URLs as
+    # an hour in Slack would.
+    slack = seeded_standin(
+        clock=(lambda: clock().timestamp()) if live else None, timer=lambda: clock().timestamp()
+    )
     own = tempfile.TemporaryDirectory(prefix="handoff-sandbox-") if folder is None else None
     path = Path(own.name if own else str(folder)) / "sandbox.db"
     url = f"sqlite:///{path}"

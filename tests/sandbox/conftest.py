@@ -8,6 +8,7 @@ import pytest
 from slack_sdk import WebClient
 
 from sandbox import SlackStandIn
+from sandbox.contract import Contract
 
 TOKEN = "xoxb-sandbox-test"
 
@@ -15,7 +16,7 @@ TOKEN = "xoxb-sandbox-test"
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
     """A running stand-in with alice and bob in #general, #random (bot not in it) and a private #secret."""
-    standin = SlackStandIn(token=TOKEN)
+    standin = SlackStandIn(token=TOKEN, contract=Contract.load(required=True))
     standin.add_user("U1", "alice", real_name="Alice Archer")
     standin.add_user("U2", "bob", real_name="Bob Baker", tz="Europe/London")
     standin.add_user("U3", "carol", tz="Asia/Kolkata")

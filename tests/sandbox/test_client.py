@@ -260,7 +260,10 @@ def test_block_action_on_a_stored_message(bot: FakeBot, slack: SlackStandIn, sim
                 {
                     "type": "overflow",
                     "action_id": "task_more",
-                    "options": [{"text": {"type": "plain_text", "text": "Snooze"}, "value": "snooze:12"}],
+                    "options": [
+                        {"text": {"type": "plain_text", "text": "Snooze"}, "value": "snooze:12"},
+                        {"text": {"type": "plain_text", "text": "Cancel"}, "value": "cancel:12"},
+                    ],
                 },
             ],
         }
@@ -320,9 +323,9 @@ def test_view_submission_and_response_actions(bot: FakeBot, slack: SlackStandIn,
         "private_metadata": '{"channel": "C1"}',
         "title": {"type": "plain_text", "text": "New task"},
         "submit": {"type": "plain_text", "text": "Create"},
-        "blocks": [],
+        "blocks": [{"type": "section", "text": {"type": "plain_text", "text": "What needs doing?"}}],
     }
-    view = web.views_open(trigger_id="t", view=modal)["view"]
+    view = web.views_open(trigger_id=slack.mint_trigger("U2"), view=modal)["view"]
     values = {
         "title": {"title_input": "Fix the build"},
         "owner": {"owner_select": {"type": "users_select", "selected_user": "U2"}},

@@ -66,6 +66,12 @@ def build_bot(slack: SlackStandIn) -> Bot:
 
     @app.command("/handoff")
     def command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        if command["text"] == "bad blocks":
+            # An overflow menu of one option: Slack refuses it.
+            menu = {"type": "overflow", "action_id": "m", "options": [
+                {"text": {"type": "plain_text", "text": "Only"}, "value": "1"}]}
+            ack(text="x", blocks=[{"type": "actions", "elements": [menu]}])
+            return
         ack(f"Creating: {command['text']}")
         respond("Created task 12")
         bot.commands.put(command)
@@ -189,6 +195,13 @@ def test_slash_command_reaches_listener_and_ack_carries_response(
     assert command["response_url"].startswith(slack.base_url + "/response/")
     # respond() went through the stand-in's response_url and became an ephemeral message.
     assert [e["text"] for e in slack.ephemerals("U1", channel="C1")] == ["Created task 12"]
+    assert slack.violations == []
+
+
+def test_a_socket_mode_ack_is_checked_as_slack_reads_it(slack: SlackStandIn, bot: Bot, served: Served) -> None:
+    envelope_id = slack.socket_command("U1", "/handoff", "bad blocks", channel_id="C1")
+    assert slack.socket_ack(envelope_id, WAIT) is not None
+    assert [(v.method, v.error) for v in slack.violations] == [("ack:command", "invalid_blocks")]
 
     envelope = next_envelope(served)
     assert envelope["envelope_id"] == envelope_id

@@ -418,7 +418,7 @@ MODAL = {
 
 
 def test_views_open_update_push(slack: SlackStandIn, web: WebClient) -> None:
-    view = web.views_open(trigger_id="123.456.abc", view=MODAL)["view"]
+    view = web.views_open(trigger_id=slack.mint_trigger("U1"), view=MODAL)["view"]
     assert view["id"].startswith("V")
     assert view["callback_id"] == "new_task"
     assert view["root_view_id"] == view["id"]
@@ -437,7 +437,7 @@ def test_views_open_update_push(slack: SlackStandIn, web: WebClient) -> None:
         web.views_update(view_id="VNOPE", view=MODAL)
     assert error_of(unknown) == "not_found"
 
-    pushed = web.views_push(trigger_id="t2", view=MODAL)["view"]
+    pushed = web.views_push(trigger_id=slack.mint_trigger("U1"), view=MODAL)["view"]
     assert pushed["previous_view_id"] == view["id"]
     assert pushed["root_view_id"] == view["id"]
     assert len(slack.open_views) == 2
@@ -449,7 +449,7 @@ def test_views_are_validated(slack: SlackStandIn, web: WebClient) -> None:
     no_submit = {k: v for k, v in MODAL.items() if k != "submit"}
     for view in (too_long, no_submit, {"type": "home", "blocks": []}):
         with pytest.raises(SlackApiError) as excinfo:
-            web.views_open(trigger_id="t", view=view)
+            web.views_open(trigger_id=slack.mint_trigger("U1"), view=view)
         assert error_of(excinfo) == "invalid_arguments"
         assert excinfo.value.response["response_metadata"]["messages"]
     with pytest.raises(SlackApiError) as no_trigger:
@@ -461,10 +461,11 @@ def test_views_are_validated(slack: SlackStandIn, web: WebClient) -> None:
 def test_views_publish_home(slack: SlackStandIn, web: WebClient) -> None:
     home = {"type": "home", "blocks": [SECTION]}
     first = web.views_publish(user_id="U1", view=home)["view"]
-    second = web.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]
+    divider = {"type": "divider"}
+    second = web.views_publish(user_id="U1", view={"type": "home", "blocks": [divider]})["view"]
     assert first["id"].startswith("V")
     assert second["id"] == first["id"]
-    assert slack.home_views["U1"]["blocks"] == []
+    assert slack.home_views["U1"]["blocks"] == [divider]
     assert "U2" not in slack.home_views
     with pytest.raises(SlackApiError) as excinfo:
         web.views_publish(user_id="UNOBODY", view=home)

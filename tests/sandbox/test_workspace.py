@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from sandbox.workspace import next_step, workspace
+from sandbox.contract import CONTRACT_ENV
+from sandbox.workspace import next_step, seeded_standin, workspace
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -38,3 +42,25 @@ def test_a_digest_arrives_at_its_minute_when_the_clock_is_moved_from_an_odd_time
         # It went out at 8:30 (plus the moment the step took), not at the next step of the clock's own pace.
         half_past_eight = datetime(2026, 11, 30, 8, 30, tzinfo=CHICAGO)
         assert half_past_eight <= posted < half_past_eight + timedelta(seconds=10)
+
+
+def test_the_sandbox_runs_strict_even_without_the_contract_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(CONTRACT_ENV, str(tmp_path))  # a real install has no ../shared beside it
+    slack = seeded_standin()
+    try:
+        assert slack.strict
+        assert slack.contract.source == "slack_sdk WebClient signatures"
+        web = WebClient(token=slack.token, base_url=slack.api_url)
+        menu = {"type": "overflow", "action_id": "more", "options": [
+            {"text": {"type": "plain_text", "text": f"o{i}"}, "value": str(i)} for i in range(6)
+        ]}
+        with pytest.raises(SlackApiError) as refused:
+            web.chat_postMessage(channel="#general", text="x", blocks=[{"type": "actions", "elements": [menu]}])
+        assert refused.value.response["error"] == "invalid_blocks"
+        with pytest.raises(SlackApiError) as unknown:
+            web.chat_postMessage(channel="#general", text="x", colour="red")
+        assert unknown.value.response["error"] == "invalid_arguments"
+    finally:
+        slack.stop()

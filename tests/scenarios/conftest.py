@@ -19,6 +19,7 @@ from models.db import Database
 from models.tables import Task
 from models.tasks import find_task
 from sandbox import SlackClientSim, SlackStandIn
+from sandbox.contract import Contract
 from tests.conftest import FakeClock
 
 SECRET = "test-signing-secret"
@@ -79,11 +80,18 @@ def seed(slack: SlackStandIn) -> None:
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackStandIn]:
-    """The Slack stand-in, seeded."""
-    with SlackStandIn(team_id=TEAM) as standin:
+def slack(clock: FakeClock) -> Iterator[SlackStandIn]:
+    """The strict Slack stand-in, seeded; a test fails if the bot sent anything Slack would refuse.
+
+    Trigger and response_url expiry (and rate limits, when a test turns them on) run on the test's
+    clock, so they move only when the test moves it.
+    """
+    contract = Contract.load(required=True)  # the tests hold the bot to Slack's published contract
+    with SlackStandIn(team_id=TEAM, timer=lambda: clock().timestamp(), contract=contract) as standin:
         seed(standin)
         yield standin
+        refused = [(call.method, call.error, call.messages) for call in standin.violations]
+        assert not refused, f"Slack would have refused: {refused}"
 
 
 def settings_for(slack: SlackStandIn, db_url: str, **overrides: Any) -> Settings:

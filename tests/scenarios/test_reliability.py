@@ -173,3 +173,54 @@ def test_a_restart_in_the_middle_of_a_digest_finishes_it_once(bot: Bot, clock: F
     assert len(parents) == 1 and "Daily digest" in parents[0]["text"]
     replies = bot.slack.messages("CDIGEST", thread_ts=parents[0]["ts"])
     assert len(replies) == 2  # Ana's tasks and the pool, each once
+
+
+def test_under_slack_rate_limits_delivery_paces_itself_and_loses_nothing(bot: Bot, clock: FakeClock) -> None:
+    """30 tasks for Ana in one channel: 30 cards and 30 DMs, each once, each retry after its Retry-After."""
+    bot.slack.enable_rate_limits()
+    for number in range(1, 31):
+        bot.delegate(f"<@UANA> Invoice batch {number}")
+    started = clock()
+    for _ in range(200):
+        bot.deliver()
+        with bot.handoff.services.db.transaction() as session:
+            if not session.exec(select(Outbox).where(Outbox.status == "pending")).first():
+                break
+        clock.advance(seconds=1)
+    with bot.handoff.services.db.transaction() as session:
+        rows = session.exec(select(Outbox)).all()
+        assert {row.status for row in rows} == {"sent"}, [(r.key, r.status, r.last_error) for r in rows]
+
+    def keys(messages: list[dict[str, object]]) -> list[str]:
+        return [str(m["metadata"]["event_payload"]["key"]) for m in messages if m.get("metadata")]  # type: ignore[index]
+
+    cards, dms = keys(bot.slack.messages(GENERAL)), keys(bot.slack.dms(ANA))
+    assert sorted(cards) == sorted(f"card.post:{n}" for n in range(1, 31))  # each once
+    assert len(dms) == len(set(dms)) == 30
+    unlinked = [m["text"] for m in bot.slack.dms(ANA) if "|T-" not in str(m["text"])]
+    assert not unlinked, "a DM waits for its card so that it can link to it"
+    posts = bot.slack.calls_to("chat.postMessage")
+    limited = [c for c in posts if c.error == "ratelimited"]
+    assert limited, "the burst went over Slack's limit, so some posts were told to wait"
+    # Paced: after a 429 a row is tried again only once its Retry-After (1 s) has passed.
+    by_key: dict[str, list[float]] = {}
+    for call in posts:
+        by_key.setdefault(str(call.params["metadata"]["event_payload"]["key"]), []).append(call.clock)
+    for key, moments in by_key.items():
+        assert all(later - earlier >= 1 for earlier, later in zip(moments, moments[1:], strict=False)), key
+    # About one card per second in the channel, not minutes of back-off.
+    assert (clock() - started).total_seconds() <= 60
+
+
+def test_a_card_waiting_days_for_an_invite_still_goes_out(bot: Bot, clock: FakeClock) -> None:
+    """Every 10-minute retry counts as an attempt; after 47 of them the back-off must not overflow."""
+    bot.delegate("<@UANA> Run payroll by Friday", channel="CPRIVATE")
+    for _ in range(60):
+        bot.deliver()
+        clock.advance(minutes=10)
+    assert _row(bot, "card.post:1").attempts >= 50
+    bot.slack.add_member("CPRIVATE", "UBOT")
+    bot.client.event({"type": "member_joined_channel", "user": "UBOT", "channel": "CPRIVATE"})
+    bot.deliver()
+    assert bot.task(1).card_ts is not None
+    assert _row(bot, "card.post:1").status == "sent"
