@@ -132,14 +132,25 @@ def _migrate(settings: Settings) -> int:
 
 
 def _check(settings: Settings) -> int:
+    from bot.preflight import check_app_token, check_bot_token, check_signing_secret
     from models.db import Database
 
-    db = Database.from_url(settings.database_url)
-    if not db.ping():
-        print("handoff: the database is unreachable: check DATABASE_URL", file=sys.stderr)
-        return 1
     print(f"handoff: settings are valid: {settings}")
-    return 0
+    db = Database.from_url(settings.database_url)
+    try:
+        reachable = db.ping()
+    finally:
+        db.dispose()
+    findings = [
+        f"{'ok' if reachable else 'FAILED':>7}  DATABASE_URL: " + ("reachable" if reachable else "unreachable"),
+        *(str(f) for f in (check_bot_token(settings), check_app_token(settings), check_signing_secret(settings))
+          if f is not None),
+    ]
+    for line in findings:
+        print(line)
+    failed = sum(1 for line in findings if line.lstrip().startswith("FAILED"))
+    print("handoff: ready to serve" if not failed else f"handoff: {failed} problem(s) to fix before serving")
+    return 1 if failed else 0
 
 
 def _app(
@@ -148,13 +159,22 @@ def _app(
     from slack_bolt.error import BoltError
 
     from bot.app import create_app, utc_now
+    from bot.preflight import slack_ready
 
+    # Slack is asked first, so a wrong credential or an unreachable Slack is one clear line, not a traceback.
+    problem = slack_ready(settings)
+    if problem is not None:
+        print(f"handoff: cannot start: {problem}", file=sys.stderr)
+        return None
     if _migrate(settings) != 0:
         return None
     try:
         return create_app(settings, wake=wake, clock=clock or utc_now)
     except BoltError as error:
         print(f"handoff: Slack refused the bot token ({error}): check SLACK_BOT_TOKEN", file=sys.stderr)
+        return None
+    except OSError as error:  # Slack went away between the two calls
+        print(f"handoff: cannot start: Slack is unreachable at {settings.api_url} ({error})", file=sys.stderr)
         return None
 
 

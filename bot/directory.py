@@ -33,6 +33,7 @@ def info_from_slack(user: dict[str, object]) -> PersonInfo:
         locale=str(user.get("locale") or ""),
         is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
         deleted=bool(user.get("deleted")),
+        slack_admin=bool(user.get("is_owner")) or bool(user.get("is_admin")),
     )
 
 

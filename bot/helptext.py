@@ -29,7 +29,9 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 *Reminders and digests*
 • `/tasks snooze T-42 2h` or `/tasks snooze T-42 until tomorrow 9am` — hold reminders; the due date stays
 • `/tasks recurring` — list recurring tasks · `/tasks recurring pause|resume|stop R-3`
-• `/tasks digest here at 9:00` — a daily digest in this channel on working days · `/tasks digest off`
+• `/tasks digest here at 9:00` — a daily digest in this channel on working days · `/tasks digest off` (managers)
 • `/tasks hours 8:00-16:00 mon-fri` — your working hours · `/tasks morning on` — a DM with your day's queue
+*Roles*
+• `/tasks managers` — who the admins and managers are, and the history · `/tasks managers add|remove @mia` (admins)
 *On the card*: ✋ claims an unclaimed task (remove it to give it back before you start), 👀 starts it, \
 ✅ finishes it; the buttons and the ⋯ menu do the rest."""

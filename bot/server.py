@@ -48,14 +48,17 @@ def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
     return [body]
 
 
-def start_http(handoff: Handoff, host: str, port: int, threads: int) -> Any:
-    """Create (not run) a waitress server for the app; `.effective_port` tells the port when 0 was asked."""
+def start_http(handoff: Handoff, host: str, port: int, threads: int, *, loop_timeout: float = 1.0) -> Any:
+    """Create (not run) a waitress server for the app; `.effective_port` tells the port when 0 was asked.
+
+    `loop_timeout` is how long the server may take to notice it was closed (tests stop it sooner).
+    """
     from waitress.server import create_server
 
     # A deep backlog and enough threads keep Slack's 3-second deadline under bursts of commands.
     return create_server(
         make_wsgi(handoff), host=host, port=port, threads=threads, backlog=1024, connection_limit=1000,
-        ident="handoff", clear_untrusted_proxy_headers=True,
+        ident="handoff", clear_untrusted_proxy_headers=True, asyncore_loop_timeout=loop_timeout,
     )
 
 

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from bot.delivery import Delivery
 from bot.directory import Directory
 from bot.settings import Settings
 from models import outbox
 from models.db import Database
-from models.people import Actor, get_person
+from models.errors import DomainError
+from models.people import Actor
+from models.roles import actor_in, roles_of, seed_managers
 from scheduler.config import JobConfig
 
 __all__ = ["Services"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,16 +36,34 @@ class Services:
     directory: Directory
     delivery: Delivery
     config: JobConfig
+    # Workspaces whose HANDOFF_MANAGERS this process has seeded already.
+    _seeded: set[str] = field(default_factory=set)
 
-    def actor(self, user_id: str, team_id: str | None = None) -> Actor:
-        """The acting person; a manager when listed in the settings or recorded (e.g. by setting up a digest)."""
-        if user_id in self.settings.managers:
-            return Actor(user_id=user_id, is_manager=True)
-        if team_id is None:
-            return Actor(user_id=user_id)
+    def actor(self, user_id: str, team_id: str) -> Actor:
+        """The acting person with their role in the workspace (and who holds the others)."""
+        self.seed_roles(team_id)
+        try:
+            # Looking the person up refreshes, now and then, whether Slack calls them an owner or admin.
+            self.directory.person(team_id, user_id)
+        except (DomainError, SlackApiError, OSError):
+            log.info("could not look up %s; acting with the role last recorded", user_id)
         with self.db.read() as session:
-            person = get_person(session, team_id=team_id, user_id=user_id)
-            return Actor(user_id=user_id, is_manager=bool(person and person.is_manager))
+            return actor_in(roles_of(session, team_id=team_id, extra_admins=self.settings.admins), user_id)
+
+    def seed_roles(self, team_id: str) -> None:
+        """Once per workspace: seed HANDOFF_MANAGERS as managers (an admin may remove them) and learn its admins."""
+        if team_id in self._seeded:
+            return
+        if self.settings.managers:
+            with self.db.transaction() as session:
+                seed_managers(session, team_id=team_id, user_ids=self.settings.managers, now=self.clock())
+        try:
+            # Once per process: the member list tells who Slack's owners and admins are, so a refusal can
+            # name every admin, not only those who happened to use Handoff already.
+            self.directory.refresh_all(team_id)
+        except (SlackApiError, OSError):
+            log.warning("could not load the member list of %s; admins are named as they are seen", team_id)
+        self._seeded.add(team_id)
 
     def tell(
         self,

@@ -11,7 +11,17 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["PLACEHOLDERS", "Settings", "SettingsError", "load_settings"]
+
+# The values `.env.example` ships with: a copy that was never filled in must not look configured.
+PLACEHOLDERS = {
+    "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+    "SLACK_SIGNING_SECRET": "your-signing-secret",
+}
+_WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from OAuth & Permissions",
+    "SLACK_SIGNING_SECRET": "the Signing Secret from Basic Information > App Credentials",
+}
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -36,6 +46,7 @@ class Settings:
     threads: int = 8
     pool_channel: str | None = None
     managers: frozenset[str] = field(default_factory=frozenset)
+    admins: frozenset[str] = field(default_factory=frozenset)
     claim_emoji: frozenset[str] = frozenset({"raised_hand"})
     done_emoji: frozenset[str] = frozenset({"white_check_mark"})
     start_emoji: frozenset[str] = frozenset({"eyes"})
@@ -76,6 +87,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv_path: str | Pa
 def _parse(env: Mapping[str, str]) -> Settings:
     def get(name: str) -> str | None:
         value = env.get(name, "").strip()
+        if name in PLACEHOLDERS and value == PLACEHOLDERS[name]:
+            raise SettingsError(f"{name} is still the placeholder from .env.example: put {_WHERE[name]} in .env")
         return value or None
 
     token = get("SLACK_BOT_TOKEN")
@@ -105,6 +118,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
     if pool is not None and not _CHANNEL_ID.match(pool):
         raise SettingsError("HANDOFF_POOL_CHANNEL must be a channel id such as C0123ABCD (not a #name)")
     managers = _id_list(get("HANDOFF_MANAGERS"), "HANDOFF_MANAGERS", _USER_ID, "user ids such as U0123ABCD")
+    admins = _id_list(get("HANDOFF_ADMINS"), "HANDOFF_ADMINS", _USER_ID, "user ids such as U0123ABCD")
     return Settings(
         bot_token=token,
         signing_secret=secret or "",
@@ -116,6 +130,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         threads=_int(get("HANDOFF_THREADS"), "HANDOFF_THREADS", 8, 1, 64),
         pool_channel=pool,
         managers=managers,
+        admins=admins,
         claim_emoji=_emoji(get("HANDOFF_CLAIM_EMOJI"), "HANDOFF_CLAIM_EMOJI", "raised_hand"),
         done_emoji=_emoji(get("HANDOFF_DONE_EMOJI"), "HANDOFF_DONE_EMOJI", "white_check_mark"),
         start_emoji=_emoji(get("HANDOFF_START_EMOJI"), "HANDOFF_START_EMOJI", "eyes"),

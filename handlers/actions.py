@@ -13,6 +13,7 @@ from bot.services import Services
 from handlers.common import explain, step
 from handlers.payloads import BlockAction, current
 from models.errors import BadInput, DomainError
+from models.permissions import Deed, require_any_on_task
 from models.tasks import find_task, task_number
 
 __all__ = ["register"]
@@ -27,6 +28,12 @@ _BUTTONS = {
     "task_reopen": "reopen",
 }
 _MENU_DIRECT = {"release": "release"}
+# What each modal of the menu leads to, so someone who may not do it is told before filling it in.
+# The reassign modal also releases (left empty), so whoever may do either may open it.
+_MODAL_DEEDS = {
+    "block": (Deed.BLOCK,), "reassign": (Deed.REASSIGN, Deed.RELEASE), "due": (Deed.CHANGE_DUE,),
+    "cancel": (Deed.CANCEL,), "done_note": (Deed.DONE,), "snooze": (Deed.SNOOZE,),
+}
 
 
 def register(app: App, services: Services) -> None:
@@ -63,8 +70,11 @@ def _open_modal(services: Services, click: BlockAction, client: WebClient, verb:
             raise BadInput("That menu entry is not something I know.", "")
         if not click.trigger_id:
             raise BadInput("Slack did not let me open a form for that.", "Try again.")
+        actor = services.actor(click.user_id, click.team_id)
         with services.db.read() as session:
             task = find_task(session, team_id=click.team_id, number=number)
+        # Someone who may not do it is told before filling the modal in, not after.
+        require_any_on_task(_MODAL_DEEDS[verb], actor, task)
         client.views_open(trigger_id=click.trigger_id, view=modal_for(verb, task, channel_id=click.channel_id))
     except DomainError as error:
         _tell(services, click, explain(error))

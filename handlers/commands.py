@@ -9,6 +9,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
+from bot.render_roles import roles_summary
 from bot.services import Services
 from handlers.common import date_reading, done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
@@ -18,6 +19,7 @@ from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, par
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
 from models.recurrence import Recurrence, split_recurrence
+from models.roles import grant_manager, revoke_manager, role_history, roles_of
 from models.schedule import (
     create_recurring,
     list_recurring,
@@ -218,9 +220,10 @@ def _recurring(services: Services, command: SlashCommand, args: list[str]) -> st
         raise BadInput(
             "Say `/tasks recurring pause R-3`, `resume R-3` or `stop R-3`.", "`/tasks recurring` lists them."
         )
+    actor = services.actor(user_id, team_id)  # before the transaction: it may look the person up
     with services.db.transaction() as session:
         recurring = set_recurring_status(
-            session=session, team_id=team_id, recurring_id=ref, actor=services.actor(user_id, team_id),
+            session=session, team_id=team_id, recurring_id=ref, actor=actor,
             status=statuses[action], now=services.clock(),
         )
     words = {"paused": "⏸️ R-{n} is paused.", "active": "▶️ R-{n} is running again.", "stopped": "⏹️ R-{n} is stopped."}
@@ -229,9 +232,10 @@ def _recurring(services: Services, command: SlashCommand, args: list[str]) -> st
 
 def _digest(services: Services, command: SlashCommand, args: list[str]) -> str:
     team_id, user_id, channel = command.team_id, command.user_id, command.channel_id
+    actor = services.actor(user_id, team_id)
     if args and args[0].lower() == "off":
         with services.db.transaction() as session:
-            stopped = stop_digest(session=session, team_id=team_id, channel_id=channel)
+            stopped = stop_digest(session=session, team_id=team_id, channel_id=channel, actor=actor)
         return "🔕 The daily digest here is off." if stopped else "There was no digest set up here."
     if not args or args[0].lower() != "here":
         raise BadInput("Say `/tasks digest here at 9:00`, or `/tasks digest off`.", "")
@@ -240,13 +244,36 @@ def _digest(services: Services, command: SlashCommand, args: list[str]) -> str:
     person = services.directory.person(team_id, user_id)
     with services.db.transaction() as session:
         set_digest(
-            session=session, team_id=team_id, channel_id=channel, user_id=user_id, at=at, tz=person.tz,
+            session=session, team_id=team_id, channel_id=channel, actor=actor, at=at, tz=person.tz,
             hours=person.hours, now=services.clock(),
         )
-    return (
-        f"📋 The daily digest will be posted here at {at.strftime('%H:%M')} ({person.tz}) on working days. "
-        "You are now recorded as a manager: escalations reach you too."
-    )
+    return f"📋 The daily digest will be posted here at {at.strftime('%H:%M')} ({person.tz}) on working days."
+
+
+def _managers(services: Services, command: SlashCommand, args: list[str]) -> str | tuple[str, render.Blocks]:
+    team_id, user_id = command.team_id, command.user_id
+    if not args:
+        services.seed_roles(team_id)
+        with services.db.read() as session:
+            roles = roles_of(session, team_id=team_id, extra_admins=services.settings.admins)
+            events, total = role_history(session, team_id=team_id)
+        return roles_summary(roles, events, total)
+    action = args[0].lower()
+    mention = parse_mention(args[1]) if len(args) == 2 else None
+    if action not in {"add", "remove"} or mention is None:
+        raise BadInput("Say `/tasks managers add @mia` or `/tasks managers remove @mia`.",
+                       "`/tasks managers` lists who is one.")
+    who = resolve_mention(services, team_id, mention)
+    actor = services.actor(user_id, team_id)
+    with services.db.transaction() as session:
+        if action == "add":
+            grant_manager(session, team_id=team_id, actor=actor, user_id=who, now=services.clock())
+        else:
+            revoke_manager(session, team_id=team_id, actor=actor, user_id=who, now=services.clock())
+    services.delivery.kick()
+    if action == "add":
+        return f"👔 <@{who}> is now a manager; I've let them know."
+    return f"<@{who}> is no longer a manager."
 
 
 def _hours(services: Services, command: SlashCommand, args: list[str]) -> str:
@@ -277,4 +304,6 @@ def _morning(services: Services, command: SlashCommand, args: list[str]) -> str:
     return "The morning queue is off."
 
 
-_SETTINGS = {"recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning}
+_SETTINGS = {
+    "recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning, "managers": _managers,
+}

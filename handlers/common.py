@@ -18,7 +18,9 @@ from models.people import day_first, zone_of
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
-__all__ = ["STEPS", "DateReading", "date_reading", "done_words", "explain", "resolve_mention", "step", "unescape"]
+__all__ = [
+    "STEPS", "DateReading", "date_reading", "done_words", "explain", "plain", "resolve_mention", "step", "unescape",
+]
 
 
 class DateReading(TypedDict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Priority", "TaskStatus"]
+__all__ = ["Priority", "TaskStatus", "WorkspaceRole"]
 
 
 class TaskStatus(StrEnum):
@@ -25,3 +25,11 @@ class Priority(StrEnum):
     NORMAL = "normal"
     HIGH = "high"
     URGENT = "urgent"
+
+
+class WorkspaceRole(StrEnum):
+    """A person's standing in a workspace: admins may do all that managers may, and manage the managers."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    MEMBER = "member"

@@ -12,7 +12,6 @@ __all__ = [
     "FINISHED",
     "TRANSITIONS",
     "Action",
-    "Role",
     "Rule",
     "check_claim",
     "check_transition",
@@ -38,26 +37,15 @@ class Action(StrEnum):
     CHANGE_DUE = "change_due"
 
 
-class Role(StrEnum):
-    """How a person relates to a task; decides what they may do."""
-
-    ASSIGNEE = "assignee"
-    REQUESTER = "requester"
-    MANAGER = "manager"
-    ANYONE = "anyone"
-
-
-MOVERS = frozenset({Role.ASSIGNEE, Role.REQUESTER, Role.MANAGER})
-OWNERS = frozenset({Role.REQUESTER, Role.MANAGER})
-
-
 @dataclass(frozen=True)
 class Rule:
-    """Which states an action starts from, where it leads (None: decided by the task), and who may."""
+    """Which states an action starts from and where it leads (None: decided by the task).
+
+    Who may take each action is in `models.permissions`.
+    """
 
     sources: frozenset[TaskStatus]
     target: TaskStatus | None
-    roles: frozenset[Role]
     verb: str
 
 
@@ -65,18 +53,18 @@ ACTIVE = frozenset({S.ASSIGNED, S.IN_PROGRESS, S.BLOCKED})
 FINISHED = frozenset({S.DONE, S.CANCELLED})
 
 TRANSITIONS: dict[Action, Rule] = {
-    Action.CLAIM: Rule(frozenset({S.OPEN}), S.ASSIGNED, frozenset({Role.ANYONE}), "claim"),
-    Action.RELEASE: Rule(frozenset({S.ASSIGNED}), S.OPEN, frozenset({Role.ASSIGNEE}), "release"),
-    Action.START: Rule(frozenset({S.ASSIGNED}), S.IN_PROGRESS, MOVERS, "start"),
-    Action.BLOCK: Rule(frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.BLOCKED, MOVERS, "block"),
+    Action.CLAIM: Rule(frozenset({S.OPEN}), S.ASSIGNED, "claim"),
+    Action.RELEASE: Rule(frozenset({S.ASSIGNED}), S.OPEN, "release"),
+    Action.START: Rule(frozenset({S.ASSIGNED}), S.IN_PROGRESS, "start"),
+    Action.BLOCK: Rule(frozenset({S.ASSIGNED, S.IN_PROGRESS}), S.BLOCKED, "block"),
     # Unblocking returns to the state the task was blocked from.
-    Action.UNBLOCK: Rule(frozenset({S.BLOCKED}), None, MOVERS, "unblock"),
-    Action.DONE: Rule(ACTIVE, S.DONE, MOVERS, "finish"),
+    Action.UNBLOCK: Rule(frozenset({S.BLOCKED}), None, "unblock"),
+    Action.DONE: Rule(ACTIVE, S.DONE, "finish"),
     # Reopening goes to `assigned` when somebody owns the task, else back to the pool.
-    Action.REOPEN: Rule(frozenset({S.DONE, S.CANCELLED}), None, MOVERS, "reopen"),
-    Action.CANCEL: Rule(frozenset({S.OPEN}) | ACTIVE, S.CANCELLED, OWNERS, "cancel"),
-    Action.REASSIGN: Rule(frozenset({S.OPEN}) | ACTIVE, S.ASSIGNED, OWNERS, "reassign"),
-    Action.CHANGE_DUE: Rule(frozenset({S.OPEN}) | ACTIVE, None, OWNERS, "change the due date of"),
+    Action.REOPEN: Rule(frozenset({S.DONE, S.CANCELLED}), None, "reopen"),
+    Action.CANCEL: Rule(frozenset({S.OPEN}) | ACTIVE, S.CANCELLED, "cancel"),
+    Action.REASSIGN: Rule(frozenset({S.OPEN}) | ACTIVE, S.ASSIGNED, "reassign"),
+    Action.CHANGE_DUE: Rule(frozenset({S.OPEN}) | ACTIVE, None, "change the due date of"),
 }
 
 _STATE_WORDS = {
@@ -112,7 +100,7 @@ def check_claim(
     assignee_id: str | None,
     requester_id: str,
     actor_id: str,
-    actor_roles: frozenset[Role],
+    may_reopen: bool,
 ) -> bool:
     """Whether a claim takes the task (True) or repeats one that is already the claimer's (False).
 
@@ -122,7 +110,7 @@ def check_claim(
     if status is S.OPEN:
         return True
     if status in FINISHED:
-        if TRANSITIONS[Action.REOPEN].roles & actor_roles:
+        if may_reopen:
             hint = f"If there is more to do, reopen it: `/tasks reopen {ref}`."
         else:
             hint = f"If there is more to do, ask its requester (<@{requester_id}>) to reopen it."

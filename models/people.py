@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, func, or_, select
 
+from models.enums import WorkspaceRole
 from models.parsing import day_first_for
 from models.sql import insert_ignore
 from models.tables import Person
@@ -29,10 +30,25 @@ REFRESH_AFTER = timedelta(hours=12)
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting, and whether they are one of the team's managers."""
+    """Who is acting, their standing in the workspace, and who holds the powers they may lack.
+
+    `managers` and `admins` list the workspace's managers and admins, so a refusal can name them.
+    """
 
     user_id: str
-    is_manager: bool = False
+    role: WorkspaceRole = WorkspaceRole.MEMBER
+    managers: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+
+    @property
+    def is_manager(self) -> bool:
+        """A manager, or an admin (who may do everything a manager may)."""
+        return self.role in (WorkspaceRole.MANAGER, WorkspaceRole.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        """A Slack owner or admin of the workspace, or listed in HANDOFF_ADMINS."""
+        return self.role is WorkspaceRole.ADMIN
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,8 @@ class PersonInfo:
     locale: str = ""  # empty when Slack did not say (asked without include_locale)
     is_bot: bool = False
     deleted: bool = False
+    # Slack's `is_owner` or `is_admin`: a Handoff admin in this workspace.
+    slack_admin: bool = False
 
 
 def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None:
@@ -62,7 +80,7 @@ def save_person(session: Session, *, team_id: str, info: PersonInfo, now: dateti
         session, Person,
         {"team_id": team_id, "user_id": info.user_id, "name": info.name, "real_name": "", "tz": "UTC",
          "is_bot": False, "deleted": False, "refreshed_at": now, "hours": {}, "morning_queue": False,
-         "is_manager": False},
+         "slack_admin": False},
     )
     person = get_person(session, team_id=team_id, user_id=info.user_id)
     assert person is not None
@@ -73,6 +91,7 @@ def save_person(session: Session, *, team_id: str, info: PersonInfo, now: dateti
         person.locale = info.locale
     person.is_bot = info.is_bot
     person.deleted = info.deleted
+    person.slack_admin = info.slack_admin
     person.refreshed_at = now
     session.add(person)
     session.flush()

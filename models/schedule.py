@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
-from models.errors import BadDueDate, BadInput, NotAllowed, TaskNotFound
+from models.errors import BadDueDate, BadInput, TaskNotFound
 from models.parsing import WORK_DAYS, parse_when
 from models.people import Actor
+from models.permissions import Deed, require, require_on_task
 from models.queries import ACTIVE_STATUSES
 from models.recurrence import Recurrence, anchored, next_occurrence
 from models.tables import DigestSubscription, Person, RecurringTask, Task
@@ -23,7 +24,6 @@ __all__ = [
     "MAX_SNOOZE",
     "create_recurring",
     "list_recurring",
-    "mark_manager",
     "parse_clock",
     "set_digest",
     "set_hours",
@@ -44,8 +44,7 @@ def snooze_task(
     task = find_task(session, team_id=team_id, number=number, lock=True)
     if task.status not in ACTIVE_STATUSES or task.status == TaskStatus.OPEN:
         raise BadInput(f"{task.ref} has no reminders to snooze.", "Snooze works on assigned, unfinished tasks.")
-    if actor.user_id != task.assignee_id and not actor.is_manager:
-        raise NotAllowed(f"You can't snooze {task.ref}.", f"Only its assignee (<@{task.assignee_id}>) can.")
+    require_on_task(Deed.SNOOZE, actor, task)
     if until <= now:
         raise BadDueDate("Snooze until when? That time has passed.", "e.g. `/tasks snooze T-42 2h`")
     if until - now > MAX_SNOOZE:
@@ -142,8 +141,7 @@ def set_recurring_status(
     recurring = session.get(RecurringTask, recurring_id)
     if recurring is None or recurring.team_id != team_id or recurring.status == "stopped":
         raise TaskNotFound(f"I can't find R-{recurring_id}.", "`/tasks recurring` lists them.")
-    if actor.user_id != recurring.requester_id and not actor.is_manager:
-        raise NotAllowed(f"You can't change R-{recurring_id}.", f"Only <@{recurring.requester_id}> or a manager can.")
+    require(Deed.CHANGE_RECURRING, actor, subject=f"R-{recurring_id}", requester=recurring.requester_id)
     if status == "active" and recurring.status == "paused":
         # Resuming skips what fell due while paused: the next instance is the next occurrence from now.
         rule = Recurrence.from_dict(recurring.rule)
@@ -153,20 +151,13 @@ def set_recurring_status(
     return recurring
 
 
-def mark_manager(session: Session, *, team_id: str, user_id: str, now: datetime) -> None:
-    """Record `user_id` as one of the team's managers (until the roster exists)."""
-    person = session.exec(select(Person).where(Person.team_id == team_id, Person.user_id == user_id)).first()
-    if person is None:
-        person = Person(team_id=team_id, user_id=user_id, name=user_id, refreshed_at=now - timedelta(days=365))
-    person.is_manager = True
-    session.add(person)
-
-
 def set_digest(
-    *, session: Session, team_id: str, channel_id: str, user_id: str, at: time, tz: str,
+    *, session: Session, team_id: str, channel_id: str, actor: Actor, at: time, tz: str,
     hours: dict[str, Any], now: datetime,
 ) -> DigestSubscription:
-    """Post the daily digest in `channel_id` at `at` in `tz`; whoever sets it up becomes a manager."""
+    """Post the daily digest in `channel_id` at `at` in `tz` (managers and admins only)."""
+    require(Deed.SET_DIGEST, actor, subject="the daily digest")
+    user_id = actor.user_id
     sub = session.get(DigestSubscription, (team_id, channel_id))
     if sub is None:
         sub = DigestSubscription(team_id=team_id, channel_id=channel_id, user_id=user_id, created_at=now)
@@ -176,12 +167,12 @@ def set_digest(
     sub.hours = hours
     sub.active = True
     session.add(sub)
-    mark_manager(session, team_id=team_id, user_id=user_id, now=now)
     return sub
 
 
-def stop_digest(*, session: Session, team_id: str, channel_id: str) -> bool:
-    """Stop the digest in `channel_id`; False when there was none."""
+def stop_digest(*, session: Session, team_id: str, channel_id: str, actor: Actor) -> bool:
+    """Stop the digest in `channel_id` (managers and admins only); False when there was none."""
+    require(Deed.STOP_DIGEST, actor, subject="the daily digest")
     sub = session.get(DigestSubscription, (team_id, channel_id))
     if sub is None or not sub.active:
         return False

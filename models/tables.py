@@ -29,6 +29,8 @@ __all__ = [
     "DigestSubscription",
     "Person",
     "RecurringTask",
+    "RoleEvent",
+    "RoleGrant",
     "ProcessedEvent",
     "Task",
     "TaskBase",
@@ -64,7 +66,31 @@ class Person(SQLModel, table=True):
     # Set in Handoff, never overwritten by a refresh from Slack:
     hours: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # working week; {} = workspace default
     morning_queue: bool = Field(default=False)
-    is_manager: bool = Field(default=False)
+    # Refreshed from Slack with the name: the person is a workspace owner or admin there.
+    slack_admin: bool = Field(default=False)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role given in Handoff to one person of a workspace (admins come from Slack and the settings)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    role: str = Field(default="manager", max_length=16)
+    granted_by: str = Field(max_length=32)
+    granted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RoleEvent(SQLModel, table=True):
+    """One line of a workspace's role history: who gave or took which role from whom, when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32, index=True)
+    user_id: str = Field(max_length=32)
+    role: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # granted, revoked
+    # A user id, or where the change came from (HANDOFF_MANAGERS, the 0004 migration).
+    actor_id: str = Field(max_length=32)
+    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class TaskBase(SQLModel):

@@ -15,11 +15,12 @@ from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from models.enums import Priority, TaskStatus
-from models.errors import BadDueDate, BadInput, NotAllowed, TaskNotFound
-from models.lifecycle import Action, Role, check_claim, check_transition, next_status
+from models.errors import BadDueDate, BadInput, TaskNotFound
+from models.lifecycle import Action, check_claim, check_transition, next_status
 from models.outbox import Pending, enqueue_all
 from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
+from models.permissions import Deed, allowed, require_on_task
 from models.sql import insert_ignore
 from models.tables import Task, TaskEvent, Workspace
 
@@ -181,7 +182,8 @@ def claim_task(*, session: Session, team_id: str, number: int, actor: Actor, now
     task = find_task(session, team_id=team_id, number=number, lock=True)
     takes = check_claim(
         task.status, task.ref, assignee_id=task.assignee_id, requester_id=task.requester_id,
-        actor_id=actor.user_id, actor_roles=frozenset(_roles(task, actor)),
+        actor_id=actor.user_id,
+        may_reopen=allowed(Deed.REOPEN, actor, requester=task.requester_id, assignee=task.assignee_id),
     )
     if not takes:
         return task
@@ -319,36 +321,12 @@ def _clear_block(task: Task) -> None:
     task.blocked_from = None
 
 
-def _roles(task: Task, actor: Actor) -> set[Role]:
-    roles = {Role.ANYONE}
-    if task.assignee_id == actor.user_id:
-        roles.add(Role.ASSIGNEE)
-    if task.requester_id == actor.user_id:
-        roles.add(Role.REQUESTER)
-    if actor.is_manager:
-        roles.add(Role.MANAGER)
-    return roles
-
-
 def _move(task: Task, action: Action, actor: Actor) -> None:
-    rule = check_transition(action, task.status, task.ref)
-    if not rule.roles & _roles(task, actor):
-        raise NotAllowed(f"You can't {rule.verb} {task.ref}.", _who_may(rule.roles, task))
+    check_transition(action, task.status, task.ref)
+    require_on_task(Deed(action.value), actor, task)
     task.status = next_status(
         action, task.status, has_assignee=task.assignee_id is not None, blocked_from=task.blocked_from
     )
-
-
-def _who_may(roles: frozenset[Role], task: Task) -> str:
-    names = []
-    if Role.ASSIGNEE in roles:
-        names.append("its assignee" + (f" (<@{task.assignee_id}>)" if task.assignee_id else ""))
-    if Role.REQUESTER in roles:
-        names.append(f"its requester (<@{task.requester_id}>)")
-    if Role.MANAGER in roles:
-        names.append("a manager")
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"Only {listed} can do that."
 
 
 def _note(text: str | None, *, what: str) -> str:

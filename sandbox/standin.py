@@ -367,6 +367,8 @@ class SlackStandIn:
     ) -> None:
         self.token = token
         self.app_token = app_token
+        # Tokens Slack has revoked (the app was uninstalled, or the token regenerated): `token_revoked`.
+        self.revoked_tokens: set[str] = set()
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -488,10 +490,13 @@ class SlackStandIn:
         is_bot: bool = False,
         deleted: bool = False,
         title: str = "",
+        is_admin: bool = False,
+        is_owner: bool = False,
         locale: str = "en-US",
     ) -> JSONDict:
         """Create or replace a workspace member; returns the users.info `user` object.
 
+        `is_owner` and `is_admin` are Slack's workspace roles (an owner is an admin too, as in Slack).
         `locale` (Slack's default is `en-US`) is returned only to calls that pass `include_locale`.
         """
         ZoneInfo(tz)  # fail at seeding time, not in the middle of a request
@@ -505,8 +510,8 @@ class SlackStandIn:
             "real_name": real,
             "tz": tz,
             "locale": locale,
-            "is_admin": False,
-            "is_owner": False,
+            "is_admin": is_admin or is_owner,
+            "is_owner": is_owner,
             "is_primary_owner": False,
             "is_restricted": False,
             "is_ultra_restricted": False,
@@ -1170,6 +1175,8 @@ class SlackStandIn:
             return self._fail_call(method, params, "unknown_method")
         if not token:
             return self._fail_call(method, params, "not_authed")
+        if token in self.revoked_tokens:
+            return self._fail_call(method, params, "token_revoked")
         expected, other = (self.app_token, self.token) if method == _APP_TOKEN_METHOD else (self.token, self.app_token)
         if token != expected:
             # A genuine token of the other kind (bot vs app-level) is refused by type, as Slack does.

@@ -54,7 +54,7 @@ _TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"
 LONG_POLL_SECONDS = 20.0
 COMMANDS = (
     {"command": "/delegate", "hint": "@person what by when · !high #tag · every Monday 9am · help"},
-    {"command": "/tasks", "hint": "mine · pool · T-3 · done T-3 · digest here at 9:00 · help"},
+    {"command": "/tasks", "hint": "mine · pool · T-3 · done T-3 · digest here at 9:00 · managers · help"},
 )
 STEPS = {"10m": timedelta(minutes=10), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # The first working morning is shown in the requester's zone: the sandbox opens there.

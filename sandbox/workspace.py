@@ -61,10 +61,12 @@ class Member:
     title: str
     tz: str
     locale: str = "en-US"
+    # Slack's workspace owner: a Handoff admin, who may add and remove managers.
+    is_owner: bool = False
 
 
 PEOPLE = (
-    Member("URITA", "rita", "Rita Alvarez", "Requester · Operations lead", "America/New_York"),
+    Member("URITA", "rita", "Rita Alvarez", "Requester · Operations lead", "America/New_York", is_owner=True),
     Member("UMIA", "mia", "Mia Novak", "Manager · Back office", "America/Chicago"),
     Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London", "en-GB"),
     Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata", "en-IN"),
@@ -132,7 +134,8 @@ def seeded_standin(
     slack = SlackStandIn(team_id=TEAM, clock=clock, timer=timer).start()
     for member in PEOPLE:
         slack.add_user(
-            member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title, locale=member.locale
+            member.id, member.name, real_name=member.real_name, tz=member.tz, title=member.title, locale=member.locale,
+            is_owner=member.is_owner,
         )
     for channel_id, name in CHANNELS.items():
         slack.add_channel(channel_id, name, members=[m.id for m in PEOPLE])

@@ -20,6 +20,7 @@ from models.notices import claim_once, notify_task
 from models.outbox import enqueue
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
+from models.roles import roles_of, seed_managers
 from models.sql import insert_ignore
 from models.tables import DigestRun, DigestSubscription, Person, RecurringTask, Task, TaskEvent
 from models.tasks import NewTask, create_task
@@ -73,9 +74,11 @@ class _People:
     def get(self, user_id: str | None) -> Person | None:
         return self.by_id.get(user_id) if user_id else None
 
-    def managers(self, config: JobConfig) -> list[str]:
-        recorded = [p.user_id for p in self.by_id.values() if p.is_manager]
-        return sorted(set(recorded) | set(config.managers))
+
+def _managers(session: Session, team_id: str, now: datetime, config: JobConfig) -> list[str]:
+    """Who hears escalations: the workspace's managers (HANDOFF_MANAGERS seeded first, as for requests)."""
+    seed_managers(session, team_id=team_id, user_ids=config.managers, now=now)
+    return list(roles_of(session, team_id=team_id).managers)
 
 
 def _teams(session: Session) -> list[str]:
@@ -94,7 +97,7 @@ def run_reminders(session: Session, now: datetime, config: JobConfig) -> JobRepo
     report = JobReport()
     for team_id in _teams(session):
         people = _People(session, team_id)
-        managers = people.managers(config)
+        managers = _managers(session, team_id, now, config)
         tasks = session.exec(
             select(Task).where(
                 Task.team_id == team_id,
@@ -195,7 +198,7 @@ def run_unclaimed(session: Session, now: datetime, config: JobConfig) -> JobRepo
     report = JobReport()
     for team_id in _teams(session):
         people = _People(session, team_id)
-        managers = people.managers(config)
+        managers = _managers(session, team_id, now, config)
         pool = session.exec(select(Task).where(Task.team_id == team_id, Task.status == TaskStatus.OPEN)).all()
         for task in pool:
             since = _open_since(session, task)

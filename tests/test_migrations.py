@@ -38,9 +38,34 @@ def test_upgrading_keeps_existing_rows(db_url: str) -> None:
                 "INSERT INTO person (team_id, user_id, name, real_name, tz, is_bot, deleted, refreshed_at) "
                 "VALUES ('T1', 'U1', 'ana', 'Ana', 'Europe/London', false, false, '2026-11-25 10:00:00')"
             ))
-        upgrade(db_url)
+        upgrade(db_url, "0003")  # 0004 turns is_manager into roles (tested below)
         with engine.connect() as conn:
             row = conn.execute(text("SELECT name, morning_queue, is_manager, locale FROM person")).one()
     finally:
         engine.dispose()
     assert (row[0], bool(row[1]), bool(row[2]), row[3]) == ("ana", False, False, "")
+
+
+def test_managers_recorded_before_roles_stay_managers_with_a_history_line(db_url: str) -> None:
+    from sqlalchemy import text
+
+    upgrade(db_url, "0002")
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO person (team_id, user_id, name, real_name, tz, is_bot, deleted, refreshed_at, hours, "
+                "morning_queue, is_manager) VALUES ('T1', 'UMIA', 'mia', 'Mia', 'UTC', false, false, "
+                "'2026-11-25 10:00:00', '{}', false, true), ('T1', 'UANA', 'ana', 'Ana', 'UTC', false, false, "
+                "'2026-11-25 10:00:00', '{}', false, false)"
+            ))
+        upgrade(db_url)
+        with engine.connect() as conn:
+            grants = conn.execute(text("SELECT team_id, user_id, role, granted_by FROM rolegrant")).all()
+            events = conn.execute(text("SELECT user_id, kind, actor_id FROM roleevent")).all()
+            admins = conn.execute(text("SELECT user_id, slack_admin FROM person ORDER BY user_id")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(g) for g in grants] == [("T1", "UMIA", "manager", "migration-0004")]
+    assert [tuple(e) for e in events] == [("UMIA", "granted", "migration-0004")]
+    assert [(u, bool(a)) for u, a in admins] == [("UANA", False), ("UMIA", False)]

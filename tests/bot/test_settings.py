@@ -29,6 +29,7 @@ def test_every_setting_is_read() -> None:
         "HANDOFF_THREADS": "4",
         "HANDOFF_POOL_CHANNEL": "C0POOL",
         "HANDOFF_MANAGERS": "U01, U02",
+        "HANDOFF_ADMINS": "U03",
         "HANDOFF_CLAIM_EMOJI": ":hand:,raised_hand",
         "HANDOFF_DONE_EMOJI": "heavy_check_mark",
         "HANDOFF_START_EMOJI": "runner",
@@ -37,6 +38,7 @@ def test_every_setting_is_read() -> None:
     })
     assert settings.api_url == "http://127.0.0.1:9999/api/"  # slack_sdk needs the trailing slash
     assert settings.managers == frozenset({"U01", "U02"})
+    assert settings.admins == frozenset({"U03"})
     assert settings.claim_emoji == frozenset({"hand", "raised_hand"})
     assert (settings.port, settings.threads, settings.slack_timeout, settings.log_level) == (8080, 4, 5.0, "DEBUG")
     assert settings.pool_channel == "C0POOL" and settings.app_token == "xapp-1-abc"
@@ -55,6 +57,9 @@ def test_every_setting_is_read() -> None:
         ({**BASE, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be an http(s) URL"),
         ({**BASE, "HANDOFF_POOL_CHANNEL": "#pool"}, "HANDOFF_POOL_CHANNEL must be a channel id"),
         ({**BASE, "HANDOFF_MANAGERS": "U01,@mia"}, "HANDOFF_MANAGERS must be a comma-separated list"),
+        ({**BASE, "HANDOFF_ADMINS": "rita"}, "HANDOFF_ADMINS must be a comma-separated list"),
+        ({**BASE, "SLACK_BOT_TOKEN": "xoxb-your-bot-token"}, "SLACK_BOT_TOKEN is still the placeholder"),
+        ({**BASE, "SLACK_SIGNING_SECRET": "your-signing-secret"}, "SLACK_SIGNING_SECRET is still the placeholder"),
         ({**BASE, "HANDOFF_CLAIM_EMOJI": "✋"}, "HANDOFF_CLAIM_EMOJI must be emoji names"),
         ({**BASE, "LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
     ],

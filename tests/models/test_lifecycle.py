@@ -6,7 +6,7 @@ import pytest
 
 from models.enums import TaskStatus as S
 from models.errors import Conflict, InvalidTransition
-from models.lifecycle import TRANSITIONS, Action, Role, check_claim, check_transition, next_status
+from models.lifecycle import TRANSITIONS, Action, check_claim, check_transition, next_status
 
 ALLOWED = {
     (Action.CLAIM, S.OPEN): S.ASSIGNED,
@@ -67,10 +67,11 @@ def test_table_covers_every_action() -> None:
     assert set(TRANSITIONS) == set(Action)
 
 
-# (state, assignee, claimer's roles) -> True (takes it), False (already theirs: no change) or the error.
-_ANYONE = frozenset({Role.ANYONE})
-_ASSIGNEE = frozenset({Role.ANYONE, Role.ASSIGNEE})
-CLAIMS: list[tuple[S, str | None, str, frozenset[Role], object]] = [
+# (state, assignee, claimer, whether they may reopen) -> True (takes it), False (already theirs: no change)
+# or the error.
+_ANYONE = False
+_ASSIGNEE = True
+CLAIMS: list[tuple[S, str | None, str, bool, object]] = [
     (S.OPEN, None, "UBEN", _ANYONE, True),
     *[(s, "UANA", "UANA", _ASSIGNEE, False) for s in (S.ASSIGNED, S.IN_PROGRESS, S.BLOCKED)],
     *[(s, "UANA", "UBEN", _ANYONE, "already belongs to <@UANA>") for s in (S.ASSIGNED, S.IN_PROGRESS, S.BLOCKED)],
@@ -80,13 +81,13 @@ CLAIMS: list[tuple[S, str | None, str, frozenset[Role], object]] = [
 ]
 
 
-@pytest.mark.parametrize(("status", "assignee", "claimer", "roles", "outcome"), CLAIMS)
+@pytest.mark.parametrize(("status", "assignee", "claimer", "may_reopen", "outcome"), CLAIMS)
 def test_check_claim_gives_the_right_answer_in_every_state(
-    status: S, assignee: str | None, claimer: str, roles: frozenset[Role], outcome: object
+    status: S, assignee: str | None, claimer: str, may_reopen: bool, outcome: object
 ) -> None:
     def claim() -> bool:
         return check_claim(
-            status, "T-7", assignee_id=assignee, requester_id="URITA", actor_id=claimer, actor_roles=roles
+            status, "T-7", assignee_id=assignee, requester_id="URITA", actor_id=claimer, may_reopen=may_reopen
         )
 
     if isinstance(outcome, bool):

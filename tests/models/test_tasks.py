@@ -10,14 +10,14 @@ from sqlmodel import col, select
 
 from models import tasks
 from models.db import Database
-from models.enums import TaskStatus
+from models.enums import TaskStatus, WorkspaceRole
 from models.errors import BadDueDate, BadInput, Conflict, InvalidTransition, NotAllowed, TaskNotFound
 from models.people import Actor
 from models.tables import Outbox, Task, TaskEvent
 from tests.conftest import FakeClock
 from tests.factories import TEAM, make_task, new_task
 
-ANA, RITA, BEN, MIA = Actor("UANA"), Actor("URITA"), Actor("UBEN"), Actor("UMIA", is_manager=True)
+ANA, RITA, BEN, MIA = Actor("UANA"), Actor("URITA"), Actor("UBEN"), Actor("UMIA", WorkspaceRole.MANAGER)
 
 
 def _events(db: Database, task: Task) -> list[tuple[str, str]]:
@@ -102,7 +102,7 @@ def test_who_may_move_a_task(db: Database, clock: FakeClock, actor: Actor, allow
             with pytest.raises(NotAllowed, match="You can't start T-1") as caught:
                 tasks.start_task(session=s, team_id=TEAM, number=task.number, actor=actor, now=clock())
             assert caught.value.hint == (
-                "Only its assignee (<@UANA>), its requester (<@URITA>) or a manager can do that."
+                "Only its assignee (<@UANA>), its requester (<@URITA>) or a manager or an admin can do that."
             )
 
 

@@ -114,7 +114,7 @@ def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
     """Handoff served by waitress on a loopback port; deliveries run when the test says (`bot.deliver()`)."""
     upgrade(db_url)
     handoff = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
-    server = start_http(handoff, "127.0.0.1", 0, 4)
+    server = start_http(handoff, "127.0.0.1", 0, 4, loop_timeout=0.05)  # so closing it takes no second
 
     def serve() -> None:
         # Closing the listening socket from the test thread ends the loop with a harmless OSError.

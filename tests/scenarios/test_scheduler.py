@@ -152,7 +152,7 @@ def test_the_assignee_snoozes_reminders_and_the_due_date_stays(bot: Bot, clock: 
     for other in (BEN, RITA):
         refused = bot.tasks("snooze T-1 2h", user=other)
         assert refused["text"].startswith("⚠️ You can't snooze T-1."), refused
-        assert "Only its assignee (<@UANA>) can." in refused["text"]
+        assert "Only its assignee (<@UANA>) or a manager or an admin (<@UMIA>) can do that." in refused["text"]
     assert bot.task(1).snoozed_until is None
 
     answer = bot.tasks("snooze T-1 2h", user=ANA)

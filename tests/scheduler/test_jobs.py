@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from models.db import Database
+from models.enums import WorkspaceRole
 from models.people import Actor, PersonInfo, save_person
 from models.recurrence import split_recurrence
 from models.schedule import create_recurring, set_digest, snooze_task
@@ -164,7 +165,8 @@ def _digest_setup(db: Database, at: str = "09:00", *, now: datetime = datetime(2
 
     hour, minute = (int(x) for x in at.split(":"))
     with db.transaction() as s:
-        set_digest(session=s, team_id=TEAM, channel_id="CDIGEST", user_id="UMIA", at=clock_time(hour, minute),
+        set_digest(session=s, team_id=TEAM, channel_id="CDIGEST", actor=Actor("UMIA", WorkspaceRole.MANAGER),
+                   at=clock_time(hour, minute),
                    tz="America/New_York", hours={}, now=now)
 
 
