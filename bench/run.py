@@ -45,8 +45,8 @@ REQUESTER = "URITA"
 ASSIGNEE = "UANA"
 CHANNEL = "CGENERAL"
 COMMAND_TEXT = "<@UANA|ana> Reconcile October invoices by Friday 5pm"
-# The bot's normal answer to /delegate is "⏳ T-<n> saved for <@UANA>; posting its card…".
-BOT_CONFIRMATION = "saved for"
+# The bot's normal answer to /delegate is "✅ Created *T-<n>* for <@UANA>: … Its card is going up in …".
+BOT_CONFIRMATION = "Created *T-"  # ASCII: the JSON body escapes the emoji
 
 # Targets printed next to the figures.
 TARGET_RATIO = 0.8
