@@ -20,6 +20,7 @@ See `/tasks help` for finding and moving tasks."""
 TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks` — your open tasks · `/tasks delegated` — what you asked others for
 • `/tasks open` — the pool, waiting to be claimed · `/tasks overdue` — everything late
+• `/tasks today` — due today, not yet late · `/tasks blocked` — everything blocked
 • `/tasks @ana` — Ana's open tasks · `/tasks #payroll` — by tag · `/tasks T-42` — one task and its history
 *Move a task*
 • `/tasks claim T-42` · `/tasks start T-42` · `/tasks done T-42 sent to the client` (the note reaches the requester)

@@ -397,11 +397,9 @@ def task_detail(task: Task, recent: RecentHistory, now: datetime) -> tuple[str, 
 _GROUP_TITLES = {
     "overdue": "⏰ Overdue",
     "due_today": "📅 Due today",
-    "in_progress": "🟡 In progress",
     "blocked": "⛔ Blocked",
-    "not_started": "📥 Not started",
     "unclaimed": "⚪ Unclaimed",
-    "done": "✅ Done",
+    "done": "✅ Done since the last digest",
     "queue": "Your queue",
 }
 
@@ -410,7 +408,8 @@ def _snapshot_line(item: dict[str, Any]) -> str:
     ref = f"<{item['url']}|{item['ref']}>" if item.get("url") else item["ref"]
     due = f" · due {format_when(datetime.fromisoformat(item['due']))}" if item.get("due") else ""
     who = f" · <@{item['assignee']}>" if item.get("assignee") else ""
-    return f"• *{ref}* {escape(item['title'])}{who}{due}"
+    blocked = " · ⛔ blocked" if item.get("status") == TaskStatus.BLOCKED else ""
+    return f"• *{ref}* {escape(item['title'])}{who}{due}{blocked}"
 
 
 def _grouped(groups: dict[str, list[dict[str, Any]]]) -> Blocks:
@@ -422,42 +421,55 @@ def _grouped(groups: dict[str, list[dict[str, Any]]]) -> Blocks:
     return blocks
 
 
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, CONTEXT_TEXT_LIMIT)}]}
+
+
+_HEADLINE = (
+    ("open", "Open"), ("due_today", "Due today"), ("overdue", "Overdue"), ("blocked", "Blocked"),
+    ("unclaimed", "Unclaimed"), ("done", "Done since last digest"),
+)
+
+
 def digest_headline(payload: dict[str, Any]) -> tuple[str, Blocks]:
     """The digest's parent message: the day's numbers."""
     h = payload["headline"]
     rate = f"{h['on_time_rate']}% on time" if h.get("on_time_rate") is not None else "nothing finished yet"
     text = (
         f"📋 Daily digest for {payload['date']}: {h['open']} open · {h['due_today']} due today · "
-        f"{h['overdue']} overdue · {h['unclaimed']} unclaimed · {h['done']} done since the last digest ({rate})"
+        f"{h['overdue']} overdue · {h['blocked']} blocked · {h['unclaimed']} unclaimed · "
+        f"{h['done']} done since the last digest ({rate})"
     )
+    fields = [f"*{label}*\n{h[key]}" for key, label in _HEADLINE] + [f"*On-time rate*\n{rate}"]
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": f"📋 Daily digest · {payload['date']}"}},
-        {
-            "type": "section",
-            "fields": [
-                {"type": "mrkdwn", "text": f"*Open*\n{h['open']}"},
-                {"type": "mrkdwn", "text": f"*Due today*\n{h['due_today']}"},
-                {"type": "mrkdwn", "text": f"*Overdue*\n{h['overdue']}"},
-                {"type": "mrkdwn", "text": f"*Unclaimed*\n{h['unclaimed']}"},
-                {"type": "mrkdwn", "text": f"*Done since last digest*\n{h['done']}"},
-                {"type": "mrkdwn", "text": f"*On-time rate*\n{rate}"},
-            ],
-        },
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Details per person are in the thread."}]},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        _context("What needs attention, and each person's numbers, are in the thread."),
     ]
     return text, blocks
 
 
+def _person_line(row: dict[str, Any]) -> str:
+    return (
+        f"• <@{row['user_id']}> · {row['open']} open · {row['overdue']} overdue · {row['due_today']} due today · "
+        f"{row['blocked']} blocked · {row['done']} done"
+    )
+
+
 def digest_section(section: dict[str, Any]) -> tuple[str, Blocks]:
-    """One digest reply: an assistant's tasks, the unclaimed pool, or what was completed."""
-    part = f" (part {section['part']} of {section['parts']})" if section.get("parts") else ""
-    if section["kind"] == "assistant":
-        title = f"<@{section['user']}>{part}"
-    elif section["kind"] == "pool":
-        title = f"*Unclaimed pool*{part}"
-    else:
-        title = f"*Completed since the last digest*{part}"
-    blocks = [_section(title), *_grouped(section["groups"])]
+    """One digest reply: a capped list of what needs attention (or was done), or the numbers per person."""
+    if section["kind"] == "people":
+        part = f" (part {section['part']} of {section['parts']})" if section.get("parts") else ""
+        title = f"*👥 Per person*{part}"
+        blocks = [_section(title), *_chunked(_person_line(row) for row in section["rows"])]
+        blocks.append(_context("`/tasks @name` lists anyone's open tasks."))
+        return f"Digest: {title}", blocks[:MESSAGE_BLOCKS]
+    items, total = section["items"], section["total"]
+    title = f"*{_GROUP_TITLES[section['group']]}* ({total})"
+    blocks = [_section(title), *_chunked(_snapshot_line(item) for item in items)]
+    if total > len(items):
+        more = f"…and {total - len(items)} more"
+        blocks.append(_context(f"{more}: `{section['more']}`" if section["more"] else f"{more}."))
     return f"Digest: {title}", blocks[:MESSAGE_BLOCKS]
 
 

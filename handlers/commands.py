@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import time, timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -15,6 +16,7 @@ from handlers.common import date_reading, done_words, explain, resolve_mention, 
 from handlers.payloads import SlashCommand, current, parse_number
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
+from models.localtime import local_instant
 from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
@@ -152,6 +154,12 @@ def _tasks(services: Services, command: SlashCommand, text: str) -> str | tuple[
         heading, filters, empty = "Waiting in the pool", {"status": TaskStatus.OPEN}, "The pool is empty."
     elif head in {"overdue", "late"}:
         heading, filters, empty = "Overdue", {"overdue_at": now}, "Nothing is overdue. 🎉"
+    elif head == "today":
+        zone = zone_of(services.directory.person(team_id, user_id))
+        midnight = local_instant(now.astimezone(zone).date() + timedelta(days=1), time(0, 0), zone)
+        heading, filters, empty = "Due today", {"due_between": (now, midnight)}, "Nothing else is due today."
+    elif head == "blocked":
+        heading, filters, empty = "Blocked", {"status": TaskStatus.BLOCKED}, "Nothing is blocked."
     elif head.startswith("#") and len(head) > 1:
         tag = head[1:]
         shown = render.escape(tag)

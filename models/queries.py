@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.enums import Priority, TaskStatus
@@ -13,9 +14,13 @@ from models.tables import Task, TaskEvent
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "AssistantCounts",
+    "DigestCounts",
     "RecentHistory",
     "TaskPage",
     "active_tasks",
+    "digest_counts",
+    "done_since",
     "history",
     "recent_history",
     "is_overdue",
@@ -63,6 +68,7 @@ def active_tasks(
     status: TaskStatus | None = None,
     tag: str | None = None,
     overdue_at: datetime | None = None,
+    due_between: tuple[datetime, datetime] | None = None,
     offset: int = 0,
     limit: int = 25,
 ) -> TaskPage:
@@ -76,6 +82,9 @@ def active_tasks(
         where.append(col(Task.status) == status)
     if overdue_at is not None:
         where += [col(Task.due_at).is_not(None), col(Task.due_at) <= overdue_at]
+    if due_between is not None:
+        # Strictly after the start, so "due today" never repeats what is already overdue at that instant.
+        where += [col(Task.due_at) > due_between[0], col(Task.due_at) < due_between[1]]
     if tag is not None:
         # Tags live in a JSON list; filtering here keeps the query portable across SQLite and PostgreSQL.
         tagged = sorted((t for t in session.exec(select(Task).where(*where)) if tag.lower() in t.tags), key=sort_key)
@@ -106,3 +115,75 @@ def recent_history(session: Session, *, task_id: int, limit: int = 20) -> Recent
     )
     total = session.exec(select(func.count()).select_from(TaskEvent).where(TaskEvent.task_id == task_id)).one()
     return RecentHistory(events, int(total) - len(events))
+
+
+@dataclass(frozen=True)
+class AssistantCounts:
+    """One person's numbers in a digest."""
+
+    user_id: str
+    open: int
+    overdue: int
+    due_today: int
+    blocked: int
+    done: int
+
+
+@dataclass(frozen=True)
+class DigestCounts:
+    """A workspace's numbers for a digest, and each assistant's (everyone who holds or held a task)."""
+
+    open: int
+    overdue: int
+    due_today: int
+    blocked: int
+    unclaimed: int
+    done: int
+    done_on_time: int
+    assistants: list[AssistantCounts]
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def digest_counts(
+    session: Session, *, team_id: str, now: datetime, day_end: datetime, since: datetime
+) -> DigestCounts:
+    """Counts for a digest in two statements, whatever the number of tasks: SQL aggregates, no rows loaded.
+
+    Overdue is due at or before `now`, due today after `now` and before `day_end`, done is completed after
+    `since`; overdue, due today and blocked overlap as their `/tasks` lists do.
+    """
+    due = col(Task.due_at)
+    active = col(Task.status).in_(ACTIVE_STATUSES)
+    overdue = and_(active, due <= now)
+    today = and_(active, due > now, due < day_end)
+    blocked = col(Task.status) == TaskStatus.BLOCKED
+    done = and_(col(Task.status) == TaskStatus.DONE, col(Task.completed_at) > since)
+    on_time = and_(done, or_(due.is_(None), col(Task.completed_at) <= due))
+    team = col(Task.team_id) == team_id
+    conn = session.connection()
+    headline = [active, overdue, today, blocked, col(Task.status) == TaskStatus.OPEN, done, on_time]
+    totals = conn.execute(sa_select(*map(_count, headline)).where(team, or_(active, done))).one()
+    # Every task ever assigned counts someone as an assistant, so a person with nothing open shows at zero.
+    assignee = col(Task.assignee_id)
+    per_person = [active, overdue, today, blocked, done]
+    rows = conn.execute(
+        sa_select(assignee, *map(_count, per_person)).where(team, assignee.is_not(None)).group_by(assignee)
+    ).all()
+    people = [AssistantCounts(str(row[0]), *(int(n) for n in row[1:])) for row in rows]
+    n = [int(x) for x in totals]
+    return DigestCounts(n[0], n[1], n[2], n[3], n[4], n[5], n[6], assistants=people)
+
+
+def done_since(session: Session, *, team_id: str, since: datetime, limit: int) -> list[Task]:
+    """The `limit` tasks completed most recently after `since`, newest first."""
+    return list(
+        session.exec(
+            select(Task)
+            .where(Task.team_id == team_id, Task.status == TaskStatus.DONE, col(Task.completed_at) > since)
+            .order_by(col(Task.completed_at).desc(), col(Task.number).desc())
+            .limit(limit)
+        )
+    )

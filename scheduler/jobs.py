@@ -8,27 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
-from models.localtime import local_instant
 from models.notices import claim_once, notify_task
 from models.outbox import enqueue
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
 from models.roles import roles_of, seed_managers
-from models.sql import insert_ignore
-from models.tables import DigestRun, DigestSubscription, Person, RecurringTask, Task, TaskEvent
+from models.tables import Person, RecurringTask, Task, TaskEvent
 from models.tasks import NewTask, create_task
-from models.worktime import WorkWeek, from_dict
+from models.worktime import WorkWeek
 from scheduler.config import JobConfig
+from scheduler.digest import run_digests, snapshot
 
 __all__ = [
-    "DIGEST_CHUNK",
     "JobReport",
     "run_all",
     "run_digests",
@@ -37,10 +34,6 @@ __all__ = [
     "run_reminders",
     "run_unclaimed",
 ]
-
-# Items per digest reply: keeps each reply well inside Slack's 50-block / 3,000-character limits.
-DIGEST_CHUNK = 20
-
 
 @dataclass
 class JobReport:
@@ -275,153 +268,6 @@ def run_recurring(session: Session, now: datetime, config: JobConfig) -> JobRepo
         recurring.next_at = next_occurrence(rule, after=occurrence, tz=tz)
         session.add(recurring)
     return report
-
-
-# -- digests --------------------------------------------------------------------------------------
-
-
-def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime) -> date | None:
-    """The local date whose digest is owed at `now`, or None (pure: time of day, working day, same day)."""
-    local = now.astimezone(week.tz)
-    day = local.date()
-    if not week.is_working_day(day):
-        return None
-    hour, minute = (int(x) for x in subscription.at.split(":"))
-    scheduled = local_instant(day, time(hour, minute), week.tz)
-    if scheduled < subscription.created_at:
-        return None  # set up after today's time: the first digest is tomorrow's, not one right away
-    # A digest missed while the bot was down still goes out later the same local day, never the next.
-    return day if scheduled <= now else None
-
-
-def run_digests(session: Session, now: datetime, config: JobConfig) -> JobReport:
-    """Post each channel's daily digest once per local date, at its time, on working days."""
-    report = JobReport()
-    subscriptions = session.exec(select(DigestSubscription).where(col(DigestSubscription.active).is_(True))).all()
-    for sub in subscriptions:
-        zone = ZoneInfo(sub.tz)
-        week = from_dict(sub.hours, zone) if sub.hours else config.week(None, sub.tz)
-        day = digest_owed(sub, week, now)
-        if day is None:
-            continue
-        previous = session.exec(
-            select(DigestRun.at)
-            .where(DigestRun.team_id == sub.team_id, DigestRun.channel_id == sub.channel_id)
-            .order_by(col(DigestRun.at).desc())
-        ).first()
-        if not insert_ignore(
-            session, DigestRun,
-            {"team_id": sub.team_id, "channel_id": sub.channel_id, "local_date": day.isoformat(), "at": now},
-        ):
-            continue
-        since = previous or now - timedelta(days=1)
-        _queue_digest(session, sub, day, week, since, now, config)
-        report.digests += 1
-    return report
-
-
-def snapshot(task: Task) -> dict[str, Any]:
-    """What a digest or queue shows of a task, frozen at the moment it is composed."""
-    return {
-        "ref": task.ref,
-        "title": task.title,
-        "url": task.card_url,
-        "due": task.due_at.isoformat() if task.due_at else None,
-        "assignee": task.assignee_id,
-        "status": str(task.status),
-        "priority": str(task.priority),
-    }
-
-
-def compose_digest(
-    session: Session, *, team_id: str, day_start: datetime, day_end: datetime, since: datetime, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The digest's headline numbers and its sections (one per assistant, the pool, and what was done)."""
-    active = sorted(
-        session.exec(select(Task).where(Task.team_id == team_id, col(Task.status).in_(ACTIVE_STATUSES))).all(),
-        key=sort_key,
-    )
-    done = session.exec(
-        select(Task).where(
-            Task.team_id == team_id, Task.status == TaskStatus.DONE, col(Task.completed_at) > since
-        )
-    ).all()
-    overdue = [t for t in active if t.due_at is not None and t.due_at <= now]
-    due_today = [t for t in active if t.due_at is not None and now < t.due_at < day_end]
-    pool = [t for t in active if t.status == TaskStatus.OPEN]
-    on_time = [t for t in done if t.due_at is None or (t.completed_at and t.completed_at <= t.due_at)]
-    headline = {
-        "open": len(active),
-        "due_today": len(due_today),
-        "overdue": len(overdue),
-        "unclaimed": len(pool),
-        "done": len(done),
-        "on_time_rate": round(100 * len(on_time) / len(done)) if done else None,
-    }
-    sections: list[dict[str, Any]] = []
-    assistants = sorted({t.assignee_id for t in active if t.assignee_id})
-    for user in assistants:
-        mine = [t for t in active if t.assignee_id == user]
-        groups = {
-            "overdue": [snapshot(t) for t in mine if t in overdue],
-            "due_today": [snapshot(t) for t in mine if t in due_today],
-            "in_progress": [snapshot(t) for t in mine if t.status == TaskStatus.IN_PROGRESS and t not in overdue],
-            "blocked": [snapshot(t) for t in mine if t.status == TaskStatus.BLOCKED and t not in overdue],
-            # Everything else they hold, so an assistant with only untouched work still shows up.
-            "not_started": [
-                snapshot(t) for t in mine
-                if t.status == TaskStatus.ASSIGNED and t not in overdue and t not in due_today
-            ],
-        }
-        if any(groups.values()):
-            sections.append({"kind": "assistant", "user": user, "groups": groups})
-    if pool:
-        sections.append({"kind": "pool", "groups": {"unclaimed": [snapshot(t) for t in pool]}})
-    if done:
-        sections.append({"kind": "done", "groups": {"done": [snapshot(t) for t in done]}})
-    return headline, sections
-
-
-def _chunks(section: dict[str, Any]) -> list[dict[str, Any]]:
-    """Split a section so no reply carries more than DIGEST_CHUNK items; nothing is dropped."""
-    items = [(name, item) for name, group in section["groups"].items() for item in group]
-    if len(items) <= DIGEST_CHUNK:
-        return [section]
-    parts = []
-    for start in range(0, len(items), DIGEST_CHUNK):
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for name, item in items[start : start + DIGEST_CHUNK]:
-            groups.setdefault(name, []).append(item)
-        parts.append({**section, "groups": groups, "part": start // DIGEST_CHUNK + 1,
-                      "parts": -(-len(items) // DIGEST_CHUNK)})
-    return parts
-
-
-def _queue_digest(
-    session: Session,
-    sub: DigestSubscription,
-    day: date,
-    week: WorkWeek,
-    since: datetime,
-    now: datetime,
-    config: JobConfig,
-) -> None:
-    midnight = local_instant(day + timedelta(days=1), time(0, 0), week.tz)
-    headline, sections = compose_digest(
-        session, team_id=sub.team_id, day_start=local_instant(day, time(0, 0), week.tz),
-        day_end=midnight, since=since, now=now,
-    )
-    parent = f"digest:{sub.team_id}:{sub.channel_id}:{day.isoformat()}"
-    enqueue(
-        session, team_id=sub.team_id, key=parent, kind="digest.post", now=now,
-        payload={"channel": sub.channel_id, "date": day.isoformat(), "headline": headline},
-    )
-    replies = [part for section in sections for part in _chunks(section)]
-    for n, part in enumerate(replies, start=1):
-        enqueue(
-            session, team_id=sub.team_id, key=f"{parent}:{n}", kind="digest.reply", now=now,
-            payload={"channel": sub.channel_id, "parent": parent, "section": part},
-        )
 
 
 # -- morning queue --------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from slack_sdk.models.blocks import Block
 from bot.render import MENU_LIMIT, MESSAGE_BLOCKS, MORNING_ITEMS, card, clip, digest_section, morning_queue
 from models.enums import TaskStatus
 from models.tables import Task
-from scheduler.jobs import DIGEST_CHUNK
+from sandbox.blockkit import message_refusal
+from scheduler.digest import DIGEST_LIST, DIGEST_PEOPLE
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 
@@ -66,10 +67,13 @@ def test_digest_parts_and_the_morning_queue_stay_valid_at_any_size(count: int) -
         assert f"…and {count - MORNING_ITEMS} more" in blocks[-1]["elements"][0]["text"]
     for block in blocks:
         Block.parse(block).validate_json()  # type: ignore[union-attr]
-    part = [_item(n) for n in range(min(count, DIGEST_CHUNK))]
-    _, blocks = digest_section({"kind": "assistant", "user": "UANA", "groups": {"overdue": part}, "part": 1,
-                                "parts": 2})
-    assert len(blocks) <= MESSAGE_BLOCKS
-    for block in blocks:
-        Block.parse(block).validate_json()  # type: ignore[union-attr]
-        assert len(block["text"]["text"]) <= 3000
+    people = [{"user_id": f"U{n:010d}", "open": 10_000, "overdue": 10_000, "due_today": 10_000, "blocked": 10_000,
+               "done": 10_000} for n in range(min(count, DIGEST_PEOPLE))]
+    sections = [
+        {"kind": "list", "group": "overdue", "items": [_item(n) for n in range(min(count, DIGEST_LIST))],
+         "total": count, "more": "/tasks overdue"},
+        {"kind": "people", "rows": people, "part": 1, "parts": 2},
+    ]
+    for section in sections:
+        text, blocks = digest_section(section)
+        assert message_refusal(text, blocks) is None, section["kind"]

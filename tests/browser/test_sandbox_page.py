@@ -131,7 +131,7 @@ def test_delegate_claim_done_and_read_the_digest_thread(sandbox: tuple[Workspace
     digest.locator(".thread-link").click()
     thread = page.locator("#thread-pane")
     expect(thread).to_be_visible()
-    expect(thread).to_contain_text("Unclaimed pool")
+    expect(thread).to_contain_text("Unclaimed")
     expect(thread).to_contain_text("Sort the shared inbox")
 
     # An hour later, the clock says so.

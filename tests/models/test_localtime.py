@@ -15,7 +15,7 @@ from models.parsing import parse_when
 from models.recurrence import Recurrence, next_occurrence
 from models.tables import DigestSubscription
 from models.worktime import WorkWeek
-from scheduler.jobs import digest_owed
+from scheduler.digest import digest_owed
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")

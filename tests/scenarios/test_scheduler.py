@@ -202,24 +202,26 @@ def test_daily_digest_posts_once_per_working_day_with_a_thread_per_assistant(bot
     assert len(posts) == 1
     parent = posts[0]
     assert parent["text"] == (
-        "📋 Daily digest for 2026-11-26: 3 open · 1 due today · 0 overdue · 1 unclaimed · "
+        "📋 Daily digest for 2026-11-26: 3 open · 1 due today · 0 overdue · 0 blocked · 1 unclaimed · "
         "1 done since the last digest (100% on time)"
     )
     assert any(b["type"] == "header" for b in parent["blocks"])
     replies = bot.slack.messages(DIGEST, thread_ts=parent["ts"])
     titles = [r["text"] for r in replies]
     assert titles == [
-        "Digest: <@UANA>",
-        "Digest: <@UBEN>",
-        "Digest: *Unclaimed pool*",
-        "Digest: *Completed since the last digest*",
+        "Digest: *📅 Due today* (1)",
+        "Digest: *⚪ Unclaimed* (1)",
+        "Digest: *👥 Per person*",
+        "Digest: *✅ Done since the last digest* (1)",
     ]
     shown = [_shown(r) for r in replies]
-    for number, where in ((1, 0), (2, 1), (3, 2), (4, 3)):
+    for number, where in ((2, 0), (3, 1), (4, 3)):
         url = bot.task(number).card_url
         assert url, f"T-{number} has a card link"
         assert f"<{url}|T-{number}>" in shown[where], (number, shown[where])
-    assert "In progress" in shown[0] and "Due today" in shown[1]
+    # Ana's task in progress needs no attention: it is counted, with what she finished.
+    assert "<@UANA> · 1 open · 0 overdue · 0 due today · 0 blocked · 1 done" in shown[2]
+    assert "<@UBEN> · 1 open · 0 overdue · 1 due today · 0 blocked · 0 done" in shown[2]
 
     # Again the same day: nothing new.
     _run(bot, clock, utc(2026, 11, 26, 20))
@@ -232,7 +234,7 @@ def test_daily_digest_posts_once_per_working_day_with_a_thread_per_assistant(bot
     assert len(posts) == 2 and "2026-11-27" in posts[1]["text"]
     assert "0 done since the last digest" in posts[1]["text"]
     friday = [r["text"] for r in bot.slack.messages(DIGEST, thread_ts=posts[1]["ts"])]
-    assert "Digest: *Completed since the last digest*" not in friday
+    assert not any(t.startswith("Digest: *✅ Done") for t in friday)
 
     # Not at the weekend; Monday again.
     _run(bot, clock, utc(2026, 11, 28, 15))
@@ -305,7 +307,8 @@ def test_a_digest_slack_refused_at_first_is_posted_once_with_each_reply_once(bot
     assert len(posts) == 1
     replies = [r["text"] for r in bot.slack.messages(DIGEST, thread_ts=posts[0]["ts"])]
     assert replies == sorted(set(replies), key=replies.index), "no reply twice"
-    assert sorted(replies) == sorted(["Digest: <@UANA>", "Digest: <@UBEN>", "Digest: *Unclaimed pool*"])
+    expected = ["Digest: *📅 Due today* (1)", "Digest: *⚪ Unclaimed* (1)", "Digest: *👥 Per person*"]
+    assert sorted(replies) == sorted(expected)
     assert len(bot.slack.messages(DIGEST, include_replies=True)) == 4
     injected = [c.injected for c in bot.slack.calls_to("chat.postMessage") if c.injected]
     assert injected == ["ratelimited", "timeout_after_success", "server_error"], "every failure was met"
@@ -481,11 +484,12 @@ def test_jobs_run_at_an_instant_queues_and_delivers_and_says_so(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "queued: reminders=1 overdue=0 escalations=0 nudges=0 created=0 digests=1 morning=0",
-        "delivered: sent=3 retrying=0 refused=0",  # the reminder, the digest and Ana's reply
+        "delivered: sent=4 retrying=0 refused=0",  # the reminder, the digest, its "due today" and per person
     ]
     [parent] = _digest_posts(bot)
     assert parent["text"].startswith("📋 Daily digest for 2025-11-20: 1 open · 1 due today ·"), parent["text"]
-    assert [r["text"] for r in bot.slack.messages(DIGEST, thread_ts=parent["ts"])] == ["Digest: <@UANA>"]
+    replies = [r["text"] for r in bot.slack.messages(DIGEST, thread_ts=parent["ts"])]
+    assert replies == ["Digest: *📅 Due today* (1)", "Digest: *👥 Per person*"]
     assert len(_dm_texts(bot, ANA, "Reminder")) == 1
 
     # Thursday 21:00 London: the 1 h reminder.

@@ -15,9 +15,9 @@ from models.people import Actor, PersonInfo, save_person
 from models.recurrence import split_recurrence
 from models.schedule import create_recurring, set_digest, snooze_task
 from models.tables import Outbox, Task, TaskEvent
-from models.tasks import claim_task, complete_task
+from models.tasks import claim_task
 from scheduler.config import JobConfig
-from scheduler.jobs import DIGEST_CHUNK, run_all, run_digests, run_recurring, run_reminders, run_unclaimed
+from scheduler.jobs import run_all, run_digests, run_recurring, run_reminders, run_unclaimed
 from tests.factories import TEAM, make_task, new_task
 
 CONFIG = JobConfig(managers=frozenset({"UMIA"}))
@@ -220,31 +220,6 @@ def test_a_digest_missed_while_down_goes_out_later_that_day_never_the_next(db: D
     # Back at 23:00 local on a day whose digest was missed: still that day, so it goes out.
     assert run(db, run_digests, utc("2026-11-28T04:00")).digests == 1
     assert [d.payload["date"] for d in _digests(db)] == ["2026-11-25", "2026-11-27"]
-
-
-@pytest.mark.usefixtures("people")
-def test_digest_content_and_splitting(db: Database) -> None:
-    _digest_setup(db)
-    for i in range(DIGEST_CHUNK * 2 + 5):
-        make_task(db, WED_15, title=f"Invoice {i}", due_at=utc("2026-11-25T20:00"))
-    make_task(db, WED_15, assignee_id=None, title="Sort the post")
-    finished = make_task(db, WED_15, assignee_id="UBEN", due_at=utc("2026-11-26T10:00"))
-    with db.transaction() as s:
-        complete_task(session=s, team_id=TEAM, number=finished.number, actor=Actor("UBEN"), now=WED_15)
-    assert run(db, run_digests, utc("2026-11-25T14:00")).digests == 1
-    parent = _digests(db)[0]
-    assert parent.payload["headline"] == {
-        "open": DIGEST_CHUNK * 2 + 6, "due_today": DIGEST_CHUNK * 2 + 5, "overdue": 0, "unclaimed": 1, "done": 1,
-        "on_time_rate": 100,
-    }
-    with db.transaction() as s:
-        replies = s.exec(select(Outbox).where(Outbox.kind == "digest.reply").order_by(col(Outbox.id))).all()
-    ana = [r.payload["section"] for r in replies if r.payload["section"].get("user") == "UANA"]
-    assert [p.get("part") for p in ana] == [1, 2, 3]
-    shown = [item["title"] for part in ana for group in part["groups"].values() for item in group]
-    assert sorted(shown) == sorted(f"Invoice {i}" for i in range(DIGEST_CHUNK * 2 + 5))  # nothing dropped
-    kinds = [r.payload["section"]["kind"] for r in replies]
-    assert kinds.count("pool") == 1 and kinds.count("done") == 1
 
 
 @pytest.mark.usefixtures("people")

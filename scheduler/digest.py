@@ -1,0 +1,156 @@
+"""The daily digest: what needs attention and each assistant's numbers, in a few thread replies at any size.
+
+Its cost is a fixed number of statements whatever the number of tasks: counts come from SQL aggregates,
+and only the few tasks it shows are loaded. Everything else is one `/tasks …` command away.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from models.enums import TaskStatus
+from models.localtime import local_instant
+from models.outbox import Pending, enqueue_all
+from models.queries import AssistantCounts, active_tasks, digest_counts, done_since
+from models.sql import insert_ignore
+from models.tables import DigestRun, DigestSubscription, Task
+from models.worktime import WorkWeek, from_dict
+from scheduler.config import JobConfig
+
+if TYPE_CHECKING:
+    from scheduler.jobs import JobReport
+
+__all__ = ["DIGEST_LIST", "DIGEST_PEOPLE", "compose_digest", "digest_owed", "run_digests", "snapshot"]
+
+# The most pressing tasks shown per list; the rest are counted, with the command that lists them all.
+DIGEST_LIST = 10
+# Assistants per reply in the per-person numbers: one short line each, well inside Slack's block limits.
+DIGEST_PEOPLE = 100
+
+# Each list: its filter for `active_tasks` (given now and the end of the local day) and its `/tasks` command.
+_LISTS = ("overdue", "due_today", "blocked", "unclaimed")
+_COMMANDS = {"overdue": "/tasks overdue", "due_today": "/tasks today", "blocked": "/tasks blocked",
+             "unclaimed": "/tasks pool"}
+
+
+def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime) -> date | None:
+    """The local date whose digest is owed at `now`, or None (pure: time of day, working day, same day)."""
+    local = now.astimezone(week.tz)
+    day = local.date()
+    if not week.is_working_day(day):
+        return None
+    hour, minute = (int(x) for x in subscription.at.split(":"))
+    scheduled = local_instant(day, time(hour, minute), week.tz)
+    if scheduled < subscription.created_at:
+        return None  # set up after today's time: the first digest is tomorrow's, not one right away
+    # A digest missed while the bot was down still goes out later the same local day, never the next.
+    return day if scheduled <= now else None
+
+
+def run_digests(session: Session, now: datetime, config: JobConfig) -> JobReport:
+    """Post each channel's daily digest once per local date, at its time, on working days."""
+    from scheduler.jobs import JobReport  # jobs.py imports this module for its table of jobs
+
+    report = JobReport()
+    subscriptions = session.exec(select(DigestSubscription).where(col(DigestSubscription.active).is_(True))).all()
+    for sub in subscriptions:
+        zone = ZoneInfo(sub.tz)
+        week = from_dict(sub.hours, zone) if sub.hours else config.week(None, sub.tz)
+        day = digest_owed(sub, week, now)
+        if day is None:
+            continue
+        previous = session.exec(
+            select(DigestRun.at)
+            .where(DigestRun.team_id == sub.team_id, DigestRun.channel_id == sub.channel_id)
+            .order_by(col(DigestRun.at).desc())
+        ).first()
+        if not insert_ignore(
+            session, DigestRun,
+            {"team_id": sub.team_id, "channel_id": sub.channel_id, "local_date": day.isoformat(), "at": now},
+        ):
+            continue
+        since = previous or now - timedelta(days=1)
+        _queue_digest(session, sub, day, week, since, now)
+        report.digests += 1
+    return report
+
+
+def snapshot(task: Task) -> dict[str, Any]:
+    """What a digest or queue shows of a task, frozen at the moment it is composed."""
+    return {
+        "ref": task.ref,
+        "title": task.title,
+        "url": task.card_url,
+        "due": task.due_at.isoformat() if task.due_at else None,
+        "assignee": task.assignee_id,
+        "status": str(task.status),
+        "priority": str(task.priority),
+    }
+
+
+def _filters(name: str, now: datetime, day_end: datetime) -> dict[str, Any]:
+    filters: dict[str, dict[str, Any]] = {
+        "overdue": {"overdue_at": now},
+        "due_today": {"due_between": (now, day_end)},
+        "blocked": {"status": TaskStatus.BLOCKED},
+        "unclaimed": {"status": TaskStatus.OPEN},
+    }
+    return filters[name]
+
+
+def _pressing(person: AssistantCounts) -> tuple[int, int, int, int, str]:
+    # Who needs a look first: most overdue, then due today, blocked, open.
+    return (-person.overdue, -person.due_today, -person.blocked, -person.open, person.user_id)
+
+
+def compose_digest(
+    session: Session, *, team_id: str, day_end: datetime, since: datetime, now: datetime
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The digest's headline numbers and its replies: each non-empty attention list (capped), the
+    per-assistant numbers (everyone, in parts of DIGEST_PEOPLE), and what was done since `since`."""
+    counts = digest_counts(session, team_id=team_id, now=now, day_end=day_end, since=since)
+    headline = {
+        "open": counts.open,
+        "due_today": counts.due_today,
+        "overdue": counts.overdue,
+        "blocked": counts.blocked,
+        "unclaimed": counts.unclaimed,
+        "done": counts.done,
+        "on_time_rate": round(100 * counts.done_on_time / counts.done) if counts.done else None,
+    }
+    sections: list[dict[str, Any]] = []
+    for name in _LISTS:
+        if not headline[name]:
+            continue
+        page = active_tasks(session, team_id=team_id, limit=DIGEST_LIST, **_filters(name, now, day_end))
+        sections.append({"kind": "list", "group": name, "items": [snapshot(t) for t in page.tasks],
+                         "total": page.total, "more": _COMMANDS[name]})
+    people = sorted(counts.assistants, key=_pressing)
+    parts = -(-len(people) // DIGEST_PEOPLE)
+    for start in range(0, len(people), DIGEST_PEOPLE):
+        rows = [vars(p) for p in people[start : start + DIGEST_PEOPLE]]
+        part = {"part": start // DIGEST_PEOPLE + 1, "parts": parts} if parts > 1 else {}
+        sections.append({"kind": "people", "rows": rows, **part})
+    if counts.done:
+        done = done_since(session, team_id=team_id, since=since, limit=DIGEST_LIST)
+        sections.append({"kind": "list", "group": "done", "items": [snapshot(t) for t in done],
+                         "total": counts.done, "more": None})
+    return headline, sections
+
+
+def _queue_digest(
+    session: Session, sub: DigestSubscription, day: date, week: WorkWeek, since: datetime, now: datetime
+) -> None:
+    midnight = local_instant(day + timedelta(days=1), time(0, 0), week.tz)
+    headline, sections = compose_digest(session, team_id=sub.team_id, day_end=midnight, since=since, now=now)
+    parent = f"digest:{sub.team_id}:{sub.channel_id}:{day.isoformat()}"
+    items = [Pending(parent, "digest.post", {"channel": sub.channel_id, "date": day.isoformat(), "headline": headline})]
+    items += [
+        Pending(f"{parent}:{n}", "digest.reply", {"channel": sub.channel_id, "parent": parent, "section": section})
+        for n, section in enumerate(sections, start=1)
+    ]
+    enqueue_all(session, team_id=sub.team_id, now=now, items=items)
