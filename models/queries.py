@@ -10,7 +10,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.enums import Priority, TaskStatus
-from models.tables import Task, TaskEvent
+from models.tables import Task, TaskEvent, TaskTag
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -86,9 +86,8 @@ def active_tasks(
         # Strictly after the start, so "due today" never repeats what is already overdue at that instant.
         where += [col(Task.due_at) > due_between[0], col(Task.due_at) < due_between[1]]
     if tag is not None:
-        # Tags live in a JSON list; filtering here keeps the query portable across SQLite and PostgreSQL.
-        tagged = sorted((t for t in session.exec(select(Task).where(*where)) if tag.lower() in t.tags), key=sort_key)
-        return TaskPage(tagged[offset : offset + limit], len(tagged), offset)
+        tagged = select(TaskTag.task_id).where(TaskTag.team_id == team_id, TaskTag.tag == tag.lower())
+        where.append(col(Task.id).in_(tagged))
     total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
     rank = case(*((col(Task.priority) == Priority(p), r) for p, r in _PRIORITY_RANK.items()), else_=2)
     undated = case((col(Task.due_at).is_(None), 1), else_=0)

@@ -35,6 +35,7 @@ __all__ = [
     "Task",
     "TaskBase",
     "TaskEvent",
+    "TaskTag",
     "Workspace",
 ]
 
@@ -191,6 +192,16 @@ class TaskEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TaskTag(SQLModel, table=True):
+    """One tag of one task, written with `Task.tags`, so `/tasks #tag` is an indexed lookup in SQL."""
+
+    __table_args__ = (Index("ix_tasktag_team_tag", "team_id", "tag"),)
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    tag: str = Field(primary_key=True, max_length=64)
+    team_id: str = Field(max_length=32)
 
 
 OUTBOX_PENDING = "pending"

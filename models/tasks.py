@@ -22,7 +22,7 @@ from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
 from models.permissions import Deed, allowed, require_on_task
 from models.sql import insert_ignore
-from models.tables import Task, TaskEvent, Workspace
+from models.tables import Task, TaskEvent, TaskTag, Workspace
 
 __all__ = [
     "MAX_NOTE_CHARS",
@@ -114,6 +114,9 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     task_id = session.connection().execute(_INSERT_TASK, values).scalar_one()
     # The values were validated above; model_construct skips validating them a second time.
     task = Task.model_construct(id=task_id, **values)
+    if request.tags:
+        tags = [{"task_id": task_id, "team_id": request.team_id, "tag": tag} for tag in dict.fromkeys(request.tags)]
+        session.connection().execute(_INSERT_TAG, tags)
     event = _event(session, task, request.requester_id, "created", {"assignee": request.assignee_id}, now)
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
     # The requester's one confirmation is the answer to their command itself, so none is queued here.
@@ -349,6 +352,7 @@ def _event(
 
 
 _INSERT_TASK = insert(Task.__table__).returning(Task.__table__.c.id)  # type: ignore[attr-defined]
+_INSERT_TAG = insert(TaskTag.__table__)  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(TaskEvent.__table__).returning(TaskEvent.__table__.c.id)  # type: ignore[attr-defined]
 
 
