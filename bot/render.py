@@ -409,7 +409,8 @@ def _snapshot_line(item: dict[str, Any]) -> str:
     due = f" · due {format_when(datetime.fromisoformat(item['due']))}" if item.get("due") else ""
     who = f" · <@{item['assignee']}>" if item.get("assignee") else ""
     blocked = " · ⛔ blocked" if item.get("status") == TaskStatus.BLOCKED else ""
-    return f"• *{ref}* {escape(item['title'])}{who}{due}{blocked}"
+    urgent = {Priority.URGENT: "🔥 ", Priority.HIGH: "🔺 "}.get(Priority(item.get("priority", Priority.NORMAL)), "")
+    return f"• {urgent}*{ref}* {escape(item['title'])}{who}{due}{blocked}"
 
 
 def _grouped(groups: dict[str, list[dict[str, Any]]]) -> Blocks:
