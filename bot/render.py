@@ -434,7 +434,8 @@ _HEADLINE = (
 
 def digest_headline(payload: dict[str, Any]) -> tuple[str, Blocks]:
     """The digest's parent message: the day's numbers."""
-    h = payload["headline"]
+    # A digest queued before "blocked" was counted may still be on its way after an upgrade.
+    h = {"blocked": "?", **payload["headline"]}
     rate = f"{h['on_time_rate']}% on time" if h.get("on_time_rate") is not None else "nothing finished yet"
     text = (
         f"📋 Daily digest for {payload['date']}: {h['open']} open · {h['due_today']} due today · "
@@ -459,6 +460,10 @@ def _person_line(row: dict[str, Any]) -> str:
 
 def digest_section(section: dict[str, Any]) -> tuple[str, Blocks]:
     """One digest reply: a capped list of what needs attention (or was done), or the numbers per person."""
+    if "groups" in section:
+        # Queued by an earlier version (a section per assistant, the pool, what was done): still delivered.
+        title = f"<@{section['user']}>" if section.get("user") else f"*{section['kind'].capitalize()}*"
+        return f"Digest: {title}", [_section(title), *_grouped(section["groups"])][:MESSAGE_BLOCKS]
     if section["kind"] == "people":
         part = f" (part {section['part']} of {section['parts']})" if section.get("parts") else ""
         title = f"*👥 Per person*{part}"

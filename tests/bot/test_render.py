@@ -8,7 +8,16 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.render import MENU_LIMIT, MESSAGE_BLOCKS, MORNING_ITEMS, card, clip, digest_section, morning_queue
+from bot.render import (
+    MENU_LIMIT,
+    MESSAGE_BLOCKS,
+    MORNING_ITEMS,
+    card,
+    clip,
+    digest_headline,
+    digest_section,
+    morning_queue,
+)
 from models.enums import TaskStatus
 from models.tables import Task
 from sandbox.blockkit import message_refusal
@@ -77,3 +86,13 @@ def test_digest_parts_and_the_morning_queue_stay_valid_at_any_size(count: int) -
     for section in sections:
         text, blocks = digest_section(section)
         assert message_refusal(text, blocks) is None, section["kind"]
+
+
+def test_a_digest_queued_by_the_previous_version_is_still_delivered() -> None:
+    text, blocks = digest_headline({"date": "2026-12-01", "headline": {
+        "open": 3, "due_today": 1, "overdue": 0, "unclaimed": 1, "done": 1, "on_time_rate": 100}})
+    assert message_refusal(text, blocks) is None
+    for section in [{"kind": "assistant", "user": "UANA", "groups": {"in_progress": [_item(1)], "overdue": []}},
+                    {"kind": "pool", "groups": {"unclaimed": [_item(2)]}, "part": 1, "parts": 2}]:
+        text, blocks = digest_section(section)
+        assert message_refusal(text, blocks) is None and "T-" in blocks[1]["text"]["text"]
