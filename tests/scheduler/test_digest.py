@@ -20,7 +20,7 @@ from models.tables import Outbox, Task
 from models.tasks import block_task, complete_task
 from sandbox.blockkit import message_refusal
 from scheduler.config import JobConfig
-from scheduler.digest import DIGEST_LIST, run_digests
+from scheduler.digest import DIGEST_LIST, DIGEST_PEOPLE, run_digests
 from tests.factories import TEAM, make_task
 
 CONFIG = JobConfig(managers=frozenset({"UMIA"}))
@@ -155,4 +155,24 @@ def test_statements_and_rows_loaded_do_not_grow_with_the_number_of_tasks(db: Dat
     assert len(sections) <= 6  # a few replies, not one per task
     [people] = [s for s in sections if s["kind"] == "people"]
     assert len(people["rows"]) == 20
+    _assert_slack_takes(parent, sections)
+
+
+def test_a_team_larger_than_a_reply_is_counted_over_parts_with_nobody_twice(db: Database) -> None:
+    _subscribe(db)
+    rows = [{
+        "team_id": TEAM, "number": n, "title": f"Task {n}", "requester_id": "URITA", "assignee_id": f"U{n:04d}",
+        "priority": Priority.NORMAL, "tags": [], "due_at": LATE if n % 2 else None, "origin_channel_id": "CGENERAL",
+        "card_channel_id": "CGENERAL", "status": TaskStatus.ASSIGNED, "created_at": TUESDAY, "updated_at": TUESDAY,
+        "version": 1,
+    } for n in range(1, 2 * DIGEST_PEOPLE + 51)]
+    with db.transaction() as s:
+        s.execute(insert(Task), rows)
+        assert run_digests(s, DIGEST_AT, CONFIG).digests == 1
+    parent, sections = _queued(db)
+    parts = [s for s in sections if s["kind"] == "people"]
+    assert [(p["part"], p["parts"]) for p in parts] == [(1, 3), (2, 3), (3, 3)]
+    users = [row["user_id"] for p in parts for row in p["rows"]]
+    assert sorted(users) == sorted(r["assignee_id"] for r in rows)
+    assert all(row["overdue"] for row in parts[0]["rows"])  # 125 are late: they come first
     _assert_slack_takes(parent, sections)
