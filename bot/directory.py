@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # The worker reads the whole member list when it starts and then this often; between two readings,
 # user_change and team_join events keep the stored directory current.
 LIST_EVERY = timedelta(hours=6)
+# People saved per transaction: short transactions, so a request never waits long behind the reading.
+SAVE_BATCH = 50
 
 
 def info_from_slack(user: dict[str, object]) -> PersonInfo:
@@ -196,9 +198,11 @@ class Directory:
             if cursor
             else self.client.users_list(limit=200, include_locale=True)
         )
-        with self.db.transaction() as session:
-            for user in page.get("members") or []:
-                save_person(session, team_id=self._team_id, info=info_from_slack(user), now=now)
+        members = page.get("members") or []
+        for start in range(0, len(members), SAVE_BATCH):
+            with self.db.transaction() as session:
+                for user in members[start : start + SAVE_BATCH]:
+                    save_person(session, team_id=self._team_id, info=info_from_slack(user), now=now)
         self._memo.clear()  # names, zones and admin flags may have changed
         return (page.get("response_metadata") or {}).get("next_cursor") or None
 

@@ -108,7 +108,6 @@ def register(app: App, services: Services) -> None:
             log.info("invited to %s: %d deliveries resumed", joined.channel_id, woken)
             services.delivery.kick()
 
-
     def member_changed(context: BoltContext) -> None:
         changed = current(context, MemberChanged)
         services.directory.learn(changed.team_id, changed.user)
