@@ -125,7 +125,7 @@ def close_names(session: Session, *, team_id: str, name: str, limit: int = 3) ->
                    func.lower(Person.real_name).startswith(wanted[:1], autoescape=True)))
     ).all()
     handle_of = {spelling.lower(): handle for handle, real_name in rows for spelling in (handle, real_name) if spelling}
-    close = difflib.get_close_matches(wanted, list(handle_of), n=limit * 2, cutoff=0.7)
+    close = difflib.get_close_matches(wanted, list(handle_of), n=limit * 2, cutoff=0.6)
     return list(dict.fromkeys(handle_of[spelling] for spelling in close))[:limit]
 
 
