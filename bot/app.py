@@ -102,6 +102,6 @@ def create_app(
     register_all(app, services)
     runner = SchedulerRunner(
         database, services.config, clock=clock, sweep_seconds=settings.sweep_seconds,
-        before_run=services.directory.refresh_stale, after_run=services.delivery.kick,
+        before_run=services.directory.refresh, after_run=services.delivery.kick,
     )
     return Handoff(app=app, services=services, scheduler=runner)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -12,12 +13,26 @@ from sqlmodel import col, select
 
 from models.db import Database
 from models.errors import UnknownUser
-from models.people import REFRESH_AFTER, PersonInfo, find_by_name, get_person, save_person
+from models.people import (
+    REFRESH_AFTER,
+    PersonInfo,
+    close_names,
+    find_by_name,
+    get_person,
+    member_list_read,
+    save_person,
+)
 from models.tables import Person
 
 __all__ = ["Directory", "info_from_slack"]
 
 log = logging.getLogger(__name__)
+
+# The worker reads the whole member list when it starts and then this often; between two readings,
+# user_change and team_join events keep the stored directory current.
+LIST_EVERY = timedelta(hours=6)
+# People saved per transaction: short transactions, so a request never waits long behind the reading.
+SAVE_BATCH = 50
 
 
 def info_from_slack(user: dict[str, object]) -> PersonInfo:
@@ -38,7 +53,7 @@ def info_from_slack(user: dict[str, object]) -> PersonInfo:
 
 
 class Directory:
-    """Looks people up, from the cache when fresh, else from Slack."""
+    """Looks people up, from the cache when fresh, else from Slack; plain names from the stored directory only."""
 
     def __init__(self, db: Database, client: WebClient, clock: Callable[[], datetime]) -> None:
         self.db = db
@@ -46,6 +61,11 @@ class Directory:
         self.clock = clock
         # Every command needs the requester's zone; keeping fresh rows in memory saves a transaction each time.
         self._memo: dict[tuple[str, str], Person] = {}
+        # The member list page-through (scheduler threads only): where it is, and when it last finished.
+        self._listing = threading.Lock()
+        self._cursor: str | None = None
+        self._listed_at: datetime | None = None
+        self._team_id: str | None = None
 
     def forget(self, team_id: str, user_id: str) -> None:
         """Drop the in-memory copy of a person (after their settings changed)."""
@@ -88,27 +108,37 @@ class Directory:
             return person
 
     def by_name(self, team_id: str, name: str) -> Person:
-        """The one person called `name` (their handle or real name), or UnknownUser."""
+        """The one person called `name` (their handle or real name), from the stored directory, or UnknownUser.
+
+        Never asks Slack: a typo must be answered at once, and the worker keeps the directory current.
+        """
         with self.db.read() as session:
             found = find_by_name(session, team_id=team_id, name=name)
             session.expunge_all()
-        if not found:
-            self.refresh_all(team_id)
-            with self.db.read() as session:
-                found = find_by_name(session, team_id=team_id, name=name)
-                session.expunge_all()
-        humans = [p for p in found if not p.is_bot]
-        if not humans:
-            raise UnknownUser(
-                f"I can't find anyone called @{name} in this workspace.",
-                "Pick the person from Slack's @ list so the mention is exact.",
-            )
+            humans = [p for p in found if not p.is_bot]
+            if not humans:
+                raise UnknownUser(f"I can't find anyone called @{name} in this workspace.", _unknown_hint(
+                    close_names(session, team_id=team_id, name=name),
+                    loading=not member_list_read(session, team_id=team_id),
+                ))
         if len(humans) > 1:
             raise UnknownUser(
                 f"More than one person is called @{name}.",
                 "Pick the person from Slack's @ list so the mention is exact.",
             )
         return humans[0]
+
+    def learn(self, team_id: str, user: dict[str, object]) -> None:
+        """Store one person as a `user_change`/`team_join` event describes them."""
+        info = info_from_slack(user)
+        with self.db.transaction() as session:
+            save_person(session, team_id=team_id, info=info, now=self.clock())
+        self.forget(team_id, info.user_id)
+
+    def refresh(self) -> None:
+        """The scheduler's housekeeping before each pass: a page of the member list when owed, then stale people."""
+        self.list_page()
+        self.refresh_stale()
 
     def refresh_stale(self, *, limit: int = 20) -> int:
         """Refresh people whose cached name and zone are old (so reminders follow a changed time zone)."""
@@ -130,21 +160,58 @@ class Directory:
                 log.warning("could not refresh %s", user_id, exc_info=True)
         return refreshed
 
-    def refresh_all(self, team_id: str) -> int:
-        """Reload every member through `users.list`; returns how many were saved."""
-        now = self.clock()
-        saved = 0
-        cursor: str | None = None
-        while True:
-            page = (
-                self.client.users_list(limit=200, cursor=cursor, include_locale=True)
-                if cursor
-                else self.client.users_list(limit=200, include_locale=True)
-            )
+    def list_page(self) -> bool:
+        """Read the next page of `users.list` when a page-through is owed; True while one is under way.
+
+        A page-through starts when the process starts and again every LIST_EVERY. One page per scheduler
+        pass keeps it far below users.list's rate limit (Tier 2) and holds no job up for long.
+        """
+        if not self._listing.acquire(blocking=False):
+            return True  # another scheduler thread is reading a page right now
+        try:
+            now = self.clock()
+            if self._cursor is None and self._listed_at is not None and now - self._listed_at < LIST_EVERY:
+                return False
+            try:
+                self._cursor = self._read_page(self._cursor, now)
+            except SlackApiError as exc:
+                log.warning("could not read the member list: %s", exc.response.get("error"))
+                if exc.response.get("error") == "invalid_cursor":
+                    self._cursor = None  # the page-through went stale; start it again next time
+                return True
+            except OSError:
+                log.warning("could not read the member list", exc_info=True)
+                return True
+            if self._cursor is None:
+                self._listed_at = now
+            return self._cursor is not None
+        finally:
+            self._listing.release()
+
+    def _read_page(self, cursor: str | None, now: datetime) -> str | None:
+        """Save one page of members; returns the cursor of the next page, None after the last."""
+        if self._team_id is None:
+            # One bot token is one workspace; users.list's members may belong to others (Enterprise Grid).
+            self._team_id = str(self.client.auth_test()["team_id"])
+        page = (
+            self.client.users_list(limit=200, cursor=cursor, include_locale=True)
+            if cursor
+            else self.client.users_list(limit=200, include_locale=True)
+        )
+        members = page.get("members") or []
+        for start in range(0, len(members), SAVE_BATCH):
             with self.db.transaction() as session:
-                for user in page.get("members") or []:
-                    save_person(session, team_id=team_id, info=info_from_slack(user), now=now)
-                    saved += 1
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                return saved
+                for user in members[start : start + SAVE_BATCH]:
+                    save_person(session, team_id=self._team_id, info=info_from_slack(user), now=now)
+        self._memo.clear()  # names, zones and admin flags may have changed
+        return (page.get("response_metadata") or {}).get("next_cursor") or None
+
+
+def _unknown_hint(close: list[str], *, loading: bool) -> str:
+    """What to do about a name nobody has: the names it may have meant, or why none is known yet."""
+    exact = "pick the person from Slack's @ list so the mention is exact."
+    if loading:
+        return f"I'm still reading this workspace's member list (it takes a minute after Handoff starts); {exact}"
+    if close:
+        return "Did you mean " + " or ".join(f"@{handle}" for handle in close) + "? Or " + exact
+    return exact[0].upper() + exact[1:]

@@ -51,18 +51,15 @@ class Services:
             return actor_in(roles_of(session, team_id=team_id, extra_admins=self.settings.admins), user_id)
 
     def seed_roles(self, team_id: str) -> None:
-        """Once per workspace: seed HANDOFF_MANAGERS as managers (an admin may remove them) and learn its admins."""
+        """Once per workspace and process: seed HANDOFF_MANAGERS as managers (an admin may remove them).
+
+        Slack's owners and admins are learnt by the worker's reading of the member list, off the request path.
+        """
         if team_id in self._seeded:
             return
         if self.settings.managers:
             with self.db.transaction() as session:
                 seed_managers(session, team_id=team_id, user_ids=self.settings.managers, now=self.clock())
-        try:
-            # Once per process: the member list tells who Slack's owners and admins are, so a refusal can
-            # name every admin, not only those who happened to use Handoff already.
-            self.directory.refresh_all(team_id)
-        except (SlackApiError, OSError):
-            log.warning("could not load the member list of %s; admins are named as they are seen", team_id)
         self._seeded.add(team_id)
 
     def tell(

@@ -1,4 +1,4 @@
-"""Events API: reactions on cards (✋ claim, 👀 start, ✅ done) and the bot joining a channel."""
+"""Events API: reactions on cards (✋ claim, 👀 start, ✅ done), the bot joining a channel, people changing."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from slack_bolt import App, BoltContext
 
 from bot.services import Services
 from handlers.common import explain, step
-from handlers.payloads import MemberJoined, Reaction, current
+from handlers.payloads import MemberChanged, MemberJoined, Reaction, current
 from models import outbox
 from models.errors import Conflict, DomainError
-from models.tasks import task_by_card
+from models.tasks import card_on_its_way, task_by_card
 
 __all__ = ["register"]
 
@@ -30,19 +30,23 @@ def _emoji(name: str) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    """Attach the reaction and membership listeners."""
+    """Attach the reaction, membership and directory listeners."""
     settings = services.settings
 
     def card_task(reaction: Reaction, bot_user_id: str | None) -> Any:
         if reaction.item_type != "message":
             return None
-        # A reaction on a card that was just posted can overtake the worker recording where the card is;
-        # for messages of the bot's own, look again for a moment rather than drop the claim.
-        attempts = CARD_LOOKUPS if reaction.item_user == bot_user_id else 1
-        for attempt in range(attempts):
+        # A reaction on a card that was just posted can overtake the worker recording where the card is:
+        # while a card for this channel is on its way, look again for a moment rather than drop the claim.
+        # Any other message (a digest line, a DM) is answered at once.
+        for attempt in range(CARD_LOOKUPS):
             with services.db.read() as session:
+                # Asked before the lookup: a card posted by the time this says "none on its way" is found.
+                waiting = reaction.item_user == bot_user_id and card_on_its_way(
+                    session, team_id=reaction.team_id, channel_id=reaction.channel_id
+                )
                 task = task_by_card(session, team_id=reaction.team_id, channel_id=reaction.channel_id, ts=reaction.ts)
-            if task is not None or attempt == attempts - 1:
+            if task is not None or not waiting or attempt == CARD_LOOKUPS - 1:
                 return task
             threading.Event().wait(CARD_LOOKUP_PAUSE)
         return None
@@ -103,6 +107,13 @@ def register(app: App, services: Services) -> None:
         if woken:
             log.info("invited to %s: %d deliveries resumed", joined.channel_id, woken)
             services.delivery.kick()
+
+    def member_changed(context: BoltContext) -> None:
+        changed = current(context, MemberChanged)
+        services.directory.learn(changed.team_id, changed.user)
+
+    app.event("user_change")(member_changed)
+    app.event("team_join")(member_changed)
 
 
 def _tell(services: Services, reaction: Reaction, text: str) -> None:

@@ -21,6 +21,7 @@ __all__ = [
     "BadPayload",
     "BlockAction",
     "Ignored",
+    "MemberChanged",
     "MemberJoined",
     "Payload",
     "Reaction",
@@ -150,6 +151,18 @@ class MemberJoined:
 
 
 @dataclass(frozen=True)
+class MemberChanged:
+    """A member joined the workspace (`team_join`) or their details changed (`user_change`).
+
+    `user` is Slack's user object (as `users.info` returns it), its fields the directory reads checked.
+    """
+
+    team_id: str
+    user: dict[str, Any]
+    event_id: str | None
+
+
+@dataclass(frozen=True)
 class UrlVerification:
     """Slack checking the Request URL: answered with its challenge."""
 
@@ -164,9 +177,10 @@ class Ignored:
 
 
 Payload = (
-    SlashCommand | BlockAction | ViewSubmission | ViewClosed | Reaction | MemberJoined | UrlVerification | Ignored
+    SlashCommand | BlockAction | ViewSubmission | ViewClosed | Reaction | MemberJoined | MemberChanged
+    | UrlVerification | Ignored
 )
-P = TypeVar("P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined)
+P = TypeVar("P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined, MemberChanged)
 
 
 def current(context: Mapping[str, Any], kind: type[P]) -> P:
@@ -376,10 +390,12 @@ def _event(body: Mapping[str, Any]) -> Payload:
     if not isinstance(event, dict):
         return Ignored("event_callback without an event")
     kind = event.get("type")
-    if kind not in {"reaction_added", "reaction_removed", "member_joined_channel"}:
+    if kind not in {"reaction_added", "reaction_removed", "member_joined_channel", "user_change", "team_join"}:
         return Ignored(f"event {kind}" if isinstance(kind, str) else "untyped event")
     team_id = _required_id(body, "team_id")
     event_id = _str(body, "event_id", optional=True, limit=100)
+    if kind in {"user_change", "team_join"}:
+        return MemberChanged(team_id=team_id, user=_slack_user(event), event_id=event_id)
     if kind == "member_joined_channel":
         return MemberJoined(
             team_id=team_id, user_id=_required_id(event, "user"), channel_id=_required_id(event, "channel"),
@@ -399,3 +415,15 @@ def _event(body: Mapping[str, Any]) -> Payload:
         item_user=_id(event, "item_user", optional=True),
         event_id=event_id,
     )
+
+
+def _slack_user(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's user object, once the fields the directory stores fit their columns."""
+    user = _dict(event, "user")
+    _required_id(user, "id")
+    for key, limit in (("name", 255), ("real_name", 255), ("tz", 64), ("locale", 35)):
+        _str(user, key, optional=True, limit=limit)
+    profile = _dict(user, "profile", optional=True)
+    for key in ("display_name", "real_name"):
+        _str(profile, key, optional=True, limit=255)
+    return user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,9 +18,11 @@ __all__ = [
     "REFRESH_AFTER",
     "Actor",
     "PersonInfo",
+    "close_names",
     "day_first",
     "find_by_name",
     "get_person",
+    "member_list_read",
     "save_person",
     "zone_of",
 ]
@@ -109,6 +112,28 @@ def find_by_name(session: Session, *, team_id: str, name: str) -> list[Person]:
             .order_by(col(Person.is_bot), col(Person.id))
         )
     )
+
+
+def close_names(session: Session, *, team_id: str, name: str, limit: int = 3) -> list[str]:
+    """Handles of live people whose handle or real name is close to `name` (for "did you mean"), best first."""
+    wanted = name.lower()
+    # A typo rarely changes the first letter; reading only those names keeps this cheap in a big workspace.
+    rows = session.exec(
+        select(Person.name, Person.real_name)
+        .where(Person.team_id == team_id, col(Person.deleted).is_(False), col(Person.is_bot).is_(False))
+        .where(or_(func.lower(Person.name).startswith(wanted[:1], autoescape=True),
+                   func.lower(Person.real_name).startswith(wanted[:1], autoescape=True)))
+    ).all()
+    handle_of = {spelling.lower(): handle for handle, real_name in rows for spelling in (handle, real_name) if spelling}
+    close = difflib.get_close_matches(wanted, list(handle_of), n=limit * 2, cutoff=0.6)
+    return list(dict.fromkeys(handle_of[spelling] for spelling in close))[:limit]
+
+
+def member_list_read(session: Session, *, team_id: str) -> bool:
+    """Whether the workspace's member list has been read: it names bots (Slackbot, Handoff's own), requests don't."""
+    return session.exec(
+        select(Person.id).where(Person.team_id == team_id, col(Person.is_bot).is_(True)).limit(1)
+    ).first() is not None
 
 
 def day_first(person: Person | None) -> bool:

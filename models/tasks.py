@@ -22,7 +22,7 @@ from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
 from models.permissions import Deed, allowed, require_on_task
 from models.sql import insert_ignore
-from models.tables import Task, TaskEvent, TaskTag, Workspace
+from models.tables import OUTBOX_PENDING, Outbox, Task, TaskEvent, TaskTag, Workspace
 
 __all__ = [
     "MAX_NOTE_CHARS",
@@ -32,6 +32,7 @@ __all__ = [
     "NewTask",
     "block_task",
     "cancel_task",
+    "card_on_its_way",
     "change_due",
     "claim_task",
     "commit_change",
@@ -175,6 +176,19 @@ def task_by_card(session: Session, *, team_id: str, channel_id: str, ts: str) ->
     return session.exec(
         select(Task).where(Task.team_id == team_id, Task.card_channel_id == channel_id, Task.card_ts == ts)
     ).first()
+
+
+def card_on_its_way(session: Session, *, team_id: str, channel_id: str) -> bool:
+    """Whether a card for `channel_id` is queued or being posted, its place in Slack not recorded yet."""
+    # The worker records the card's place before it marks the post sent, so once this is False a
+    # card that was posted is found by task_by_card.
+    return session.exec(
+        select(Outbox.id)
+        .join(Task, col(Outbox.task_id) == col(Task.id))
+        .where(Task.team_id == team_id, Task.card_channel_id == channel_id, col(Task.card_ts).is_(None))
+        .where(Outbox.kind == "card.post", Outbox.status == OUTBOX_PENDING)
+        .limit(1)
+    ).first() is not None
 
 
 def claim_task(*, session: Session, team_id: str, number: int, actor: Actor, now: datetime) -> Task:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,3 +73,35 @@ def db(db_url: str) -> Iterator[Database]:
     database = Database.from_url(db_url)
     yield database
     database.dispose()
+
+
+# In CI (HANDOFF_NO_SKIPS=1) every test must run: a skip there means a database, a browser or a
+# dependency is missing, and the run would pass by proving nothing. It is reported as a failure.
+NO_SKIPS = os.environ.get("HANDOFF_NO_SKIPS") == "1"
+
+
+def _no_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    if NO_SKIPS and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but HANDOFF_NO_SKIPS=1 requires every test to run: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A skipped test fails when HANDOFF_NO_SKIPS=1."""
+    report = yield
+    _no_skip(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """A module skipped as it is collected (e.g. a missing import) fails when HANDOFF_NO_SKIPS=1."""
+    report = yield
+    _no_skip(report)
+    return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from models.db import Database
-from models.people import PersonInfo, day_first, get_person, save_person
+from models.people import PersonInfo, close_names, day_first, get_person, member_list_read, save_person
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 
@@ -31,3 +31,19 @@ def test_without_a_locale_the_zone_decides(db: Database) -> None:
         assert (au.locale, day_first(au)) == ("", True)
     assert day_first(None) is False  # nobody known: Slack's default locale, en-US
 
+
+
+def test_close_names_suggest_live_people_by_handle_or_real_name(db: Database) -> None:
+    with db.transaction() as session:
+        for info in (PersonInfo("U1", "ana", real_name="Ana Assistant"), PersonInfo("U2", "anna.k", real_name="Anna"),
+                     PersonInfo("U3", "ben"), PersonInfo("U4", "anaa.old", deleted=True),
+                     PersonInfo("U5", "anabot", is_bot=True)):
+            save_person(session, team_id="T1", info=info, now=NOW)
+        save_person(session, team_id="T2", info=PersonInfo("U9", "anaa"), now=NOW)
+    with db.read() as session:
+        assert close_names(session, team_id="T1", name="anaa") == ["ana", "anna.k"]
+        assert close_names(session, team_id="T1", name="bem") == ["ben"]
+        assert close_names(session, team_id="T1", name="wen") == []  # a changed first letter is not searched
+        assert close_names(session, team_id="T1", name="%a") == []  # LIKE's wildcards are plain letters here
+        assert member_list_read(session, team_id="T1") is True  # a bot is stored: the list was read
+        assert member_list_read(session, team_id="T2") is False

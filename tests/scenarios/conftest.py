@@ -109,11 +109,9 @@ def settings_for(slack: SlackStandIn, db_url: str, **overrides: Any) -> Settings
     return Settings(**fields)
 
 
-@pytest.fixture
-def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
-    """Handoff served by waitress on a loopback port; deliveries run when the test says (`bot.deliver()`)."""
-    upgrade(db_url)
-    handoff = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
+@contextlib.contextmanager
+def serving(handoff: Handoff, slack: SlackStandIn) -> Iterator[Bot]:
+    """`handoff` served by waitress on a loopback port until the block ends, then closed."""
     server = start_http(handoff, "127.0.0.1", 0, 4, loop_timeout=0.05)  # so closing it takes no second
 
     def serve() -> None:
@@ -131,3 +129,15 @@ def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
         server.close()
         thread.join(timeout=5)
         handoff.close()
+
+
+@pytest.fixture
+def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
+    """Handoff served over HTTP, its member list read; deliveries run when the test says (`bot.deliver()`)."""
+    upgrade(db_url)
+    handoff = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
+    # What the worker does first when it starts: read the member list (one page holds the test workspace),
+    # which plain @names resolve from.
+    handoff.services.directory.list_page()
+    with serving(handoff, slack) as served:
+        yield served

@@ -61,7 +61,7 @@ def test_a_plain_at_name_is_resolved_through_the_workspace(bot: Bot) -> None:
     assert task.assignee_id == ANA
     # "tomorrow" with no time means the end of the working day, 17:00 in New York.
     assert task.due_at == datetime(2026, 11, 26, 22, 0, tzinfo=UTC)
-    assert bot.slack.calls_to("users.list"), "plain names are looked up in the member list"
+    assert bot.slack.calls_to("users.list"), "plain names come from the member list the worker read"
 
 
 def test_no_assignee_goes_to_the_pool_with_a_claim_button(bot: Bot) -> None:

@@ -272,14 +272,22 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("role", list(ROLES))
-@pytest.mark.parametrize(("deed", "surface"), CASES, ids=[f"{d}-by-{s.replace(' ', '-')}" for d, s in CASES])
+def _applies(deed: str, surface: str, role: str) -> bool:
+    if deed == "claim" and role == "assignee":
+        return False  # an open task has no assignee
+    # The person the modal was opened for is covered by the card surface.
+    return not (surface == "modal submitted by another" and ROLES[role] == OPENER[deed])
+
+
+# Only the combinations that apply: in CI every test runs, none is skipped.
+WHO_MAY = [(deed, surface, role) for deed, surface in CASES for role in ROLES if _applies(deed, surface, role)]
+
+
+@pytest.mark.parametrize(
+    ("deed", "surface", "role"), WHO_MAY, ids=[f"{d}-by-{s.replace(' ', '-')}-{r}" for d, s, r in WHO_MAY]
+)
 def test_who_may_do_what(bot: Bot, deed: str, surface: str, role: str) -> None:
     user = ROLES[role]
-    if deed == "claim" and role == "assignee":
-        pytest.skip("an open task has no assignee")
-    if surface == "modal submitted by another" and user == OPENER[deed]:
-        pytest.skip("the person the modal was opened for: covered by the card surface")
     bot.tasks("managers")  # the first request seeds HANDOFF_MANAGERS, before anything is compared
     SETUP[deed](bot)
     bot.deliver()
