@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +28,10 @@ METADATA_TYPE = "handoff_delivery"
 # While the bot is not in a card's channel we keep trying at this pace (and at once when invited).
 WAIT_FOR_INVITE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=5)
+# Rows leased at once: few, so a slow row does not keep many others waiting under an idle lease.
+LEASE_BATCH = 5
+# A lookup for an earlier post reads back to its first attempt, less this for clocks that disagree.
+LOOKUP_MARGIN = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
 _CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
@@ -53,7 +58,11 @@ class _Dead(Exception):
 
 
 class _Wait(Exception):
-    """Not yet deliverable (its card is not posted yet)."""
+    """Not yet deliverable (its card is not posted yet); look again at `until` if given."""
+
+    def __init__(self, until: datetime | None = None) -> None:
+        super().__init__("waiting")
+        self.until = until
 
 
 @dataclass
@@ -82,11 +91,15 @@ class Delivery:
         clock: Callable[[], datetime],
         poll_interval: float = 2.0,
         wake: Wakeup | None = None,
+        lease: timedelta = outbox.LEASE,
+        max_backoff: timedelta = MAX_BACKOFF,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
         self.poll_interval = poll_interval
+        self.lease = lease
+        self.max_backoff = max_backoff
         # A threading.Event, or a multiprocessing one when the web process kicks a separate worker process.
         self._wake: Wakeup = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
@@ -137,49 +150,60 @@ class Delivery:
         return total
 
     def deliver_due(self, limit: int = 25) -> DeliveryReport:
-        """One pass: lease the due rows, send each, record the outcome."""
-        with self.db.transaction() as session:
-            rows = outbox.lease_due(session, now=self.clock(), limit=limit)
-            session.expunge_all()
+        """One pass over up to `limit` due rows, leased a few at a time: send each, record its outcome."""
         report = DeliveryReport()
-        for row in rows:
-            self._deliver_one(row, report)
+        taken = 0
+        while taken < limit:
+            owner = uuid.uuid4().hex  # this lease's token: only its holder may write the rows' outcomes
+            batch = min(LEASE_BATCH, limit - taken)
+            with self.db.transaction() as session:
+                rows = outbox.lease_due(session, now=self.clock(), owner=owner, lease=self.lease, limit=batch)
+            for row in rows:
+                self._deliver_one(row, owner, report)
+            taken += len(rows)
+            if len(rows) < batch:
+                break
         return report
 
     # -- one row ---------------------------------------------------------------------------------
 
-    def _deliver_one(self, row: Outbox, report: DeliveryReport) -> None:
+    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> None:
         assert row.id is not None
+        # `row.uncertain` keeps what earlier attempts left; the stored flag is set for this one's duration.
+        if not self._write(row, outbox.begin_attempt, owner=owner, now=self.clock(), lease=self.lease):
+            return
         try:
             result = self._send(row)
-        except _Wait:
+        except _Wait as wait:
             report.waiting += 1
-            with self.db.transaction() as session:
-                # Not an attempt: just look again shortly, once the card exists.
-                fresh = session.get(Outbox, row.id)
-                if fresh is not None:
-                    fresh.locked_until = None
-                    fresh.next_attempt_at = self.clock() + timedelta(seconds=1)
-                    session.add(fresh)
+            # Not an attempt: look again once the card may exist.
+            soon = self.clock() + timedelta(seconds=1)
+            at = max(soon, wait.until) if wait.until is not None else soon
+            self._write(row, outbox.release, owner=owner, at=at, uncertain=row.uncertain)
             return
         except _Retry as retry:
             report.retried += 1
             log.warning("delivery %s failed (%s); retrying in %s", row.key, retry.error, retry.delay)
-            with self.db.transaction() as session:
-                outbox.mark_retry(
-                    session, row.id, now=self.clock(), delay=retry.delay, error=retry.error,
-                    uncertain=retry.uncertain,
-                )
+            self._write(
+                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=retry.delay, error=retry.error,
+                uncertain=row.uncertain or retry.uncertain,
+            )
             return
         except _Dead as dead:
             report.dead += 1
             log.error("delivery %s refused by Slack: %s", row.key, dead)
-            with self.db.transaction() as session:
-                outbox.mark_dead(session, row.id, now=self.clock(), error=str(dead))
+            self._write(row, outbox.mark_dead, owner=owner, now=self.clock(), error=str(dead))
             return
         report.sent += 1
+        self._write(row, outbox.mark_sent, owner=owner, now=self.clock(), result=result)
+
+    def _write(self, row: Outbox, outcome: Callable[..., bool], **values: Any) -> bool:
+        """Write one of the row's outcomes if this worker still holds its lease; a lost lease is logged."""
         with self.db.transaction() as session:
-            outbox.mark_sent(session, row.id, now=self.clock(), result=result)
+            held = outcome(session, row.id, **values)
+        if not held:
+            log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, outcome.__name__)
+        return held
 
     def _send(self, row: Outbox) -> dict[str, Any]:
         handler = {
@@ -215,18 +239,26 @@ class Delivery:
             return event
 
     def _card_ready(self, row: Outbox) -> Task:
-        """The row's task once its card is in Slack; waits while the card is still queued."""
+        """The row's task once its card is in Slack; waits while the card is still on its way."""
         task = self._task(row)
         if task.card_ts is None:
-            if self._card_failed(task):
+            card = self._card_row(task)
+            if card is None or self._card_blocked(card):
                 raise _Retry(WAIT_FOR_INVITE, "card not posted yet")
-            raise _Wait()
+            raise _Wait(card.next_attempt_at)
         return task
 
-    def _card_failed(self, task: Task) -> bool:
+    def _card_row(self, task: Task) -> Outbox | None:
         with self.db.read() as session:
-            card = session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).first()
-            return card is None or card.attempts > 0 or card.status != OUTBOX_PENDING
+            return session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).first()
+
+    @staticmethod
+    def _card_blocked(card: Outbox) -> bool:
+        """The card cannot go out until someone acts: Slack refused it, or the bot is not in its channel.
+
+        A 429, a 5xx or a timeout is not that: the card is retried soon, so dependants wait for it.
+        """
+        return card.status != OUTBOX_PENDING or card.last_error in _CHANNEL_PROBLEMS
 
     def _card_post(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
@@ -259,10 +291,13 @@ class Delivery:
             session.add(fresh)
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
+        # The newest queued refresh is read before the task: a change committed after the task is read
+        # queues a refresh newer than `newest`, which this render does not cover and so does not supersede.
+        assert row.task_id is not None
+        with self.db.read() as session:
+            newest = outbox.latest_pending_id(session, task_id=row.task_id, kind="card.update") or row.id
         task = self._card_ready(row)
         assert task.id is not None and task.card_ts is not None
-        with self.db.transaction() as session:
-            newest = outbox.latest_pending_id(session, task_id=task.id, kind="card.update") or row.id
         now = self.clock()
         self._call(
             "chat_update", channel=task.card_channel_id, ts=task.card_ts,
@@ -304,8 +339,10 @@ class Delivery:
 
     def _dm(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_ts is None and not self._card_failed(task):
-            raise _Wait()  # wait briefly so the DM can link to the card
+        if task.card_ts is None:
+            card = self._card_row(task)
+            if card is not None and not self._card_blocked(card):
+                raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
         event = self._event(int(row.payload["event_id"]))
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
@@ -388,7 +425,7 @@ class Delivery:
     ) -> dict[str, Any]:
         """chat.postMessage, tagged with the row's key so that an uncertain earlier try is found, not repeated."""
         if row.uncertain:
-            found = self._find_posted(row.key, channel=channel, thread_ts=thread_ts)
+            found = self._find_posted(row, channel=channel, thread_ts=thread_ts)
             if found is not None:
                 return found
         kwargs: dict[str, Any] = {
@@ -404,24 +441,28 @@ class Delivery:
         result = self._call("chat_postMessage", backoff_from=row, **kwargs)
         return {"channel": result["channel"], "ts": result["ts"]}
 
-    def _find_posted(self, key: str, *, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
-        """Look for a message this row already posted (after a timeout or a 5xx) among the latest ones."""
+    def _find_posted(self, row: Outbox, *, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """Look for a message this row already posted (after a timeout, a 5xx or a kill), back to its first try."""
         if not channel.startswith(("C", "G", "D")):
             opened = self._call("conversations_open", users=channel)
             channel = opened["channel"]["id"]
+        since = (row.first_attempt_at or row.created_at) - LOOKUP_MARGIN
+        method = "conversations_replies" if thread_ts else "conversations_history"
+        # Only messages since the first attempt, page by page: a busy channel has more than one page.
+        query: dict[str, Any] = {
+            "channel": channel, "include_all_metadata": True, "limit": 200, "oldest": f"{since.timestamp():.6f}"
+        }
         if thread_ts:
-            page = self._call(
-                "conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            page = self._call(
-                "conversations_history", channel=channel, include_all_metadata=True, limit=200
-            )
-        for message in page.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
-                return {"channel": channel, "ts": message["ts"], "found": True}
-        return None
+            query["ts"] = thread_ts
+        while True:
+            page = self._call(method, **query)
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == row.key:
+                    return {"channel": channel, "ts": message["ts"], "found": True}
+            query["cursor"] = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not query["cursor"]:
+                return None
 
     def _permalink(self, channel: str, ts: str) -> str | None:
         try:
@@ -446,7 +487,7 @@ class Delivery:
             if error in _CHANNEL_PROBLEMS | {"user_not_in_channel"}:
                 raise _Retry(WAIT_FOR_INVITE, error) from exc
             if error in _AUTH_PROBLEMS:
-                raise _Retry(MAX_BACKOFF, error) from exc
+                raise _Retry(self.max_backoff, error) from exc
             if error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
                 raise _Retry(delay, error, uncertain=True) from exc
             raise _Dead(error or f"HTTP {status}") from exc
@@ -454,11 +495,10 @@ class Delivery:
             raise _Retry(delay, f"{type(exc).__name__}: {exc}", uncertain=True) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    @staticmethod
-    def _backoff(row: Outbox | None) -> timedelta:
+    def _backoff(self, row: Outbox | None) -> timedelta:
         attempts = row.attempts if row is not None else 0
         # Capped before the power: a row waiting days for an invite has hundreds of attempts.
-        return min(timedelta(seconds=2 ** min(attempts, 10)), MAX_BACKOFF)
+        return min(timedelta(seconds=2 ** min(attempts, 10)), self.max_backoff)
 
     def _tell_requester_to_invite(self, task: Task, error: str) -> None:
         """Once per task: DM the requester how to let the bot into the card's channel."""

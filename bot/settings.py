@@ -58,6 +58,9 @@ class Settings:
     unclaimed_escalate_after: timedelta = timedelta(hours=4)
     work_hours: str = "9:00-17:00 mon-fri"
     sweep_seconds: int = 30
+    # Outbox delivery: how long a worker holds a row it took (renewed per attempt) and the longest back-off.
+    outbox_lease: timedelta = timedelta(minutes=5)
+    outbox_max_backoff: timedelta = timedelta(minutes=5)
 
     def __repr__(self) -> str:
         # Secrets never reach logs, even when the settings object itself is logged.
@@ -146,6 +149,12 @@ def _parse(env: Mapping[str, str]) -> Settings:
         )[0],
         work_hours=_work_hours(get("HANDOFF_WORK_HOURS")),
         sweep_seconds=_int(get("HANDOFF_SWEEP_SECONDS"), "HANDOFF_SWEEP_SECONDS", 30, 5, 3600),
+        outbox_lease=timedelta(
+            seconds=_int(get("HANDOFF_OUTBOX_LEASE_SECONDS"), "HANDOFF_OUTBOX_LEASE_SECONDS", 300, 5, 3600)
+        ),
+        outbox_max_backoff=timedelta(
+            seconds=_int(get("HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS"), "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS", 300, 1, 3600)
+        ),
     )
 
 

@@ -1911,9 +1911,20 @@ class SlackStandIn:
         if message is None:
             raise SlackError("thread_not_found")
         parent_ts = message.get("thread_ts") or message["ts"]
-        thread = [
-            m for m in self._messages[channel_id] if m["ts"] == parent_ts or m.get("thread_ts") == parent_ts
-        ]
+        inclusive = _flag(params.get("inclusive"))
+        oldest = _ts_key(str(params["oldest"]), "invalid_ts_oldest") if params.get("oldest") else None
+        latest = _ts_key(str(params["latest"]), "invalid_ts_latest") if params.get("latest") else None
+        thread = []
+        for m in self._messages[channel_id]:
+            if m["ts"] != parent_ts and m.get("thread_ts") != parent_ts:
+                continue
+            key = _ts_key(m["ts"])
+            # Like history: only messages after `oldest` and before `latest` (`inclusive` keeps those ts).
+            if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
+                continue
+            if latest is not None and (key > latest or (key == latest and not inclusive)):
+                continue
+            thread.append(m)
         page, next_cursor = _paginate(thread, lambda m: str(m["ts"]), params, "next_ts", 1000)
         return {
             "messages": self._strip_metadata(page, params),
