@@ -262,25 +262,26 @@ class Delivery:
 
     def _card_post(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_ts is not None:
-            return {"channel": task.card_channel_id, "ts": task.card_ts}
-        now = self.clock()
-        try:
-            posted = self._post(
-                row, channel=task.card_channel_id, text=render.card_fallback(task), blocks=render.card(task, now)
-            )
-        except _Retry as retry:
-            if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
-                self._tell_requester_to_invite(task, retry.error)
-            raise
-        channel, ts = posted["channel"], posted["ts"]
-        # Record where the card is at once: a ✋ can arrive before the permalink below is back.
-        self._save_card(task, card_channel_id=channel, card_ts=ts)
-        url = self._permalink(channel, ts)
-        if url:
-            self._save_card(task, card_url=url)
+        channel, ts = task.card_channel_id, task.card_ts
+        if ts is None:
+            try:
+                posted = self._post(
+                    row, channel=channel, text=render.card_fallback(task), blocks=render.card(task, self.clock())
+                )
+            except _Retry as retry:
+                if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
+                    self._tell_requester_to_invite(task, retry.error)
+                raise
+            channel, ts = posted["channel"], posted["ts"]
+            # Record where the card is at once: a ✋ can arrive before the permalink below is back.
+            self._save_card(task, card_channel_id=channel, card_ts=ts)
+        if task.card_url is None:
+            # A transient failure retries the row (the card is not posted again); DMs wait for the link.
+            url = self._permalink(channel, ts)
+            if url:
+                self._save_card(task, card_url=url)
         # The task may have changed while the card was on its way; a refresh is queued by then.
-        return posted
+        return {"channel": channel, "ts": ts}
 
     def _save_card(self, task: Task, **fields: str) -> None:
         with self.db.transaction() as session:
@@ -339,7 +340,7 @@ class Delivery:
 
     def _dm(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_ts is None:
+        if task.card_url is None:
             card = self._card_row(task)
             if card is not None and not self._card_blocked(card):
                 raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
@@ -465,10 +466,11 @@ class Delivery:
                 return None
 
     def _permalink(self, channel: str, ts: str) -> str | None:
+        """The card's link; None if Slack refuses one for good. A transient failure raises `_Retry`."""
         try:
-            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-        except (SlackApiError, OSError):
-            log.warning("no permalink for %s/%s; cards will link by reference only", channel, ts)
+            return str(self._call("chat_getPermalink", channel=channel, message_ts=ts)["permalink"])
+        except _Dead as refused:
+            log.warning("no permalink for %s/%s (%s); cards will link by reference only", channel, ts, refused)
             return None
 
     def _call(self, method: str, backoff_from: Outbox | None = None, **kwargs: Any) -> dict[str, Any]:
