@@ -7,11 +7,14 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import col, select
 
+from bot import render
 from bot.app import create_app
+from bot.delivery import Delivery
 from models.db import Database
-from models.tables import Outbox, TaskEvent
+from models.tables import Outbox, Task, TaskEvent
 from sandbox import SlackClientSim
 from tests.conftest import FakeClock
 from tests.scenarios.conftest import ANA, GENERAL, POOL, RITA, SECRET, TEAM, Bot, settings_for
@@ -224,3 +227,61 @@ def test_a_card_waiting_days_for_an_invite_still_goes_out(bot: Bot, clock: FakeC
     bot.deliver()
     assert bot.task(1).card_ts is not None
     assert _row(bot, "card.post:1").status == "sent"
+
+
+def test_a_card_slack_posted_is_found_behind_hundreds_of_newer_messages(bot: Bot, clock: FakeClock) -> None:
+    """After a timeout and a long wait in a busy channel, the lookup pages back to the first attempt."""
+    bot.slack.hang_seconds = 1.5
+    bot.slack.fail_next("chat.postMessage", "timeout_after_success")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    assert len(_cards(bot)) == 1 and bot.task(1).card_ts is None
+    clock.advance(minutes=4)
+    for number in range(450):
+        bot.slack.add_message(GENERAL, RITA, f"chatter {number}")
+    clock.advance(minutes=1)
+    bot.deliver()
+    assert len(_cards(bot)) == 1, "found in the third page of history, not posted again"
+    assert bot.task(1).card_ts == _cards(bot)[0]["ts"]
+    lookups = bot.slack.calls_to("conversations.history")
+    assert len(lookups) == 3 and all(call.params.get("oldest") for call in lookups)
+
+
+def test_a_transient_card_failure_holds_its_dm_for_the_card_not_for_an_invite(bot: Bot, clock: FakeClock) -> None:
+    """A 500 on the card is not "the bot is not in the channel": the DM waits for the card and links to it."""
+    bot.slack.fail_next("chat.postMessage", "server_error")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    assert _cards(bot) == [] and bot.slack.dms(ANA) == []
+    assert bot.slack.dms(RITA) == [], "nobody is told to invite the bot"
+    clock.advance(seconds=2)
+    bot.deliver()
+    assert len(_cards(bot)) == 1
+    (dm,) = bot.slack.dms(ANA)
+    assert "|T-1>" in str(dm["text"])
+
+
+def test_a_change_while_the_card_is_being_refreshed_gets_its_own_refresh(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot.delegate("Check the shared inbox")
+    bot.deliver()
+    ts = bot.task(1).card_ts
+    assert ts is not None
+    assert bot.client.reaction_added(ANA, "raised_hand", POOL, ts).status == 200
+    read_task = Delivery._task
+    changed: list[bool] = []
+
+    def read_then_change(self: Delivery, row: Outbox) -> Task:
+        task = read_task(self, row)
+        if row.kind == "card.update" and not changed:
+            # Ana starts the task just after this refresh read it: that change must reach the card too.
+            changed.append(True)
+            assert bot.client.reaction_added(ANA, "eyes", POOL, ts).status == 200
+        return task
+
+    monkeypatch.setattr(Delivery, "_task", read_then_change)
+    bot.deliver()
+    assert changed
+    assert bot.slack.message(POOL, ts)["text"] == render.card_fallback(bot.task(1))
+    assert "progress" in render.card_fallback(bot.task(1)).lower()
