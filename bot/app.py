@@ -90,7 +90,7 @@ def create_app(
         directory=Directory(database, client, clock),
         delivery=Delivery(
             database, delivery_client, clock=clock, wake=wake,
-            lease=settings.outbox_lease, max_backoff=settings.outbox_max_backoff,
+            lease=settings.outbox_lease, max_backoff=settings.outbox_max_backoff, lanes=settings.delivery_lanes,
         ),
         config=job_config(settings),
     )

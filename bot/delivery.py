@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import render
 from models import outbox
@@ -79,6 +80,23 @@ class DeliveryReport:
         """Rows that changed state in the pass."""
         return self.sent + self.retried + self.dead
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count `other`'s rows in this report too."""
+        self.sent += other.sent
+        self.retried += other.retried
+        self.dead += other.dead
+        self.waiting += other.waiting
+
+
+def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list[list[Outbox]]:
+    """Rows grouped so that each group goes out in order: a card channel's (each card, then its refreshes,
+    thread lines and DMs, which wait for it), or another channel's or person's."""
+    lanes: dict[str, list[Outbox]] = {}
+    for row in rows:
+        key = card_channels.get(row.task_id) or row.payload.get("channel") or row.payload.get("user") or row.kind
+        lanes.setdefault(str(key), []).append(row)
+    return list(lanes.values())
+
 
 class Delivery:
     """Takes due outbox rows under a lease and sends them; safe to run in several processes."""
@@ -93,6 +111,7 @@ class Delivery:
         wake: Wakeup | None = None,
         lease: timedelta = outbox.LEASE,
         max_backoff: timedelta = MAX_BACKOFF,
+        lanes: int = 1,
     ) -> None:
         self.db = db
         self.client = client
@@ -100,6 +119,10 @@ class Delivery:
         self.poll_interval = poll_interval
         self.lease = lease
         self.max_backoff = max_backoff
+        # Channels and people are served side by side, up to `lanes` at once, each in its own order.
+        self.lanes = lanes
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         # A threading.Event, or a multiprocessing one when the web process kicks a separate worker process.
         self._wake: Wakeup = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
@@ -124,6 +147,10 @@ class Delivery:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+                self._pool = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -155,14 +182,34 @@ class Delivery:
         taken = 0
         while taken < limit:
             owner = uuid.uuid4().hex  # this lease's token: only its holder may write the rows' outcomes
-            batch = min(LEASE_BATCH, limit - taken)
+            batch = min(LEASE_BATCH * self.lanes, limit - taken)
             with self.db.transaction() as session:
                 rows = outbox.lease_due(session, now=self.clock(), owner=owner, lease=self.lease, limit=batch)
-            for row in rows:
-                self._deliver_one(row, owner, report)
+                task_ids = {row.task_id for row in rows if row.task_id is not None} if self.lanes > 1 else set()
+                card_channels = dict(
+                    session.exec(select(Task.id, Task.card_channel_id).where(col(Task.id).in_(task_ids))).all()
+                )
+            if self.lanes == 1:
+                report.add(self._deliver_lane(rows, owner))
+            else:
+                lanes = _lanes(rows, card_channels)
+                for done in self._lane_pool().map(self._deliver_lane, lanes, [owner] * len(lanes)):
+                    report.add(done)
             taken += len(rows)
             if len(rows) < batch:
                 break
+        return report
+
+    def _lane_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="outbox-lane")
+            return self._pool
+
+    def _deliver_lane(self, rows: Sequence[Outbox], owner: str) -> DeliveryReport:
+        report = DeliveryReport()
+        for row in rows:
+            self._deliver_one(row, owner, report)
         return report
 
     # -- one row ---------------------------------------------------------------------------------
@@ -263,6 +310,7 @@ class Delivery:
     def _card_post(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
         channel, ts = task.card_channel_id, task.card_ts
+        result = {"channel": channel, "ts": ts}
         if ts is None:
             try:
                 posted = self._post(
@@ -272,7 +320,7 @@ class Delivery:
                 if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
                     self._tell_requester_to_invite(task, retry.error)
                 raise
-            channel, ts = posted["channel"], posted["ts"]
+            result, channel, ts = posted, posted["channel"], posted["ts"]
             # Record where the card is at once: a ✋ can arrive before the permalink below is back.
             self._save_card(task, card_channel_id=channel, card_ts=ts)
         if task.card_url is None:
@@ -281,7 +329,7 @@ class Delivery:
             if url:
                 self._save_card(task, card_url=url)
         # The task may have changed while the card was on its way; a refresh is queued by then.
-        return {"channel": channel, "ts": ts}
+        return result
 
     def _save_card(self, task: Task, **fields: str) -> None:
         with self.db.transaction() as session:

@@ -61,6 +61,8 @@ class Settings:
     # Outbox delivery: how long a worker holds a row it took (renewed per attempt) and the longest back-off.
     outbox_lease: timedelta = timedelta(minutes=5)
     outbox_max_backoff: timedelta = timedelta(minutes=5)
+    # Channels and people delivered to side by side (each in order).
+    delivery_lanes: int = 4
 
     def __repr__(self) -> str:
         # Secrets never reach logs, even when the settings object itself is logged.
@@ -155,6 +157,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         outbox_max_backoff=timedelta(
             seconds=_int(get("HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS"), "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS", 300, 1, 3600)
         ),
+        delivery_lanes=_int(get("HANDOFF_DELIVERY_LANES"), "HANDOFF_DELIVERY_LANES", 4, 1, 32),
     )
 
 
