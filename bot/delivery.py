@@ -241,6 +241,16 @@ class Delivery:
             log.error("delivery %s refused by Slack: %s", row.key, dead)
             self._write(row, outbox.mark_dead, owner=owner, now=self.clock(), error=str(dead))
             return
+        except Exception as exc:
+            # A bug or a database error mid-row: retried after a back-off rather than left under its lease;
+            # uncertain, since Slack may have acted.
+            report.retried += 1
+            log.exception("delivery %s failed unexpectedly", row.key)
+            self._write(
+                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=self._backoff(row),
+                error=f"{type(exc).__name__}: {exc}", uncertain=True,
+            )
+            return
         report.sent += 1
         self._write(row, outbox.mark_sent, owner=owner, now=self.clock(), result=result)
 

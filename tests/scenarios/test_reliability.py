@@ -285,3 +285,42 @@ def test_a_change_while_the_card_is_being_refreshed_gets_its_own_refresh(
     assert changed
     assert bot.slack.message(POOL, ts)["text"] == render.card_fallback(bot.task(1))
     assert "progress" in render.card_fallback(bot.task(1)).lower()
+
+
+def test_delivery_lanes_keep_each_channels_order_and_each_card_before_its_dm(bot: Bot) -> None:
+    """Channels go side by side (four lanes by default), but each channel's cards keep their order."""
+    assert bot.handoff.services.delivery.lanes > 1
+    bot.slack.slow_down(0.02)  # calls overlap, so any lane mixing one channel's rows would reorder them
+    for number in range(1, 13):
+        bot.delegate(f"<@UANA> Invoice batch {number}", channel=GENERAL if number % 2 else POOL)
+    bot.deliver()
+
+    def keys(messages: list[dict[str, object]]) -> list[str]:
+        return [str(m["metadata"]["event_payload"]["key"]) for m in messages if m.get("metadata")]  # type: ignore[index]
+
+    assert keys(bot.slack.messages(GENERAL)) == [f"card.post:{n}" for n in range(1, 13, 2)]
+    assert keys(bot.slack.messages(POOL)) == [f"card.post:{n}" for n in range(2, 13, 2)]
+    dms = bot.slack.dms(ANA)
+    assert len(dms) == 12 and all("|T-" in str(m["text"]) for m in dms)
+
+
+def test_an_unexpected_error_on_a_row_retries_it_instead_of_leaving_it_leased(
+    bot: Bot, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_card = Delivery._card_post
+    failed: list[bool] = []
+
+    def fail_once(self: Delivery, row: Outbox) -> dict[str, object]:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("a bug")
+        return post_card(self, row)
+
+    monkeypatch.setattr(Delivery, "_card_post", fail_once)
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    row = _row(bot, "card.post:1")
+    assert row.status == "pending" and row.locked_until is None and "RuntimeError" in str(row.last_error)
+    clock.advance(seconds=2)
+    bot.deliver()
+    assert len(_cards(bot)) == 1 and len(bot.slack.dms(ANA)) == 1
