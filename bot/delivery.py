@@ -89,8 +89,10 @@ class DeliveryReport:
 
 
 def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list[list[Outbox]]:
-    """Rows grouped so that each group goes out in order: a card channel's (each card, then its refreshes,
-    thread lines and DMs, which wait for it), or another channel's or person's."""
+    """`rows` grouped into lanes, each delivered in order: one per card channel, other channel or person.
+
+    A task's rows (its card, refreshes, thread lines and DMs, which wait for the card) share its card's lane.
+    """
     lanes: dict[str, list[Outbox]] = {}
     for row in rows:
         key = card_channels.get(row.task_id) or row.payload.get("channel") or row.payload.get("user") or row.kind
@@ -185,20 +187,23 @@ class Delivery:
             batch = min(LEASE_BATCH * self.lanes, limit - taken)
             with self.db.transaction() as session:
                 rows = outbox.lease_due(session, now=self.clock(), owner=owner, lease=self.lease, limit=batch)
-                task_ids = {row.task_id for row in rows if row.task_id is not None} if self.lanes > 1 else set()
-                card_channels = dict(
-                    session.exec(select(Task.id, Task.card_channel_id).where(col(Task.id).in_(task_ids))).all()
-                )
             if self.lanes == 1:
                 report.add(self._deliver_lane(rows, owner))
             else:
-                lanes = _lanes(rows, card_channels)
+                lanes = _lanes(rows, self._card_channels(rows))
                 for done in self._lane_pool().map(self._deliver_lane, lanes, [owner] * len(lanes)):
                     report.add(done)
             taken += len(rows)
             if len(rows) < batch:
                 break
         return report
+
+    def _card_channels(self, rows: Sequence[Outbox]) -> dict[int | None, str]:
+        task_ids = {row.task_id for row in rows if row.task_id is not None}
+        if not task_ids:
+            return {}
+        with self.db.read() as session:
+            return dict(session.exec(select(Task.id, Task.card_channel_id).where(col(Task.id).in_(task_ids))).all())
 
     def _lane_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
