@@ -167,20 +167,21 @@ def _assert_each_once(workers: Workers, slack: SlackStandIn) -> None:
         assert card["metadata"]["event_payload"]["key"] == f"card.post:{task.id}"
 
 
-def _delegate(client: SlackClientSim, count: int, first: int = 1) -> None:
+def _delegate(client: SlackClientSim, count: int, first: int = 1, channels: tuple[str, ...] = (GENERAL,)) -> None:
     for number in range(first, first + count):
-        answer = client.command(RITA, "/delegate", f"<@UANA> Invoice batch {number}", channel_id=GENERAL)
+        channel = channels[number % len(channels)]
+        answer = client.command(RITA, "/delegate", f"<@UANA> Invoice batch {number}", channel_id=channel)
         assert answer.status == 200 and f"*T-{number}*" in answer.json()["text"], answer.body
 
 
 def test_a_storm_of_429s_500s_and_late_answers_delivers_everything_once(workers: Workers, slack: SlackStandIn) -> None:
     client = workers.start()
     slack.storm(0.3, seed=10, methods=DELIVERY_METHODS)
-    _delegate(client, 10)
+    _delegate(client, 10, channels=(GENERAL, POOL))  # two channels: two delivery lanes
     _until(lambda: len(workers.tasks()) == 10 and all(t.card_ts for t in workers.tasks()), 60, "every card")
     for task in workers.tasks():
         assert task.card_ts is not None
-        done = client.reaction_added(ANA, "white_check_mark", GENERAL, task.card_ts)
+        done = client.reaction_added(ANA, "white_check_mark", task.card_channel_id, task.card_ts)
         assert done.status == 200
     _until(lambda: len({r.key for r in workers.rows() if r.kind == "thread.note"}) == 10, 30, "the done lines queued")
     injected = Counter(call.injected for call in slack.calls if call.injected)
@@ -198,7 +199,7 @@ def test_a_storm_of_429s_500s_and_late_answers_delivers_everything_once(workers:
     assert dm_texts and all("|T-" in text for text in dm_texts), dm_texts
     for task in workers.tasks():
         assert task.card_ts is not None
-        assert "Done" in json.dumps(slack.message(GENERAL, task.card_ts)), f"{task.ref}'s card is stale"
+        assert "Done" in json.dumps(slack.message(task.card_channel_id, task.card_ts)), f"{task.ref}'s card is stale"
 
 
 def test_sigkill_mid_post_then_a_restart_loses_and_doubles_nothing(workers: Workers, slack: SlackStandIn) -> None:
