@@ -106,3 +106,6 @@ def test_outbox_delivery_settings() -> None:
     )
     with pytest.raises(SettingsError, match="HANDOFF_DELIVERY_LANES must be between 1 and 32"):
         load_settings({**BASE, "HANDOFF_DELIVERY_LANES": "0"})
+    with pytest.raises(SettingsError, match="HANDOFF_OUTBOX_LEASE_SECONDS must be at least 4 × HANDOFF_SLACK_TIMEOUT"):
+        load_settings({**BASE, "HANDOFF_SLACK_TIMEOUT": "30", "HANDOFF_OUTBOX_LEASE_SECONDS": "60"})
+    assert load_settings({**BASE, "HANDOFF_SLACK_TIMEOUT": "120"}).outbox_lease == timedelta(minutes=8)

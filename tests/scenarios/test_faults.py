@@ -206,12 +206,12 @@ def test_sigkill_mid_post_then_a_restart_loses_and_doubles_nothing(workers: Work
     # Slack posts the first card but the answer is held until after the kill.
     slack.hang_seconds = 60
     slack.fail_next("chat.postMessage", "timeout_after_success")
-    first = workers.start(slack_timeout=10, lease=5)
+    first = workers.start(slack_timeout=2, lease=8)
     _delegate(first, 3)
     slack.wait_for_call("chat.postMessage", timeout=30)
     workers.kill(workers.running[0])
     assert _posted_keys(slack) == Counter({"card.post:1": 1})
-    restarted = workers.start(lease=5)
+    restarted = workers.start(lease=8)
     _until(lambda: workers.pending() == 0, 60, "the restarted worker to finish the outbox")
     _assert_each_once(workers, slack)
     _delegate(restarted, 1, first=4)  # and the restarted bot goes on as normal
