@@ -88,7 +88,10 @@ def create_app(
         db=database,
         clock=clock,
         directory=Directory(database, client, clock),
-        delivery=Delivery(database, delivery_client, clock=clock, wake=wake),
+        delivery=Delivery(
+            database, delivery_client, clock=clock, wake=wake,
+            lease=settings.outbox_lease, max_backoff=settings.outbox_max_backoff, lanes=settings.delivery_lanes,
+        ),
         config=job_config(settings),
     )
     app = App(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -12,7 +14,7 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import render
 from models import outbox
@@ -27,6 +29,10 @@ METADATA_TYPE = "handoff_delivery"
 # While the bot is not in a card's channel we keep trying at this pace (and at once when invited).
 WAIT_FOR_INVITE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=5)
+# Rows leased at once: few, so a slow row does not keep many others waiting under an idle lease.
+LEASE_BATCH = 5
+# A lookup for an earlier post reads back to its first attempt, less this for clocks that disagree.
+LOOKUP_MARGIN = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
 _CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
@@ -53,7 +59,11 @@ class _Dead(Exception):
 
 
 class _Wait(Exception):
-    """Not yet deliverable (its card is not posted yet)."""
+    """Not yet deliverable (its card is not posted yet); look again at `until` if given."""
+
+    def __init__(self, until: datetime | None = None) -> None:
+        super().__init__("waiting")
+        self.until = until
 
 
 @dataclass
@@ -70,6 +80,25 @@ class DeliveryReport:
         """Rows that changed state in the pass."""
         return self.sent + self.retried + self.dead
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count `other`'s rows in this report too."""
+        self.sent += other.sent
+        self.retried += other.retried
+        self.dead += other.dead
+        self.waiting += other.waiting
+
+
+def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list[list[Outbox]]:
+    """`rows` grouped into lanes, each delivered in order: one per card channel, other channel or person.
+
+    A task's rows (its card, refreshes, thread lines and DMs, which wait for the card) share its card's lane.
+    """
+    lanes: dict[str, list[Outbox]] = {}
+    for row in rows:
+        key = card_channels.get(row.task_id) or row.payload.get("channel") or row.payload.get("user") or row.kind
+        lanes.setdefault(str(key), []).append(row)
+    return list(lanes.values())
+
 
 class Delivery:
     """Takes due outbox rows under a lease and sends them; safe to run in several processes."""
@@ -82,11 +111,20 @@ class Delivery:
         clock: Callable[[], datetime],
         poll_interval: float = 2.0,
         wake: Wakeup | None = None,
+        lease: timedelta = outbox.LEASE,
+        max_backoff: timedelta = MAX_BACKOFF,
+        lanes: int = 1,
     ) -> None:
         self.db = db
         self.client = client
         self.clock = clock
         self.poll_interval = poll_interval
+        self.lease = lease
+        self.max_backoff = max_backoff
+        # Channels and people are served side by side, up to `lanes` at once, each in its own order.
+        self.lanes = lanes
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         # A threading.Event, or a multiprocessing one when the web process kicks a separate worker process.
         self._wake: Wakeup = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
@@ -111,6 +149,10 @@ class Delivery:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+                self._pool = None
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -137,49 +179,93 @@ class Delivery:
         return total
 
     def deliver_due(self, limit: int = 25) -> DeliveryReport:
-        """One pass: lease the due rows, send each, record the outcome."""
-        with self.db.transaction() as session:
-            rows = outbox.lease_due(session, now=self.clock(), limit=limit)
-            session.expunge_all()
+        """One pass over up to `limit` due rows, leased a few at a time: send each, record its outcome."""
+        report = DeliveryReport()
+        taken = 0
+        while taken < limit:
+            owner = uuid.uuid4().hex  # this lease's token: only its holder may write the rows' outcomes
+            batch = min(LEASE_BATCH * self.lanes, limit - taken)
+            with self.db.transaction() as session:
+                rows = outbox.lease_due(session, now=self.clock(), owner=owner, lease=self.lease, limit=batch)
+            if self.lanes == 1:
+                report.add(self._deliver_lane(rows, owner))
+            else:
+                lanes = _lanes(rows, self._card_channels(rows))
+                for done in self._lane_pool().map(self._deliver_lane, lanes, [owner] * len(lanes)):
+                    report.add(done)
+            taken += len(rows)
+            if len(rows) < batch:
+                break
+        return report
+
+    def _card_channels(self, rows: Sequence[Outbox]) -> dict[int | None, str]:
+        task_ids = {row.task_id for row in rows if row.task_id is not None}
+        if not task_ids:
+            return {}
+        with self.db.read() as session:
+            return dict(session.exec(select(Task.id, Task.card_channel_id).where(col(Task.id).in_(task_ids))).all())
+
+    def _lane_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="outbox-lane")
+            return self._pool
+
+    def _deliver_lane(self, rows: Sequence[Outbox], owner: str) -> DeliveryReport:
         report = DeliveryReport()
         for row in rows:
-            self._deliver_one(row, report)
+            self._deliver_one(row, owner, report)
         return report
 
     # -- one row ---------------------------------------------------------------------------------
 
-    def _deliver_one(self, row: Outbox, report: DeliveryReport) -> None:
+    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> None:
         assert row.id is not None
+        # `row.uncertain` keeps what earlier attempts left; the stored flag is set for this one's duration.
+        if not self._write(row, outbox.begin_attempt, owner=owner, now=self.clock(), lease=self.lease):
+            return
         try:
             result = self._send(row)
-        except _Wait:
+        except _Wait as wait:
             report.waiting += 1
-            with self.db.transaction() as session:
-                # Not an attempt: just look again shortly, once the card exists.
-                fresh = session.get(Outbox, row.id)
-                if fresh is not None:
-                    fresh.locked_until = None
-                    fresh.next_attempt_at = self.clock() + timedelta(seconds=1)
-                    session.add(fresh)
+            # Not an attempt: look again once the card may exist.
+            soon = self.clock() + timedelta(seconds=1)
+            at = max(soon, wait.until) if wait.until is not None else soon
+            self._write(row, outbox.release, owner=owner, at=at, uncertain=row.uncertain)
             return
         except _Retry as retry:
             report.retried += 1
             log.warning("delivery %s failed (%s); retrying in %s", row.key, retry.error, retry.delay)
-            with self.db.transaction() as session:
-                outbox.mark_retry(
-                    session, row.id, now=self.clock(), delay=retry.delay, error=retry.error,
-                    uncertain=retry.uncertain,
-                )
+            self._write(
+                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=retry.delay, error=retry.error,
+                uncertain=row.uncertain or retry.uncertain,
+            )
             return
         except _Dead as dead:
             report.dead += 1
             log.error("delivery %s refused by Slack: %s", row.key, dead)
-            with self.db.transaction() as session:
-                outbox.mark_dead(session, row.id, now=self.clock(), error=str(dead))
+            self._write(row, outbox.mark_dead, owner=owner, now=self.clock(), error=str(dead))
+            return
+        except Exception as exc:
+            # A bug or a database error mid-row: retried after a back-off rather than left under its lease;
+            # uncertain, since Slack may have acted.
+            report.retried += 1
+            log.exception("delivery %s failed unexpectedly", row.key)
+            self._write(
+                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=self._backoff(row),
+                error=f"{type(exc).__name__}: {exc}", uncertain=True,
+            )
             return
         report.sent += 1
+        self._write(row, outbox.mark_sent, owner=owner, now=self.clock(), result=result)
+
+    def _write(self, row: Outbox, outcome: Callable[..., bool], **values: Any) -> bool:
+        """Write one of the row's outcomes if this worker still holds its lease; a lost lease is logged."""
         with self.db.transaction() as session:
-            outbox.mark_sent(session, row.id, now=self.clock(), result=result)
+            held = outcome(session, row.id, **values)
+        if not held:
+            log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, outcome.__name__)
+        return held
 
     def _send(self, row: Outbox) -> dict[str, Any]:
         handler = {
@@ -215,40 +301,50 @@ class Delivery:
             return event
 
     def _card_ready(self, row: Outbox) -> Task:
-        """The row's task once its card is in Slack; waits while the card is still queued."""
+        """The row's task once its card is in Slack; waits while the card is still on its way."""
         task = self._task(row)
         if task.card_ts is None:
-            if self._card_failed(task):
+            card = self._card_row(task)
+            if card is None or self._card_blocked(card):
                 raise _Retry(WAIT_FOR_INVITE, "card not posted yet")
-            raise _Wait()
+            raise _Wait(card.next_attempt_at)
         return task
 
-    def _card_failed(self, task: Task) -> bool:
+    def _card_row(self, task: Task) -> Outbox | None:
         with self.db.read() as session:
-            card = session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).first()
-            return card is None or card.attempts > 0 or card.status != OUTBOX_PENDING
+            return session.exec(select(Outbox).where(Outbox.key == f"card.post:{task.id}")).first()
+
+    @staticmethod
+    def _card_blocked(card: Outbox) -> bool:
+        """The card cannot go out until someone acts: Slack refused it, or the bot is not in its channel.
+
+        A 429, a 5xx or a timeout is not that: the card is retried soon, so dependants wait for it.
+        """
+        return card.status != OUTBOX_PENDING or card.last_error in _CHANNEL_PROBLEMS
 
     def _card_post(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_ts is not None:
-            return {"channel": task.card_channel_id, "ts": task.card_ts}
-        now = self.clock()
-        try:
-            posted = self._post(
-                row, channel=task.card_channel_id, text=render.card_fallback(task), blocks=render.card(task, now)
-            )
-        except _Retry as retry:
-            if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
-                self._tell_requester_to_invite(task, retry.error)
-            raise
-        channel, ts = posted["channel"], posted["ts"]
-        # Record where the card is at once: a ✋ can arrive before the permalink below is back.
-        self._save_card(task, card_channel_id=channel, card_ts=ts)
-        url = self._permalink(channel, ts)
-        if url:
-            self._save_card(task, card_url=url)
+        channel, ts = task.card_channel_id, task.card_ts
+        result = {"channel": channel, "ts": ts}
+        if ts is None:
+            try:
+                posted = self._post(
+                    row, channel=channel, text=render.card_fallback(task), blocks=render.card(task, self.clock())
+                )
+            except _Retry as retry:
+                if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
+                    self._tell_requester_to_invite(task, retry.error)
+                raise
+            result, channel, ts = posted, posted["channel"], posted["ts"]
+            # Record where the card is at once: a ✋ can arrive before the permalink below is back.
+            self._save_card(task, card_channel_id=channel, card_ts=ts)
+        if task.card_url is None:
+            # A transient failure retries the row (the card is not posted again); DMs wait for the link.
+            url = self._permalink(channel, ts)
+            if url:
+                self._save_card(task, card_url=url)
         # The task may have changed while the card was on its way; a refresh is queued by then.
-        return posted
+        return result
 
     def _save_card(self, task: Task, **fields: str) -> None:
         with self.db.transaction() as session:
@@ -259,10 +355,13 @@ class Delivery:
             session.add(fresh)
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
+        # The newest queued refresh is read before the task: a change committed after the task is read
+        # queues a refresh newer than `newest`, which this render does not cover and so does not supersede.
+        assert row.task_id is not None
+        with self.db.read() as session:
+            newest = outbox.latest_pending_id(session, task_id=row.task_id, kind="card.update") or row.id
         task = self._card_ready(row)
         assert task.id is not None and task.card_ts is not None
-        with self.db.transaction() as session:
-            newest = outbox.latest_pending_id(session, task_id=task.id, kind="card.update") or row.id
         now = self.clock()
         self._call(
             "chat_update", channel=task.card_channel_id, ts=task.card_ts,
@@ -304,8 +403,10 @@ class Delivery:
 
     def _dm(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_ts is None and not self._card_failed(task):
-            raise _Wait()  # wait briefly so the DM can link to the card
+        if task.card_url is None:
+            card = self._card_row(task)
+            if card is not None and not self._card_blocked(card):
+                raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
         event = self._event(int(row.payload["event_id"]))
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
@@ -388,7 +489,7 @@ class Delivery:
     ) -> dict[str, Any]:
         """chat.postMessage, tagged with the row's key so that an uncertain earlier try is found, not repeated."""
         if row.uncertain:
-            found = self._find_posted(row.key, channel=channel, thread_ts=thread_ts)
+            found = self._find_posted(row, channel=channel, thread_ts=thread_ts)
             if found is not None:
                 return found
         kwargs: dict[str, Any] = {
@@ -404,30 +505,35 @@ class Delivery:
         result = self._call("chat_postMessage", backoff_from=row, **kwargs)
         return {"channel": result["channel"], "ts": result["ts"]}
 
-    def _find_posted(self, key: str, *, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
-        """Look for a message this row already posted (after a timeout or a 5xx) among the latest ones."""
+    def _find_posted(self, row: Outbox, *, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """Look for a message this row already posted (after a timeout, a 5xx or a kill), back to its first try."""
         if not channel.startswith(("C", "G", "D")):
             opened = self._call("conversations_open", users=channel)
             channel = opened["channel"]["id"]
+        since = (row.first_attempt_at or row.created_at) - LOOKUP_MARGIN
+        method = "conversations_replies" if thread_ts else "conversations_history"
+        # Only messages since the first attempt, page by page: a busy channel has more than one page.
+        query: dict[str, Any] = {
+            "channel": channel, "include_all_metadata": True, "limit": 200, "oldest": f"{since.timestamp():.6f}"
+        }
         if thread_ts:
-            page = self._call(
-                "conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-            )
-        else:
-            page = self._call(
-                "conversations_history", channel=channel, include_all_metadata=True, limit=200
-            )
-        for message in page.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
-                return {"channel": channel, "ts": message["ts"], "found": True}
-        return None
+            query["ts"] = thread_ts
+        while True:
+            page = self._call(method, **query)
+            for message in page.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == row.key:
+                    return {"channel": channel, "ts": message["ts"], "found": True}
+            query["cursor"] = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not query["cursor"]:
+                return None
 
     def _permalink(self, channel: str, ts: str) -> str | None:
+        """The card's link; None if Slack refuses one for good. A transient failure raises `_Retry`."""
         try:
-            return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-        except (SlackApiError, OSError):
-            log.warning("no permalink for %s/%s; cards will link by reference only", channel, ts)
+            return str(self._call("chat_getPermalink", channel=channel, message_ts=ts)["permalink"])
+        except _Dead as refused:
+            log.warning("no permalink for %s/%s (%s); cards will link by reference only", channel, ts, refused)
             return None
 
     def _call(self, method: str, backoff_from: Outbox | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -446,7 +552,7 @@ class Delivery:
             if error in _CHANNEL_PROBLEMS | {"user_not_in_channel"}:
                 raise _Retry(WAIT_FOR_INVITE, error) from exc
             if error in _AUTH_PROBLEMS:
-                raise _Retry(MAX_BACKOFF, error) from exc
+                raise _Retry(self.max_backoff, error) from exc
             if error in {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
                 raise _Retry(delay, error, uncertain=True) from exc
             raise _Dead(error or f"HTTP {status}") from exc
@@ -454,11 +560,10 @@ class Delivery:
             raise _Retry(delay, f"{type(exc).__name__}: {exc}", uncertain=True) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    @staticmethod
-    def _backoff(row: Outbox | None) -> timedelta:
+    def _backoff(self, row: Outbox | None) -> timedelta:
         attempts = row.attempts if row is not None else 0
         # Capped before the power: a row waiting days for an invite has hundreds of attempts.
-        return min(timedelta(seconds=2 ** min(attempts, 10)), MAX_BACKOFF)
+        return min(timedelta(seconds=2 ** min(attempts, 10)), self.max_backoff)
 
     def _tell_requester_to_invite(self, task: Task, error: str) -> None:
         """Once per task: DM the requester how to let the bot into the card's channel."""

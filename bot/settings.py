@@ -58,6 +58,11 @@ class Settings:
     unclaimed_escalate_after: timedelta = timedelta(hours=4)
     work_hours: str = "9:00-17:00 mon-fri"
     sweep_seconds: int = 30
+    # Outbox delivery: how long a worker holds a row it took (renewed per attempt) and the longest back-off.
+    outbox_lease: timedelta = timedelta(minutes=5)
+    outbox_max_backoff: timedelta = timedelta(minutes=5)
+    # Channels and people delivered to side by side (each in order).
+    delivery_lanes: int = 4
 
     def __repr__(self) -> str:
         # Secrets never reach logs, even when the settings object itself is logged.
@@ -119,6 +124,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         raise SettingsError("HANDOFF_POOL_CHANNEL must be a channel id such as C0123ABCD (not a #name)")
     managers = _id_list(get("HANDOFF_MANAGERS"), "HANDOFF_MANAGERS", _USER_ID, "user ids such as U0123ABCD")
     admins = _id_list(get("HANDOFF_ADMINS"), "HANDOFF_ADMINS", _USER_ID, "user ids such as U0123ABCD")
+    timeout = _int(get("HANDOFF_SLACK_TIMEOUT"), "HANDOFF_SLACK_TIMEOUT", 10, 1, 120)
     return Settings(
         bot_token=token,
         signing_secret=secret or "",
@@ -135,7 +141,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         done_emoji=_emoji(get("HANDOFF_DONE_EMOJI"), "HANDOFF_DONE_EMOJI", "white_check_mark"),
         start_emoji=_emoji(get("HANDOFF_START_EMOJI"), "HANDOFF_START_EMOJI", "eyes"),
         log_level=_log_level(get("LOG_LEVEL")),
-        slack_timeout=float(_int(get("HANDOFF_SLACK_TIMEOUT"), "HANDOFF_SLACK_TIMEOUT", 10, 1, 120)),
+        slack_timeout=float(timeout),
         reminder_leads=tuple(
             sorted(_durations(get("HANDOFF_REMINDER_LEADS") or "24h,1h", "HANDOFF_REMINDER_LEADS"), reverse=True)
         ),
@@ -146,6 +152,11 @@ def _parse(env: Mapping[str, str]) -> Settings:
         )[0],
         work_hours=_work_hours(get("HANDOFF_WORK_HOURS")),
         sweep_seconds=_int(get("HANDOFF_SWEEP_SECONDS"), "HANDOFF_SWEEP_SECONDS", 30, 5, 3600),
+        outbox_lease=_outbox_lease(get("HANDOFF_OUTBOX_LEASE_SECONDS"), timeout),
+        outbox_max_backoff=timedelta(
+            seconds=_int(get("HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS"), "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS", 300, 1, 3600)
+        ),
+        delivery_lanes=_int(get("HANDOFF_DELIVERY_LANES"), "HANDOFF_DELIVERY_LANES", 4, 1, 32),
     )
 
 
@@ -159,6 +170,17 @@ def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _outbox_lease(raw: str | None, timeout: int) -> timedelta:
+    # A lease shorter than one row's worst case (three calls at the timeout, plus a lookup) lets a second
+    # worker take a row whose post is still in flight.
+    seconds = _int(raw, "HANDOFF_OUTBOX_LEASE_SECONDS", max(300, 4 * timeout), 5, 3600)
+    if seconds < 4 * timeout:
+        raise SettingsError(
+            f"HANDOFF_OUTBOX_LEASE_SECONDS must be at least 4 × HANDOFF_SLACK_TIMEOUT ({4 * timeout}), not {seconds}"
+        )
+    return timedelta(seconds=seconds)
 
 
 def _id_list(raw: str | None, name: str, pattern: re.Pattern[str], what: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from models.sql import insert_ignore, insert_ignore_many
@@ -18,6 +18,7 @@ __all__ = [
     "OUTBOX_DEAD",
     "OUTBOX_SENT",
     "Pending",
+    "begin_attempt",
     "enqueue_all",
     "latest_pending_id",
     "supersede",
@@ -27,11 +28,13 @@ __all__ = [
     "mark_retry",
     "mark_sent",
     "pending_count",
+    "release",
     "wake_channel",
 ]
 
-# How long a worker owns a row it took; longer than any single delivery attempt with its retries.
-LEASE = timedelta(seconds=60)
+# How long a worker owns a row it took, renewed as each row's attempt begins: longer than one row's
+# worst case (three Web API calls at the client's 10 s timeout, plus a lookup's pages of history).
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -79,82 +82,132 @@ def enqueue(
     return insert_ignore(session, Outbox, _row(team_id, Pending(key, kind, payload or {}, task_id), now))
 
 
-def lease_due(session: Session, *, now: datetime, limit: int = 20) -> list[Outbox]:
-    """Take up to `limit` due rows (oldest first) under a lease so no other worker sends them meanwhile."""
+def lease_due(
+    session: Session, *, now: datetime, owner: str, lease: timedelta = LEASE, limit: int = 5
+) -> list[Outbox]:
+    """Take up to `limit` due rows (oldest first) for `owner` until `now + lease`; returns detached copies.
+
+    A row whose lease ran out is taken again, still marked uncertain if a call was in flight then.
+    """
     query = (
-        select(Outbox)
+        select(Outbox.id)
         .where(Outbox.status == OUTBOX_PENDING, col(Outbox.next_attempt_at) <= now)
         .where(or_(col(Outbox.locked_until).is_(None), col(Outbox.locked_until) < now))
         .order_by(col(Outbox.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
+        # Another worker's rows are skipped, not waited for. (SQLite's BEGIN IMMEDIATE serialises this.)
         query = query.with_for_update(skip_locked=True)
-    rows = list(session.exec(query))
-    for row in rows:
-        row.locked_until = now + LEASE
-        session.add(row)
+    ids = [i for i in session.exec(query) if i is not None]
+    if not ids:
+        return []
+    session.execute(
+        update(Outbox).where(col(Outbox.id).in_(ids)).values(lease_owner=owner, locked_until=now + lease)
+    )
+    rows = list(session.exec(select(Outbox).where(col(Outbox.id).in_(ids)).order_by(col(Outbox.id))))
+    session.expunge_all()
     return rows
 
 
-def mark_sent(session: Session, row_id: int, *, now: datetime, result: dict[str, Any] | None = None) -> None:
-    """Record that Slack confirmed the delivery; it is never sent again."""
-    row = session.get(Outbox, row_id)
-    if row is None:
-        return
-    row.status = OUTBOX_SENT
-    row.sent_at = now
-    row.locked_until = None
-    row.result = result or {}
-    row.attempts += 1
-    session.add(row)
+def _held(row_id: int, owner: str) -> Any:
+    """An UPDATE of `row_id` that matches only while `owner` still holds its lease (compare-and-set)."""
+    return update(Outbox).where(
+        col(Outbox.id) == row_id, col(Outbox.lease_owner) == owner, col(Outbox.status) == OUTBOX_PENDING
+    )
+
+
+def _wrote(session: Session, statement: Any) -> bool:
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def begin_attempt(session: Session, row_id: int, *, owner: str, now: datetime, lease: timedelta = LEASE) -> bool:
+    """Renew `owner`'s lease and mark the row uncertain before calling Slack; False if the lease is lost.
+
+    Committed before the call, so a worker killed mid-call leaves a row that is looked up before it is
+    posted again.
+    """
+    return _wrote(
+        session,
+        _held(row_id, owner).values(
+            locked_until=now + lease,
+            uncertain=True,
+            first_attempt_at=func.coalesce(col(Outbox.first_attempt_at), now),
+        ),
+    )
+
+
+def mark_sent(
+    session: Session, row_id: int, *, owner: str, now: datetime, result: dict[str, Any] | None = None
+) -> bool:
+    """Record that Slack confirmed the delivery (it is never sent again); False if the lease is lost."""
+    return _wrote(
+        session,
+        _held(row_id, owner).values(
+            status=OUTBOX_SENT, sent_at=now, locked_until=None, lease_owner=None, result=result or {},
+            attempts=col(Outbox.attempts) + 1,
+        ),
+    )
 
 
 def mark_retry(
-    session: Session, row_id: int, *, now: datetime, delay: timedelta, error: str, uncertain: bool = False
-) -> None:
-    """Schedule another attempt after `delay`; `uncertain` says Slack may have acted on this one."""
-    row = session.get(Outbox, row_id)
-    if row is None:
-        return
-    row.attempts += 1
-    row.next_attempt_at = now + delay
-    row.locked_until = None
-    row.last_error = error[:500]
-    row.uncertain = row.uncertain or uncertain
-    session.add(row)
+    session: Session,
+    row_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    delay: timedelta,
+    error: str,
+    uncertain: bool,
+) -> bool:
+    """Schedule another attempt after `delay`; `uncertain` says Slack may have acted on some attempt."""
+    return _wrote(
+        session,
+        _held(row_id, owner).values(
+            attempts=col(Outbox.attempts) + 1, next_attempt_at=now + delay, locked_until=None, lease_owner=None,
+            last_error=error[:500], uncertain=uncertain,
+        ),
+    )
 
 
-def mark_dead(session: Session, row_id: int, *, now: datetime, error: str) -> None:
+def mark_dead(session: Session, row_id: int, *, owner: str, now: datetime, error: str) -> bool:
     """Give up on a delivery Slack refuses for good (kept for inspection, never retried)."""
-    row = session.get(Outbox, row_id)
-    if row is None:
-        return
-    row.attempts += 1
-    row.status = OUTBOX_DEAD
-    row.locked_until = None
-    row.last_error = error[:500]
-    row.sent_at = now
-    session.add(row)
+    return _wrote(
+        session,
+        _held(row_id, owner).values(
+            attempts=col(Outbox.attempts) + 1, status=OUTBOX_DEAD, locked_until=None, lease_owner=None,
+            last_error=error[:500], sent_at=now,
+        ),
+    )
+
+
+def release(session: Session, row_id: int, *, owner: str, at: datetime, uncertain: bool) -> bool:
+    """Give the row back without counting an attempt (it waits for its card), due again at `at`."""
+    return _wrote(
+        session,
+        _held(row_id, owner).values(next_attempt_at=at, locked_until=None, lease_owner=None, uncertain=uncertain),
+    )
 
 
 def wake_channel(session: Session, *, team_id: str, channel_id: str, now: datetime) -> int:
     """Make deliveries waiting on `channel_id` (e.g. until the bot is invited) due now; return how many."""
-    rows = session.exec(
-        select(Outbox).where(Outbox.team_id == team_id, Outbox.status == OUTBOX_PENDING)
-    ).all()
-    woken = 0
-    for row in rows:
-        if row.payload.get("channel") == channel_id and row.next_attempt_at > now:
-            row.next_attempt_at = now
-            session.add(row)
-            woken += 1
-    return woken
+    result = session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.team_id) == team_id,
+            col(Outbox.status) == OUTBOX_PENDING,
+            col(Outbox.next_attempt_at) > now,
+            col(Outbox.payload)["channel"].as_string() == channel_id,
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def pending_count(session: Session) -> int:
-    """How many deliveries are still waiting."""
-    return len(session.exec(select(Outbox.id).where(Outbox.status == OUTBOX_PENDING)).all())
+    """How many deliveries are still waiting (a COUNT, whatever the backlog)."""
+    return int(session.exec(select(func.count()).select_from(Outbox).where(Outbox.status == OUTBOX_PENDING)).one())
 
 
 def supersede(session: Session, *, task_id: int, kind: str, through_id: int, now: datetime) -> None:
@@ -167,15 +220,14 @@ def supersede(session: Session, *, task_id: int, kind: str, through_id: int, now
             col(Outbox.status) == OUTBOX_PENDING,
             col(Outbox.id) <= through_id,
         )
-        .values(status=OUTBOX_SENT, sent_at=now, locked_until=None)
+        .values(status=OUTBOX_SENT, sent_at=now, locked_until=None, lease_owner=None)
     )
 
 
 def latest_pending_id(session: Session, *, task_id: int, kind: str) -> int | None:
     """The newest pending row of `kind` for `task_id`."""
-    ids = session.exec(
-        select(Outbox.id).where(
+    return session.exec(
+        select(func.max(Outbox.id)).where(
             Outbox.task_id == task_id, Outbox.kind == kind, Outbox.status == OUTBOX_PENDING
         )
-    ).all()
-    return max((i for i in ids if i is not None), default=None)
+    ).one()

@@ -224,11 +224,16 @@ class Outbox(SQLModel, table=True):
     attempts: int = Field(default=0)
     created_at: datetime = Field(sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
-    # A lease: the worker that took the row owns it until then, so two processes never send it twice.
+    # A lease: the worker holding `lease_owner` owns the row until then; every outcome it writes checks
+    # that it still holds it, so two processes never both record (or repeat) a delivery.
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=36)
     last_error: str | None = Field(default=None, max_length=500)
-    # Set after an attempt whose outcome is unknown (timeout, 5xx): Slack may have posted it already.
+    # Set before each attempt and kept after one whose outcome is unknown (timeout, 5xx, a killed worker):
+    # Slack may have posted it already, so the next attempt looks for it first.
     uncertain: bool = Field(default=False)
+    # When the first attempt began: a lookup for an earlier post reads Slack's history back to here.
+    first_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     result: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 

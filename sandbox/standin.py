@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import random
 import secrets
 import threading
 import time
@@ -144,6 +145,20 @@ class _Failure:
     error: str
     remaining: int
     retry_after: int
+
+
+@dataclass
+class _Storm:
+    """Random failures on a share of calls: `rate` of them, drawn from a seeded generator."""
+
+    rate: float
+    rng: random.Random
+    methods: frozenset[str] | None
+    retry_after: int
+
+
+# What a storm answers, evenly: a 429, a 500, or acting and answering only after the client gave up.
+_STORM_FAILURES = ("ratelimited", "server_error", "timeout_after_success")
 
 
 @dataclass
@@ -316,6 +331,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = standin._handle_api(
                 method, url.query, raw, content_type, self.headers.get("Authorization")
             )
+            standin._lag()
         elif url.path.startswith("/response/"):
             reply = standin._handle_response_url(url.path[len("/response/") :], raw, content_type)
         else:
@@ -407,6 +423,8 @@ class SlackStandIn:
         self._responses: list[tuple[str, JSONDict]] = []
         self._calls: list[ApiCall] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._storm: _Storm | None = None
+        self._latency = 0.0
         self._socket_tickets: set[str] = set()
         self._sockets: list[_Socket] = []
         self._socket_seq = 0
@@ -639,9 +657,31 @@ class SlackStandIn:
             self._failures.setdefault(method, []).append(_Failure(error, times, retry_after))
 
     def clear_failures(self) -> None:
-        """Drop every failure not yet consumed."""
+        """Drop every failure not yet consumed, and end any storm."""
         with self._lock:
             self._failures.clear()
+            self._storm = None
+
+    def storm(
+        self, rate: float = 0.3, *, seed: int = 0, methods: Iterable[str] | None = None, retry_after: int = 1
+    ) -> None:
+        """From now on fail a random `rate` of calls (response URLs too), reproducibly for a `seed`.
+
+        Each failure is, evenly, a 429 with Retry-After `retry_after`, a 500, or "late": the call acts,
+        then answers after `hang_seconds`, past a client's timeout. `methods` limits it to those methods
+        ("response_url" for response URLs); `storm(0)` (or `clear_failures()`) ends it. Failures queued
+        with `fail_next` are used first.
+        """
+        if not 0 <= rate <= 1:
+            raise ValueError("rate must be between 0 and 1")
+        with self._lock:
+            chosen = frozenset(methods) if methods is not None else None
+            self._storm = _Storm(rate, random.Random(seed), chosen, retry_after) if rate > 0 else None
+
+    def slow_down(self, seconds: float) -> None:
+        """Answer every Web API call `seconds` late (after acting), as a loaded Slack does; 0 ends it."""
+        with self._lock:
+            self._latency = seconds
 
     def enable_rate_limits(self, enabled: bool = True) -> None:
         """Apply Slack's rate limits from now on (429 + Retry-After), or stop applying them."""
@@ -1084,6 +1124,10 @@ class SlackStandIn:
     def _hang(self) -> None:
         self._released.wait(self.hang_seconds)
 
+    def _lag(self) -> None:
+        if self._latency:
+            self._released.wait(self._latency)
+
     def _live_socket(self) -> _Socket | None:
         """The connection new envelopes go to: the newest one not retiring (lock held)."""
         for sock in reversed(self._sockets):
@@ -1251,12 +1295,20 @@ class SlackStandIn:
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
         if not queue:
-            return None
+            return self._storm_failure(method)
         failure = queue[0]
         failure.remaining -= 1
         if failure.remaining <= 0:
             queue.pop(0)
         return failure
+
+    def _storm_failure(self, method: str) -> _Failure | None:
+        storm = self._storm
+        if storm is None or (storm.methods is not None and method not in storm.methods):
+            return None
+        if storm.rng.random() >= storm.rate:
+            return None
+        return _Failure(storm.rng.choice(_STORM_FAILURES), 1, storm.retry_after)
 
     def _record(
         self,
@@ -1911,9 +1963,20 @@ class SlackStandIn:
         if message is None:
             raise SlackError("thread_not_found")
         parent_ts = message.get("thread_ts") or message["ts"]
-        thread = [
-            m for m in self._messages[channel_id] if m["ts"] == parent_ts or m.get("thread_ts") == parent_ts
-        ]
+        inclusive = _flag(params.get("inclusive"))
+        oldest = _ts_key(str(params["oldest"]), "invalid_ts_oldest") if params.get("oldest") else None
+        latest = _ts_key(str(params["latest"]), "invalid_ts_latest") if params.get("latest") else None
+        thread = []
+        for m in self._messages[channel_id]:
+            if m["ts"] != parent_ts and m.get("thread_ts") != parent_ts:
+                continue
+            key = _ts_key(m["ts"])
+            # Like history: only messages after `oldest` and before `latest` (`inclusive` keeps those ts).
+            if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
+                continue
+            if latest is not None and (key > latest or (key == latest and not inclusive)):
+                continue
+            thread.append(m)
         page, next_cursor = _paginate(thread, lambda m: str(m["ts"]), params, "next_ts", 1000)
         return {
             "messages": self._strip_metadata(page, params),

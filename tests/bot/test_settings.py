@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,21 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("PORT", "5000")
     settings = load_settings(dotenv_path=dotenv)
     assert settings.bot_token == "xoxb-from-file" and settings.port == 5000
+
+
+def test_outbox_delivery_settings() -> None:
+    defaults = load_settings(BASE)
+    assert defaults.outbox_lease == timedelta(minutes=5) and defaults.outbox_max_backoff == timedelta(minutes=5)
+    assert defaults.delivery_lanes == 4
+    tuned = load_settings({
+        **BASE, "HANDOFF_OUTBOX_LEASE_SECONDS": "60", "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS": "2",
+        "HANDOFF_DELIVERY_LANES": "1",
+    })
+    assert (tuned.outbox_lease, tuned.outbox_max_backoff, tuned.delivery_lanes) == (
+        timedelta(seconds=60), timedelta(seconds=2), 1
+    )
+    with pytest.raises(SettingsError, match="HANDOFF_DELIVERY_LANES must be between 1 and 32"):
+        load_settings({**BASE, "HANDOFF_DELIVERY_LANES": "0"})
+    with pytest.raises(SettingsError, match="HANDOFF_OUTBOX_LEASE_SECONDS must be at least 4 × HANDOFF_SLACK_TIMEOUT"):
+        load_settings({**BASE, "HANDOFF_SLACK_TIMEOUT": "30", "HANDOFF_OUTBOX_LEASE_SECONDS": "60"})
+    assert load_settings({**BASE, "HANDOFF_SLACK_TIMEOUT": "120"}).outbox_lease == timedelta(minutes=8)

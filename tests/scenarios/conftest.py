@@ -87,7 +87,10 @@ def slack(clock: FakeClock) -> Iterator[SlackStandIn]:
     clock, so they move only when the test moves it.
     """
     contract = Contract.load(required=True)  # the tests hold the bot to Slack's published contract
-    with SlackStandIn(team_id=TEAM, timer=lambda: clock().timestamp(), contract=contract) as standin:
+    # Message ts follow the test's clock too, as Slack's follow real time (lookups read history by ts).
+    with SlackStandIn(
+        team_id=TEAM, clock=lambda: clock().timestamp(), timer=lambda: clock().timestamp(), contract=contract
+    ) as standin:
         seed(standin)
         yield standin
         refused = [(call.method, call.error, call.messages) for call in standin.violations]

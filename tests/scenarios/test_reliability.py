@@ -7,11 +7,14 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import col, select
 
+from bot import render
 from bot.app import create_app
+from bot.delivery import Delivery
 from models.db import Database
-from models.tables import Outbox, TaskEvent
+from models.tables import Outbox, Task, TaskEvent
 from sandbox import SlackClientSim
 from tests.conftest import FakeClock
 from tests.scenarios.conftest import ANA, GENERAL, POOL, RITA, SECRET, TEAM, Bot, settings_for
@@ -224,3 +227,100 @@ def test_a_card_waiting_days_for_an_invite_still_goes_out(bot: Bot, clock: FakeC
     bot.deliver()
     assert bot.task(1).card_ts is not None
     assert _row(bot, "card.post:1").status == "sent"
+
+
+def test_a_card_slack_posted_is_found_behind_hundreds_of_newer_messages(bot: Bot, clock: FakeClock) -> None:
+    """After a timeout and a long wait in a busy channel, the lookup pages back to the first attempt."""
+    bot.slack.hang_seconds = 1.5
+    bot.slack.fail_next("chat.postMessage", "timeout_after_success")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    assert len(_cards(bot)) == 1 and bot.task(1).card_ts is None
+    clock.advance(minutes=4)
+    for number in range(450):
+        bot.slack.add_message(GENERAL, RITA, f"chatter {number}")
+    clock.advance(minutes=1)
+    bot.deliver()
+    assert len(_cards(bot)) == 1, "found in the third page of history, not posted again"
+    assert bot.task(1).card_ts == _cards(bot)[0]["ts"]
+    lookups = bot.slack.calls_to("conversations.history")
+    assert len(lookups) == 3 and all(call.params.get("oldest") for call in lookups)
+
+
+def test_a_transient_card_failure_holds_its_dm_for_the_card_not_for_an_invite(bot: Bot, clock: FakeClock) -> None:
+    """A 500 on the card is not "the bot is not in the channel": the DM waits for the card and links to it."""
+    bot.slack.fail_next("chat.postMessage", "server_error")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    assert _cards(bot) == [] and bot.slack.dms(ANA) == []
+    assert bot.slack.dms(RITA) == [], "nobody is told to invite the bot"
+    clock.advance(seconds=2)
+    bot.deliver()
+    assert len(_cards(bot)) == 1
+    (dm,) = bot.slack.dms(ANA)
+    assert "|T-1>" in str(dm["text"])
+
+
+def test_a_change_while_the_card_is_being_refreshed_gets_its_own_refresh(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot.delegate("Check the shared inbox")
+    bot.deliver()
+    ts = bot.task(1).card_ts
+    assert ts is not None
+    assert bot.client.reaction_added(ANA, "raised_hand", POOL, ts).status == 200
+    read_task = Delivery._task
+    changed: list[bool] = []
+
+    def read_then_change(self: Delivery, row: Outbox) -> Task:
+        task = read_task(self, row)
+        if row.kind == "card.update" and not changed:
+            # Ana starts the task just after this refresh read it: that change must reach the card too.
+            changed.append(True)
+            assert bot.client.reaction_added(ANA, "eyes", POOL, ts).status == 200
+        return task
+
+    monkeypatch.setattr(Delivery, "_task", read_then_change)
+    bot.deliver()
+    assert changed
+    assert bot.slack.message(POOL, ts)["text"] == render.card_fallback(bot.task(1))
+    assert "progress" in render.card_fallback(bot.task(1)).lower()
+
+
+def test_delivery_lanes_keep_each_channels_order_and_each_card_before_its_dm(bot: Bot) -> None:
+    """Channels go side by side (four lanes by default), but each channel's cards keep their order."""
+    assert bot.handoff.services.delivery.lanes > 1
+    bot.slack.slow_down(0.02)  # calls overlap, so any lane mixing one channel's rows would reorder them
+    for number in range(1, 13):
+        bot.delegate(f"<@UANA> Invoice batch {number}", channel=GENERAL if number % 2 else POOL)
+    bot.deliver()
+
+    def keys(messages: list[dict[str, object]]) -> list[str]:
+        return [str(m["metadata"]["event_payload"]["key"]) for m in messages if m.get("metadata")]  # type: ignore[index]
+
+    assert keys(bot.slack.messages(GENERAL)) == [f"card.post:{n}" for n in range(1, 13, 2)]
+    assert keys(bot.slack.messages(POOL)) == [f"card.post:{n}" for n in range(2, 13, 2)]
+    dms = bot.slack.dms(ANA)
+    assert len(dms) == 12 and all("|T-" in str(m["text"]) for m in dms)
+
+
+def test_an_unexpected_error_on_a_row_retries_it_instead_of_leaving_it_leased(
+    bot: Bot, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_card = Delivery._card_post
+    failed: list[bool] = []
+
+    def fail_once(self: Delivery, row: Outbox) -> dict[str, object]:
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("a bug")
+        return post_card(self, row)
+
+    monkeypatch.setattr(Delivery, "_card_post", fail_once)
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()
+    row = _row(bot, "card.post:1")
+    assert row.status == "pending" and row.locked_until is None and "RuntimeError" in str(row.last_error)
+    clock.advance(seconds=2)
+    bot.deliver()
+    assert len(_cards(bot)) == 1 and len(bot.slack.dms(ANA)) == 1
