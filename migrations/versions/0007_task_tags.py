@@ -1,7 +1,7 @@
 """tasktag: each task's tags as rows, so `/tasks #tag` filters, sorts and pages in SQL
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-01 14:15:00
 
 Existing tasks' tags are copied from `task.tags` (a JSON list), in batches.
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | None = '0004'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
