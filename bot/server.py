@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.app import Handoff
-from bot.gate import SocketModeGate, slack_endpoint
+from bot.gate import LOCK_BUDGET, SocketModeGate, slack_endpoint
 from models import outbox
+from models.db import BUSY, Database, Unavailable, request_scope
+from models.tables import ProcessedEvent
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -35,13 +38,34 @@ def make_wsgi(handoff: Handoff) -> Callable[[WSGIEnvironment, StartResponse], It
     return application
 
 
+class _Probe(Exception):
+    """Rolls back the health check's trial write."""
+
+
+def _database_state(db: Database, now: datetime) -> str:
+    """`ok` when a write goes through (tried, then rolled back); else `busy`, `unwritable` or `unreachable`."""
+    try:
+        with request_scope(LOCK_BUDGET), db.transaction() as session:
+            session.add(ProcessedEvent(team_id="-", event_id="healthz-probe", at=now))
+            session.flush()
+            raise _Probe
+    except _Probe:
+        return "ok"
+    except Unavailable as error:
+        return error.reason
+    except Exception:
+        log.warning("health check: the database is unreachable", exc_info=True)
+        return "unreachable"
+
+
 def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
     db = handoff.services.db
-    report: dict[str, Any] = {"database": "ok" if db.ping() else "unreachable"}
-    if report["database"] == "ok":
+    report: dict[str, Any] = {"database": _database_state(db, handoff.services.clock())}
+    if report["database"] != "unreachable":
         with db.read() as session:
             report["outbox_pending"] = outbox.pending_count(session)
-    report["ok"] = report["database"] == "ok"
+    # A lock held for a while by a job is no reason to take this instance out of service.
+    report["ok"] = report["database"] in {"ok", BUSY}
     status = "200 OK" if report["ok"] else "503 Service Unavailable"
     body = json.dumps(report).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 __all__ = ["Database", "RequestScope", "Unavailable", "make_engine", "request_scope"]
@@ -69,7 +69,7 @@ def current_scope() -> RequestScope | None:
     return _SCOPE.get()
 
 
-def _unavailable(error: OperationalError) -> Unavailable | None:
+def _unavailable(error: DBAPIError) -> Unavailable | None:
     orig = error.orig
     reason = _SQLITE_CODES.get(getattr(orig, "sqlite_errorname", "")) or _PG_STATES.get(getattr(orig, "sqlstate", ""))
     return Unavailable(reason) if reason else None
@@ -174,7 +174,7 @@ class Database:
             self._stalled = False
             if scope is not None:
                 scope.committed = True
-        except OperationalError as error:
+        except DBAPIError as error:
             unavailable = _unavailable(error)
             if unavailable is None:
                 raise
