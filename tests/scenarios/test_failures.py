@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot import render
 from bot.app import create_app
 from bot.server import start_http
 from models.db import Database
@@ -121,3 +122,16 @@ def test_slack_retrying_a_refused_claim_tells_the_loser_once(bot: Bot) -> None:
     told = [e for e in bot.slack.ephemerals(user_id=ANA) if "already belongs to" in e["text"]]
     assert len(told) == 1, told
     assert bot.task(1).assignee_id == BEN
+
+
+def test_a_failure_after_the_commit_never_says_nothing_was_changed(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> str:
+        raise RuntimeError("a bug in the confirmation")
+
+    monkeypatch.setattr(render, "confirmation", broken)  # fails after the task was committed
+    answer = bot.delegate("<@UANA> Reconcile October invoices by Friday")["text"]
+    assert "Nothing was changed" not in answer
+    assert "it may have gone through. Check `/tasks` before you try again." in answer
+    assert bot.task(1).title == "Reconcile October invoices"
