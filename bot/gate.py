@@ -179,10 +179,14 @@ class SocketModeGate(BaseSocketModeHandler):
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
 
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        """Answer one envelope; one Handoff refuses is still acknowledged, so Slack does not resend it."""
+        """Answer one envelope; one Handoff refuses is still acknowledged, so Slack does not resend it.
+
+        One that failed on Handoff's side (a 5xx, e.g. an event while the database was locked) is not:
+        Slack sends it again, and the event de-duplication makes that safe.
+        """
         started = time.time()
         response = answer(self.app, req.payload, build_headers(req))  # type: ignore[arg-type]
         if response.status == 200:
             send_response(client, req, response, started)
-        else:
+        elif response.status < 500:
             client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
