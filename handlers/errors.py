@@ -70,7 +70,7 @@ def register(app: App, services: Services) -> None:
             log.error("could not handle %s; Slack will retry it", _what(payload), exc_info=error)
             return BoltResponse(status=500, body="")
         if isinstance(error, Unavailable):
-            log.warning("answered %s with %s: the database is %s", _what(payload), error.reason, error.reason)
+            log.warning("answered %s \"try again\": the database is %s", _what(payload), error.reason)
             return _answer(payload, BUSY_TEXT if error.reason == BUSY else UNWRITABLE_TEXT)
         ref = uuid.uuid4().hex[:8]
         log.error("unexpected error (ref %s) handling %s", ref, _what(payload), exc_info=error)

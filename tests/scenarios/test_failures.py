@@ -19,7 +19,7 @@ from bot.server import start_http
 from models.db import Database
 from sandbox import SlackClientSim, SlackStandIn
 from tests.conftest import FakeClock
-from tests.scenarios.conftest import ANA, BEN, POOL, RITA, SECRET, TEAM, Bot, settings_for
+from tests.scenarios.conftest import ANA, BEN, GENERAL, POOL, RITA, SECRET, TEAM, Bot, settings_for
 from tests.scenarios.test_busy import locked_by_another_process
 
 UNWRITABLE = "I can't save anything right now: my database is not taking changes. Nothing was changed"
@@ -135,3 +135,20 @@ def test_a_failure_after_the_commit_never_says_nothing_was_changed(
     assert "Nothing was changed" not in answer
     assert "it may have gone through. Check `/tasks` before you try again." in answer
     assert bot.task(1).title == "Reconcile October invoices"
+
+
+def test_a_modal_submitted_to_a_read_only_database_says_so_under_its_input(
+    bot: Bot, read_only: Callable[[], Bot]
+) -> None:
+    bot.delegate("<@UANA> Reconcile October invoices by Friday 5pm")
+    bot.deliver()
+    ts = bot.task(1).card_ts or ""
+    bot.client.click_button(ANA, GENERAL, ts, "task_block")
+    modal = bot.slack.open_views[-1]
+    response = read_only().client.view_submission(
+        ANA, modal, {"reason": {"value": {"type": "plain_text_input", "value": "waiting for the bank"}}}
+    )
+    assert response.status == 200
+    answer = response.json()
+    assert answer["response_action"] == "errors" and UNWRITABLE in answer["errors"]["reason"]
+    assert bot.task(1).blocked_reason is None
