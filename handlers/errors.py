@@ -101,7 +101,7 @@ def register(app: App, services: Services) -> None:
 BUSY_TEXT = "⏳ I'm busy right now; try again in a moment. Nothing was changed."
 UNWRITABLE_TEXT = (
     "😓 I can't save anything right now: my database is not taking changes. Nothing was changed; "
-    "please try again later (the team running Handoff has been alerted in its logs)."
+    "please try again later (whoever runs Handoff can see why in its log)."
 )
 
 

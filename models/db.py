@@ -16,13 +16,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-__all__ = ["Database", "RequestScope", "Unavailable", "make_engine", "request_scope"]
+__all__ = [
+    "BUSY", "UNWRITABLE", "Database", "RequestScope", "Unavailable", "current_scope", "make_engine", "request_scope",
+]
 
 # Background work (worker, scheduler, CLI) may wait this long for SQLite's write lock.
 BACKGROUND_WAIT_MS = 30_000
 # Once a request has timed out on a lock, the next ones wait only this long until a write succeeds again:
 # a lock held for seconds by another process would otherwise queue every request behind it in turn.
 STALLED_WAIT = 0.2
+# How often a PostgreSQL request past its budget is cancelled again, until it stops (see _cancelled_after).
 CANCEL_REPEAT = 0.05
 BUSY, UNWRITABLE = "busy", "unwritable"
 # SQLite's result codes and PostgreSQL's SQLSTATEs that mean "not now" or "not at all", not a bug.
