@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
@@ -21,6 +21,9 @@ from models.db import Database
 from models.worktime import parse_work_hours, to_dict
 from scheduler.config import JobConfig
 from scheduler.runner import SchedulerRunner
+
+if TYPE_CHECKING:
+    from bot.worker import Worker
 
 __all__ = ["Handoff", "create_app", "job_config", "utc_now"]
 
@@ -39,6 +42,8 @@ class Handoff:
     app: App
     services: Services
     scheduler: SchedulerRunner
+    # The separate worker process doing delivery (and the scheduler), when this is the web process of `serve`.
+    worker: Worker | None = None
 
     def start_background(self, *, scheduler: bool = True) -> None:
         """Start delivering the outbox in the background, and the scheduler unless told not to."""

@@ -209,6 +209,7 @@ def _serve(settings: Settings, *, port: int | None, scheduler: bool = True, web:
     handoff = _app(settings, wake=worker.wake if worker else None)
     if handoff is None:
         return 2
+    handoff.worker = worker
     stopped = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:

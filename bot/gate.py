@@ -26,6 +26,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from handlers import payloads
 from handlers.payloads import BadPayload
+from models.db import request_scope
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -40,6 +41,9 @@ MAX_AGE_SECONDS: Final = 5 * 60
 MAX_BODY_BYTES: Final = 1024 * 1024
 # Unix seconds in ASCII digits; anything else (signs, spaces, "³") is not a timestamp.
 _TIMESTAMP_RE: Final = re.compile(rb"[0-9]{1,12}")
+# Slack shows "didn't respond" after 3 seconds: a request waits at most this long for database locks,
+# then answers "busy, try again" (nothing written) with time to spare.
+LOCK_BUDGET: Final = 2.0
 
 _STATUS: Final = {
     200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
@@ -76,7 +80,8 @@ def answer(app: App, body: Any, headers: Mapping[str, str] | None = None) -> Bol
     request = BoltRequest(
         body=body, headers=dict(headers or {}), context={payloads.CONTEXT_KEY: payload}, mode="socket_mode"
     )
-    return app.dispatch(request)
+    with request_scope(LOCK_BUDGET):
+        return app.dispatch(request)
 
 
 def slack_endpoint(
@@ -174,10 +179,14 @@ class SocketModeGate(BaseSocketModeHandler):
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
 
     def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        """Answer one envelope; one Handoff refuses is still acknowledged, so Slack does not resend it."""
+        """Answer one envelope; one Handoff refuses is still acknowledged, so Slack does not resend it.
+
+        One that failed on Handoff's side (a 5xx, e.g. an event while the database was locked) is not:
+        Slack sends it again, and the event de-duplication makes that safe.
+        """
         started = time.time()
         response = answer(self.app, req.payload, build_headers(req))  # type: ignore[arg-type]
         if response.status == 200:
             send_response(client, req, response, started)
-        else:
+        elif response.status < 500:
             client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))

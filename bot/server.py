@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.app import Handoff
-from bot.gate import SocketModeGate, slack_endpoint
-from models import outbox
+from bot.gate import LOCK_BUDGET, SocketModeGate, slack_endpoint
+from bot.worker import Worker
+from models.db import BUSY, Database, Unavailable, request_scope
+from models.health import OutboxState, last_digest_at, outbox_state
+from models.tables import ProcessedEvent
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -18,15 +23,20 @@ __all__ = ["make_wsgi", "serve_http", "serve_socket_mode", "start_http"]
 
 log = logging.getLogger(__name__)
 
+# The scheduler counts as stopped after this many of its pass intervals without a pass.
+SCHEDULER_QUIET_FACTOR = 3
+
 
 def make_wsgi(handoff: Handoff) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """The WSGI app: `POST /slack/events` for Slack, `GET /healthz` for load balancers."""
+    """The WSGI app: `POST /slack/events` for Slack, `GET /healthz` for load balancers, `GET /metrics`."""
     slack = slack_endpoint(handoff.app, handoff.services.settings.signing_secret)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
         if path == "/healthz":
             return _health(handoff, start_response)
+        if path == "/metrics":
+            return _metrics(handoff, start_response)
         if path == "/slack/events":
             return slack(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "9")])
@@ -35,16 +45,126 @@ def make_wsgi(handoff: Handoff) -> Callable[[WSGIEnvironment, StartResponse], It
     return application
 
 
-def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
-    db = handoff.services.db
-    report: dict[str, Any] = {"database": "ok" if db.ping() else "unreachable"}
-    if report["database"] == "ok":
+class _Probe(Exception):
+    """Rolls back the health check's trial write."""
+
+
+def _database_state(db: Database, now: datetime) -> str:
+    """`ok` when a write goes through (tried, then rolled back); else `busy`, `unwritable` or `unreachable`."""
+    try:
+        with request_scope(LOCK_BUDGET), db.transaction() as session:
+            session.add(ProcessedEvent(team_id="-", event_id="healthz-probe", at=now))
+            session.flush()
+            raise _Probe
+    except _Probe:
+        return "ok"
+    except Unavailable as error:
+        return error.reason
+    except Exception:
+        log.warning("health check: the database is unreachable", exc_info=True)
+        return "unreachable"
+
+
+@dataclass
+class _Snapshot:
+    """Everything /healthz and /metrics report, read once per request."""
+
+    database: str
+    outbox: OutboxState | None
+    last_digest: datetime | None
+    worker: Worker | None
+    scheduler_up: bool
+    now: datetime
+
+    @property
+    def ok(self) -> bool:
+        # A lock held for a while by a job is no reason to take this instance out of service.
+        return self.database in {"ok", BUSY}
+
+
+def _snapshot(handoff: Handoff) -> _Snapshot:
+    db, now, worker = handoff.services.db, handoff.services.clock(), handoff.worker
+    database = _database_state(db, now)
+    state, last_digest = None, None
+    if database != "unreachable":
         with db.read() as session:
-            report["outbox_pending"] = outbox.pending_count(session)
-    report["ok"] = report["database"] == "ok"
-    status = "200 OK" if report["ok"] else "503 Service Unavailable"
+            state, last_digest = outbox_state(session), last_digest_at(session)
+    scheduler_up = False
+    if worker is not None and worker.scheduler and worker.alive and worker.status.last_scheduler_pass:
+        # The digest check runs every minute and the sweep more often: a leader passes at least that often.
+        quiet = now.timestamp() - worker.status.last_scheduler_pass
+        scheduler_up = quiet < SCHEDULER_QUIET_FACTOR * min(handoff.services.settings.sweep_seconds, 60)
+    return _Snapshot(database, state, last_digest, worker, scheduler_up, now)
+
+
+def _iso(moment: datetime | float | None) -> str | None:
+    if isinstance(moment, float):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.isoformat() if moment is not None else None
+
+
+def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
+    snap = _snapshot(handoff)
+    report: dict[str, Any] = {"ok": snap.ok, "database": snap.database}
+    if snap.outbox is not None:
+        report["outbox_pending"] = snap.outbox.backlog
+        oldest = snap.outbox.oldest_pending
+        report["outbox"] = {
+            **snap.outbox.by_outcome,
+            "oldest_pending_age_seconds": (snap.now - oldest).total_seconds() if oldest else None,
+        }
+        report["last_digest"] = _iso(snap.last_digest)
+    if snap.worker is not None:
+        report["worker"] = {"alive": snap.worker.alive, "pid": snap.worker.pid, "restarts": snap.worker.restarts,
+                            "last_heartbeat": _iso(snap.worker.status.last_beat)}
+        report["scheduler"] = {"enabled": snap.worker.scheduler, "alive": snap.scheduler_up,
+                               "last_pass": _iso(snap.worker.status.last_scheduler_pass)}
+    status = "200 OK" if snap.ok else "503 Service Unavailable"
     body = json.dumps(report).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _number(value: float) -> str:
+    """A sample value in full: counts as integers, times with their fraction (`:g` would round to 6 digits)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _metrics(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
+    """The Prometheus text exposition format, version 0.0.4."""
+    snap = _snapshot(handoff)
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: dict[str, float | None]) -> None:
+        lines.extend([f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"])
+        lines.extend(f"{name}{labels} {_number(value)}" for labels, value in samples.items() if value is not None)
+
+    metric("handoff_database_writable", "gauge", "1 when the database takes a write, 0 when not.",
+           {"": float(snap.database == "ok")})
+    if snap.outbox is not None:
+        metric("handoff_outbox_messages", "gauge", "Messages in the outbox by outcome.",
+               {f'{{outcome="{outcome}"}}': count for outcome, count in snap.outbox.by_outcome.items()})
+        metric("handoff_outbox_backlog", "gauge", "Messages not yet delivered to Slack.",
+               {"": snap.outbox.backlog})
+        oldest = snap.outbox.oldest_pending
+        metric("handoff_outbox_oldest_pending_age_seconds", "gauge",
+               "Age of the oldest message not yet delivered (0 when none).",
+               {"": (snap.now - oldest).total_seconds() if oldest else 0.0})
+        metric("handoff_last_digest_timestamp_seconds", "gauge", "Unix time of the last digest posted.",
+               {"": snap.last_digest.timestamp() if snap.last_digest else None})
+    if snap.worker is not None:
+        metric("handoff_worker_up", "gauge", "1 when the delivery worker process is running.",
+               {"": float(snap.worker.alive)})
+        metric("handoff_worker_restarts_total", "counter", "Times the worker process died and was restarted.",
+               {"": snap.worker.restarts})
+        metric("handoff_scheduler_up", "gauge", "1 when this instance's scheduler leads and passes on time.",
+               {"": float(snap.scheduler_up)})
+        metric("handoff_scheduler_last_pass_timestamp_seconds", "gauge",
+               "Unix time the scheduler last finished a pass (sweep, recurring or digest check).",
+               {"": snap.worker.status.last_scheduler_pass})
+    body = ("\n".join(lines) + "\n").encode()
+    start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                              ("Content-Length", str(len(body)))])
     return [body]
 
 

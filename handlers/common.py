@@ -141,14 +141,24 @@ def step(
     """Run one task operation in its own transaction; None when `event_id` was already handled."""
     now = services.clock()
     actor = services.actor(user_id, team_id)
+    operation = STEPS[verb]
+    refused: DomainError | None = None
     with services.db.transaction() as session:
-        if event_id is not None and not insert_ignore(
-            session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "at": now}
-        ):
-            return None
-        task = STEPS[verb](
-            session=session, team_id=team_id, number=number, actor=actor, now=now, **kwargs
-        )
+        if event_id is None:
+            task = operation(session=session, team_id=team_id, number=number, actor=actor, now=now, **kwargs)
+        else:
+            if not insert_ignore(session, ProcessedEvent, {"team_id": team_id, "event_id": event_id, "at": now}):
+                return None
+            try:
+                # A refusal undoes the step but keeps the event's record: Slack's retry is then dropped,
+                # instead of refusing (and telling the person) a second time.
+                with session.begin_nested():
+                    task = operation(session=session, team_id=team_id, number=number, actor=actor, now=now,
+                                     **kwargs)
+            except DomainError as error:
+                refused = error
+    if refused is not None:
+        raise refused
     services.delivery.kick()
     return task
 

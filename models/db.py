@@ -4,15 +4,78 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-__all__ = ["Database", "make_engine"]
+__all__ = [
+    "BUSY", "UNWRITABLE", "Database", "RequestScope", "Unavailable", "current_scope", "make_engine", "request_scope",
+]
+
+# Background work (worker, scheduler, CLI) may wait this long for SQLite's write lock.
+BACKGROUND_WAIT_MS = 30_000
+# Once a request has timed out on a lock, the next ones wait only this long until a write succeeds again:
+# a lock held for seconds by another process would otherwise queue every request behind it in turn.
+STALLED_WAIT = 0.2
+# How often a PostgreSQL request past its budget is cancelled again, until it stops (see _cancelled_after).
+CANCEL_REPEAT = 0.05
+BUSY, UNWRITABLE = "busy", "unwritable"
+# SQLite's result codes and PostgreSQL's SQLSTATEs that mean "not now" or "not at all", not a bug.
+_SQLITE_CODES = {"SQLITE_BUSY": BUSY, "SQLITE_LOCKED": BUSY, "SQLITE_READONLY": UNWRITABLE, "SQLITE_FULL": UNWRITABLE}
+_PG_STATES = {"55P03": BUSY, "57014": BUSY, "25006": UNWRITABLE, "53100": UNWRITABLE}
+
+
+class Unavailable(Exception):
+    """The database took no write: locked past the request's budget (`busy`), or read-only or full."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class RequestScope:
+    """One Slack request: the instant its writes must have the lock by, and whether one committed."""
+
+    deadline: float
+    committed: bool = False
+
+    def remaining(self) -> float:
+        """Seconds left to wait for a lock (never negative)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+_SCOPE: ContextVar[RequestScope | None] = ContextVar("handoff_request_scope", default=None)
+
+
+@contextmanager
+def request_scope(budget: float) -> Iterator[RequestScope]:
+    """Run a request: its transactions wait at most `budget` seconds in all for a lock, then fail `busy`."""
+    scope = RequestScope(time.monotonic() + budget)
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_scope() -> RequestScope | None:
+    """The request being handled on this thread, if any."""
+    return _SCOPE.get()
+
+
+def _unavailable(error: DBAPIError) -> Unavailable | None:
+    orig = error.orig
+    reason = _SQLITE_CODES.get(getattr(orig, "sqlite_errorname", "")) or _PG_STATES.get(getattr(orig, "sqlstate", ""))
+    return Unavailable(reason) if reason else None
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -39,7 +102,6 @@ def _tune_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     # pysqlite starts transactions lazily as DEFERRED; a read that later writes then fails with
@@ -48,6 +110,14 @@ def _tune_sqlite(engine: Engine) -> None:
     # sessions (Database.read) begin DEFERRED: in WAL mode they never wait for, nor block, a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # A request waits only what is left of its budget; background work waits long. The pragma is
+        # per connection, and pooled connections serve both, so it is set whenever it changes.
+        scope = _SCOPE.get()
+        wait_ms = BACKGROUND_WAIT_MS if scope is None else int(scope.remaining() * 1000)
+        info = conn.connection.info
+        if info.get("busy_timeout") != wait_ms:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
+            info["busy_timeout"] = wait_ms
         readonly = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
@@ -64,6 +134,7 @@ class Database:
         # SQLite has one writer at a time. Threads of this process queue on this lock, which wakes the
         # next one at once, instead of on SQLite's busy handler, which polls with sleeps of up to 100 ms.
         self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._stalled = False  # a request timed out on a lock, and no write has succeeded since
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -77,15 +148,72 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Yield a session whose work is committed on success and rolled back on any error."""
-        lock = self._write_lock or contextlib.nullcontext()
-        with lock, Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
+        """Yield a session whose work is committed on success and rolled back on any error.
+
+        Inside a `request_scope`, waiting for a lock past the scope's budget raises `Unavailable("busy")`,
+        as does a read-only or full database (`unwritable`) anywhere; nothing is written then.
+        """
+        scope = _SCOPE.get()
+        if scope is not None and self._stalled:
+            scope.deadline = min(scope.deadline, time.monotonic() + STALLED_WAIT)
+        if self._write_lock is not None and not self._write_lock.acquire(
+            timeout=-1 if scope is None else scope.remaining()
+        ):
+            self._stalled = True
+            raise Unavailable(BUSY)
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                bounded = (
+                    self._cancelled_after(session, scope.remaining())
+                    if scope is not None and self.dialect == "postgresql" else contextlib.nullcontext()
+                )
+                try:
+                    with bounded:
+                        yield session
+                        session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+            self._stalled = False
+            if scope is not None:
+                scope.committed = True
+        except DBAPIError as error:
+            unavailable = _unavailable(error)
+            if unavailable is None:
                 raise
+            self._stalled = self._stalled or (scope is not None and unavailable.reason == BUSY)
+            raise unavailable from error
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
+
+    @staticmethod
+    @contextmanager
+    def _cancelled_after(session: Session, seconds: float) -> Iterator[None]:
+        # lock_timeout counts each lock wait afresh (a row lock, then a table lock, is twice the budget);
+        # cancelling the statement under way when the budget runs out bounds the whole transaction.
+        raw: Any = session.connection().connection.dbapi_connection
+        guard = threading.Lock()
+        finished = threading.Event()
+
+        def cancel_until_finished() -> None:
+            if finished.wait(seconds):
+                return
+            # A cancel that lands between two statements is ignored by the server: repeat it.
+            while True:
+                with guard:  # never once the connection went back to the pool, to serve someone else
+                    if finished.is_set():
+                        return
+                    raw.cancel()
+                if finished.wait(CANCEL_REPEAT):
+                    return
+
+        threading.Thread(target=cancel_until_finished, name="request-budget", daemon=True).start()
+        try:
+            yield
+        finally:
+            with guard:
+                finished.set()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

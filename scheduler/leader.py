@@ -5,10 +5,11 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 import zlib
-from typing import IO, Any
+from typing import IO
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from models.db import Database
 
@@ -26,16 +27,25 @@ class Leadership:
     Both are released by the operating system or the database when the holder dies, so a standby
     process acquires it on its next try. The jobs' own unique keys still prevent double messages even if
     two processes ever ran at once.
+
+    The PostgreSQL session is in autocommit: it never sits "idle in transaction" (which
+    idle_in_transaction_session_timeout would end, and the lock with it), and it is used under a lock,
+    because the scheduler's threads all ask through this one connection.
     """
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._connection: Any = None
+        self._connection: Connection | None = None
         self._file: IO[bytes] | None = None
+        self._lock = threading.Lock()
 
     @property
     def held(self) -> bool:
         """Whether this process leads now (checks that the PostgreSQL session is still alive)."""
+        with self._lock:
+            return self._held()
+
+    def _held(self) -> bool:
         if self._file is not None:
             return True
         if self._connection is None:
@@ -45,17 +55,21 @@ class Leadership:
             return True
         except Exception:
             log.warning("lost the scheduler lock's database session")
+            self._connection.invalidate()  # a dead session must not go back to the pool
             self._connection = None
             return False
 
     def acquire(self) -> bool:
         """Try to become the leader without waiting; True when this process leads."""
-        if self.held:
+        with self._lock:
+            return self._acquire()
+
+    def _acquire(self) -> bool:
+        if self._held():
             return True
         if self.db.dialect == "postgresql":
-            connection = self.db.engine.connect()
+            connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": LOCK_ID}).scalar())
-            connection.commit()
             if got:
                 self._connection = connection
             else:
@@ -80,6 +94,10 @@ class Leadership:
 
     def release(self) -> None:
         """Give up leadership."""
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
         if self._connection is not None:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": LOCK_ID})

@@ -147,7 +147,7 @@ def test_health_check_reports_the_database(bot: Bot) -> None:
     with urllib.request.urlopen(bot.url.replace("/slack/events", "/healthz"), timeout=5) as response:
         assert response.status == 200
         report = json.loads(response.read())
-    assert report == {"ok": True, "database": "ok", "outbox_pending": 0}
+    assert report["ok"] is True and report["database"] == "ok" and report["outbox_pending"] == 0
 
 
 def test_a_restart_in_the_middle_of_a_digest_finishes_it_once(bot: Bot, clock: FakeClock, db_url: str) -> None:

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from bot.gate import LOCK_BUDGET
 from models.db import Database
 from models.enums import TaskStatus
 from models.tables import Task
 from models.tasks import find_task
 from sandbox import SlackStandIn
 from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM
+from tests.scenarios.test_busy import locked_by_another_process
 
 START_TIMEOUT = 60.0  # migrations and the worker process come first
 WAIT = 15.0
@@ -227,3 +229,24 @@ def test_sigterm_stops_the_bot_and_its_worker_with_exit_code_0(served: Served, s
     assert _wait_group_gone(served.process.pid, 5), "a child process (the worker) outlived the bot"
     assert slack.wait_for(lambda s: s.socket_connections == 0, timeout=WAIT), "the socket was left open"
     assert "shutting down" in served.output()
+
+
+def test_an_event_that_failed_is_left_unacknowledged_so_slack_sends_it_again(
+    served: Served, slack: SlackStandIn, db_url: str
+) -> None:
+    text = _ack_text(slack, slack.socket_command(RITA, "/delegate", "Check the shared inbox", channel_id=GENERAL))
+    assert "Created *T-1* in the pool" in text, text
+    assert slack.wait_for(lambda s: len(s.messages(POOL)) == 1, timeout=WAIT), served.output()
+    ts = slack.messages(POOL)[0]["ts"]
+    assert _eventually(lambda: served.task(1).card_ts == ts), "the card's ts was never stored"
+    slack.add_reaction(POOL, ts, "raised_hand", BEN)
+    event = {
+        "type": "reaction_added", "user": BEN, "reaction": "raised_hand", "item_user": slack.bot_user_id,
+        "item": {"type": "message", "channel": POOL, "ts": ts},
+    }
+    with locked_by_another_process(db_url):
+        first = slack.socket_event(event, event_id="EvLocked")
+        assert slack.socket_ack(first, timeout=LOCK_BUDGET + 1.5) is None  # an ack would lose the claim
+    again = slack.socket_event(event, event_id="EvLocked", retry_attempt=1, retry_reason="timeout")
+    assert slack.socket_ack(again, timeout=WAIT) is not None
+    assert _eventually(lambda: served.task(1).assignee_id == BEN), served.output()

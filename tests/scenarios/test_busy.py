@@ -1,0 +1,75 @@
+"""The database held by another process: every Slack request is still answered inside Slack's 3 seconds."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from sqlmodel import func, select
+
+from models.tables import Outbox, Task
+from tests.scenarios.conftest import Bot
+
+SLACK_DEADLINE = 3.0
+HOLD_SECONDS = 10
+
+# Another process takes the write lock and keeps it until its stdin closes (at most HOLD_SECONDS).
+_HOLDER = """
+import select, sys
+url, hold = sys.argv[1], float(sys.argv[2])
+if url.startswith("sqlite"):
+    import sqlite3
+    db = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+else:
+    import psycopg
+    db = psycopg.connect(url)
+    db.execute("LOCK TABLE task IN EXCLUSIVE MODE")
+print("locked", flush=True)
+select.select([sys.stdin], [], [], hold)
+db.rollback()
+"""
+
+
+@contextmanager
+def locked_by_another_process(db_url: str) -> Iterator[None]:
+    """The database's write lock held by a separate process for up to HOLD_SECONDS."""
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, db_url, str(HOLD_SECONDS)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdin is not None
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=HOLD_SECONDS + 5)
+
+
+def _counts(bot: Bot) -> tuple[int, int]:
+    with bot.handoff.services.db.read() as session:
+        return (session.exec(select(func.count()).select_from(Task)).one(),
+                session.exec(select(func.count()).select_from(Outbox)).one())
+
+
+def test_while_another_process_holds_the_lock_every_delegate_is_answered_busy_in_time(
+    bot: Bot, db_url: str
+) -> None:
+    assert "Created *T-1*" in bot.delegate("<@UANA> Warm up by Friday")["text"]
+    before = _counts(bot)
+
+    def delegate(n: int) -> tuple[float, str]:
+        started = time.monotonic()
+        answer = bot.delegate(f"<@UANA> Reconcile invoices batch {n} by Friday")
+        return time.monotonic() - started, answer["text"]
+
+    with locked_by_another_process(db_url), ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(delegate, range(5)))
+    # A bound on Slack's deadline, not a speed figure: past 3 s Slack shows the person "didn't respond".
+    assert [latency < SLACK_DEADLINE for latency, _ in answers] == [True] * 5, answers
+    assert all("I'm busy right now; try again in a moment. Nothing was changed." in text for _, text in answers)
+    assert _counts(bot) == before  # no task, no card nor DM queued
+    assert "Created *T-2*" in bot.delegate("<@UANA> Reconcile invoices by Friday")["text"]
