@@ -39,7 +39,7 @@ _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revok
 
 
 class Wakeup(Protocol):
-    """What `kick()` sets and the delivery loop waits on (threading or multiprocessing Event)."""
+    """What `kick()` sets and the delivery loop waits on (a threading.Event, or the worker's pipe wake-up)."""
 
     def set(self) -> None: ...
     def clear(self) -> None: ...
@@ -125,7 +125,7 @@ class Delivery:
         self.lanes = lanes
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        # A threading.Event, or a multiprocessing one when the web process kicks a separate worker process.
+        # A threading.Event, or the pipe the web process writes to when it kicks the worker process.
         self._wake: Wakeup = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
