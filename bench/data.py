@@ -27,7 +27,7 @@ from typing import Any
 
 from migrations import upgrade
 
-__all__ = ["BASE_REVISION", "NOW", "TEAM_ID", "Prepared", "Spec", "Store", "generate", "prepare"]
+__all__ = ["BASE_REVISION", "CHANNELS", "NOW", "TEAM_ID", "Prepared", "Spec", "Store", "generate", "people", "prepare"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,7 @@ TEAM_ID = "T0001"
 DIGEST_CHANNEL = "COPSDIGEST"
 CARD_CHANNELS = ("CGENERAL", "CBOOKS", "CPAYROLL", "CINBOX")
 POOL_CHANNEL = "CPOOL"
+CHANNELS = (*CARD_CHANNELS, POOL_CHANNEL, DIGEST_CHANNEL)
 ZONES = ("Europe/London", "America/New_York", "Asia/Kolkata", "Asia/Manila", "America/Chicago", "UTC")
 REQUESTERS = 20
 MANAGERS = ("UMGR0001", "UMGR0002")
@@ -246,6 +247,11 @@ class _Rows:
             "digestrun": [{"team_id": TEAM_ID, "channel_id": DIGEST_CHANNEL,
                            "local_date": yesterday.date().isoformat(), "at": yesterday.replace(hour=8, minute=0)}],
         }
+
+
+def people(spec: Spec) -> list[dict[str, Any]]:
+    """The workspace's people as stored (user_id, name, real_name, tz, …), e.g. to seed a Slack stand-in."""
+    return _Rows(spec).people()
 
 
 # ----------------------------------------------------------------------------------------- writers

@@ -333,7 +333,7 @@ class Databases:
         from psycopg import sql
         from sqlalchemy.engine import make_url
 
-        database = f"handoff_bench_{name}_{secrets.token_hex(4)}"
+        database = f"bench_{name}_{secrets.token_hex(4)}"
         with self._admin() as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         self._created.append(database)
@@ -366,21 +366,21 @@ class Databases:
 # ----------------------------------------------------------------------------------------- requests
 
 
-def slash_body(standin: SlackStandIn, text: str) -> bytes:
-    """A `/delegate` form body shaped as Slack sends it (URITA in #general), with its own response URL."""
+def slash_body(standin: SlackStandIn, text: str, *, channel: str = CHANNEL, channel_name: str = "general") -> bytes:
+    """A `/delegate` form body shaped as Slack sends it (URITA, in #general unless told), with its own response URL."""
     fields = {
         "token": "sandbox-verification-token",
         "team_id": TEAM_ID,
         "team_domain": standin.team_domain,
-        "channel_id": CHANNEL,
-        "channel_name": "general",
+        "channel_id": channel,
+        "channel_name": channel_name,
         "user_id": REQUESTER,
         "user_name": "rita",
         "command": "/delegate",
         "text": text,
         "api_app_id": standin.app_id,
         "is_enterprise_install": "false",
-        "response_url": standin.new_response_url(channel=CHANNEL, user_id=REQUESTER),
+        "response_url": standin.new_response_url(channel=channel, user_id=REQUESTER),
         "trigger_id": f"{secrets.randbelow(10**9)}.{int(time.time())}.{secrets.token_hex(16)}",
     }
     return urlencode(fields).encode()

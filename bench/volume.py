@@ -43,6 +43,8 @@ WRITE_WAIT_SLACK = 1.5
 
 # The probe's tiny write, and how often it is attempted.
 PROBE_EVERY_S = 0.010
+# One in this many of the digest's open tasks is overdue or due soon, as in a busy team.
+DIGEST_OWED = 10
 # The sweep's next pass, as the server's timer would run it.
 NEXT_SWEEP = timedelta(seconds=30)
 START_TIMEOUT = 60.0
@@ -217,14 +219,16 @@ def measure_job(url: str, plan: list[Step], *, probe_task: int, timeout: float) 
             if proc.pid is not None:
                 _stop(proc)
     runs += [JobRun(s.label, s.group, error="not run (an earlier run was stopped)") for s in plan[len(runs):]]
-    return [(run, _waits_during(run, samples, failures)) for run in runs]
+    return [(run, _waits_during(run, runs[i - 1] if i else None, samples, failures)) for i, run in enumerate(runs)]
 
 
-def _waits_during(run: JobRun, samples: list[tuple[float, float]], failures: list[str]) -> WriteWaits:
-    """The probe's writes that overlapped the run (all of them when the run has no time span)."""
+def _waits_during(run: JobRun, previous: JobRun | None, samples: list[tuple[float, float]],
+                  failures: list[str]) -> WriteWaits:
+    """The probe's writes that overlapped the run, except those that began during the run before it."""
     if math.isnan(run.began):
         return WriteWaits()
-    during = [s for began, s in samples if began <= run.ended and began + s >= run.began]
+    since = previous.ended if previous is not None and not math.isnan(previous.ended) else -math.inf
+    during = [s for began, s in samples if since <= began <= run.ended and began + s >= run.began]
     ordered = sorted(during)
     return WriteWaits(
         writes=len(during),
@@ -273,11 +277,18 @@ def _check(value: float, limit: float) -> bool:
     return not math.isnan(value) and value < limit
 
 
+def digest_spec(tasks: int, unfinished: int, assistants: int) -> Spec:
+    """A workspace for the digest: `unfinished` open tasks, a tenth of them overdue or due within the hour."""
+    unfinished = min(unfinished, tasks)
+    return Spec(tasks=tasks, active=unfinished - unfinished // DIGEST_OWED, owed=unfinished // DIGEST_OWED,
+                assistants=assistants)
+
+
 def measure_store(store: Store, cfg: Config) -> dict[str, Any]:
     """Every job measurement on one kind of database; returns label -> (JobRun, WriteWaits, Spec)."""
     found: dict[str, Any] = {}
     for size in cfg.digest_sizes:
-        spec = Spec(tasks=size, active=min(cfg.active, size), assistants=cfg.assistants)
+        spec = digest_spec(size, cfg.active, cfg.assistants)
         prepared = prepare(store, spec)
         progress(f"digest over {spec.label()} on {store.kind}...")
         try:
@@ -400,7 +411,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sweep-tasks", type=int, help="tasks in the sweep's workspace (overrides --large)")
     parser.add_argument("--digest-tasks", type=int, nargs="+", default=[10_000, 100_000],
                         help="workspace sizes for the digest (default 10000 100000)")
-    parser.add_argument("--active", type=int, default=5_000, help="unfinished tasks that owe nothing (default 5000)")
+    parser.add_argument("--active", type=int, default=5_000,
+                        help="open (unfinished) tasks besides those owed (default 5000)")
     parser.add_argument("--assistants", type=int, default=200, help="assistants in the workspace (default 200)")
     parser.add_argument("--owed", type=float, default=0.01, help="share of the sweep's tasks owing a notice "
                         "(default 0.01)")
@@ -453,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         by_db = {("SQLite" if s.kind == "sqlite" else "PostgreSQL"): measure_store(s, cfg) for s in stores}
         rows = figures(cfg, by_db)
-        print_table(f"Handoff jobs at volume ({cfg.active:,} active tasks, {cfg.assistants} assistants; "
+        print_table(f"Handoff jobs at volume ({cfg.active:,} open tasks, {cfg.assistants} assistants; "
                     f"{time.monotonic() - started:.0f} s)", rows, list(by_db))
         cfg.output.parent.mkdir(parents=True, exist_ok=True)
         cfg.output.write_text(json.dumps(_json_safe({

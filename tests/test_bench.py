@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bench import volume
+from bench import load, volume
 from bench.data import NOW, Spec, Store
 from models.db import Database
 from models.enums import TaskStatus
@@ -70,3 +70,22 @@ def test_generated_workspace_reads_back_through_the_models(kind: str, tmp_path: 
     assert all(t.completed_at is not None for t in tasks if t.status == TaskStatus.DONE)
     assert sum(1 for t in unfinished if t.due_at is not None and t.due_at <= NOW) > 0
     assert all(t.created_at <= NOW for t in tasks)
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_load_bench_runs_and_prints_the_table(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "load.json"
+    code = load.main([
+        # The plain burst is the same code as the rate-limited one; one bot fewer keeps the test short.
+        "--only", "open", "limited", "--tasks", "1000", "--rate", "20", "--seconds", "1", "--limited-burst", "5",
+        "--no-cache", "--output", str(output), *_pg_or_skip(kind),
+    ])
+
+    assert code == 0
+    printed = capsys.readouterr().out
+    for label in ("/delegate p99, 20/s open loop", "last message reached Slack after", "lost / duplicated",
+                  "peak memory"):
+        assert label in printed
+    [result] = json.loads(output.read_text())["results"].values()
+    assert result["open"]["sent"] == 20 and result["open"]["jobs_exit"] == 0
+    assert result["limited"]["commands"] == 5
