@@ -91,6 +91,11 @@ class Spec:
             digest.update(path.read_bytes())
         return digest.hexdigest()[:12]
 
+    def owed_ids(self) -> range:
+        """The ids of the owed tasks (history comes first, then the owed tasks, then the other open ones)."""
+        first = self.tasks - self.active - self.owed + 1
+        return range(first, first + self.owed)
+
     def label(self) -> str:
         """E.g. `100k tasks (5,000 active, 1,000 owed, 200 assistants)`."""
         return (f"{_short(self.tasks)} tasks ({self.active:,} active, {self.owed:,} owed, "

@@ -89,14 +89,16 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 
 def _open_loop(conn: Connection, port: int, requests: list[Signed], rate: float, expect: str) -> None:
-    """In a child process: send `requests[k]` at `start + k / rate`, whatever came back before.
+    """In a child process: send `requests[k]` at `start + k / rate`, whatever came back before, until
+    told to stop or out of requests.
 
-    Sends back the start instant (time.monotonic()) first, then [(latency from the scheduled send, ok)].
+    Sends back the start instant (time.monotonic()) first, then [(latency from the scheduled send, ok)]
+    for each request sent.
     """
     import queue
 
     todo: queue.SimpleQueue[tuple[int, float] | None] = queue.SimpleQueue()
-    results: list[tuple[float, bool]] = [(math.nan, False)] * len(requests)
+    results: list[tuple[float, bool]] = []
 
     def sender() -> None:
         client = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
@@ -111,7 +113,7 @@ def _open_loop(conn: Connection, port: int, requests: list[Signed], rate: float,
                 ok = False
                 client.close()
                 client = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
-            results[index] = (time.monotonic() - due, ok)
+            results.append((time.monotonic() - due, ok))
         client.close()
 
     senders = [threading.Thread(target=sender, daemon=True) for _ in range(OPEN_LOOP_SENDERS)]
@@ -122,7 +124,8 @@ def _open_loop(conn: Connection, port: int, requests: list[Signed], rate: float,
     for index in range(len(requests)):
         due = start + index / rate
         # Pacing the sends in real time is the point of an open-loop generator.
-        time.sleep(max(0.0, due - time.monotonic()))
+        if conn.poll(max(0.0, due - time.monotonic())):
+            break
         todo.put((index, due))
     for _ in senders:
         todo.put(None)
@@ -211,6 +214,27 @@ def seed_workspace(standin: SlackStandIn, spec: Spec | None) -> None:
             standin.add_channel(channel, channel.lower(), members=members, bot_is_member=True)
 
 
+def place_owed_cards(url: str, standin: SlackStandIn, spec: Spec) -> None:
+    """Post the owed tasks' cards in the stand-in and store where, so the jobs' thread lines and card
+    updates reach real messages (the generated `card_ts` of other tasks is never used by Slack calls)."""
+    from sqlalchemy import text
+
+    from models.db import make_engine
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            ids = spec.owed_ids()
+            cards = conn.execute(text("SELECT id, number, card_channel_id FROM task WHERE id BETWEEN :a AND :b"),
+                                 {"a": ids[0], "b": ids[-1]}).all()
+            placed = [{"id": task_id, "ts": standin.add_message(channel, standin.bot_user_id, f"T-{number}")["ts"]}
+                      for task_id, number, channel in cards]
+            if placed:
+                conn.execute(text("UPDATE task SET card_ts = :ts WHERE id = :id"), placed)
+    finally:
+        engine.dispose()
+
+
 def run_open_loop(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: MemoryWatch) -> OpenLoop:
     """`/delegate` at `cfg.rate` for `cfg.seconds` against a bot over a big workspace, while its jobs run."""
     spec = Spec(tasks=cfg.tasks, active=min(5_000, cfg.tasks // 10), owed=cfg.tasks // 100)
@@ -221,6 +245,7 @@ def run_open_loop(procs: Processes, store: Store, tmp: Path, cfg: Config, memory
     port, secret = free_port(), secrets.token_hex(16)
     env = _bot_env(standin, secret, prepared.url, port)
     try:
+        place_owed_cards(prepared.url, standin, spec)
         bot = _start_bot(procs, tmp, f"open-{store.kind}", env, port)
         memory.watch(bot.pid)
         sim = SlackClientSim(f"http://{HOST}:{port}{EVENTS_PATH}", secret, standin=standin)
@@ -230,7 +255,8 @@ def run_open_loop(procs: Processes, store: Store, tmp: Path, cfg: Config, memory
             log = log_tail(tmp / f"open-{store.kind}.log")
             raise BenchError(f"{warm.errors} of 100 warm-up requests failed:\n{log}")
         wait_drained(port)
-        total = round(cfg.rate * cfg.seconds)
+        # Enough requests to keep going until the jobs are done, however long they take.
+        total = round(cfg.rate * (cfg.seconds + cfg.jobs_timeout + 5))
         requests = signed_requests(sim, _bodies(standin, "open", total))
         here, child = _SPAWN.Pipe()
         loader = _SPAWN.Process(target=_open_loop, args=(child, port, requests, cfg.rate, BOT_CONFIRMATION),
@@ -246,14 +272,17 @@ def run_open_loop(procs: Processes, store: Store, tmp: Path, cfg: Config, memory
         jobs_memory = MemoryWatch()
         jobs_memory.watch(jobs.pid)
         jobs_memory.start()
-        results: list[tuple[float, bool]] = _receive(here, loader, cfg.seconds + REQUEST_TIMEOUT + 60)
-        loader.join(5)
         try:
-            jobs.wait(cfg.jobs_timeout)
+            jobs.wait(cfg.seconds + cfg.jobs_timeout)
         except subprocess.TimeoutExpired:
-            progress(f"the jobs run did not finish within {cfg.jobs_timeout:.0f} s; stopping it")
+            progress(f"the jobs run did not finish within {cfg.seconds + cfg.jobs_timeout:.0f} s; stopping it")
         jobs_seconds = time.monotonic() - jobs_started
         jobs_peak = jobs_memory.stop()
+        # The load lasts `cfg.seconds`, or until the jobs are done if they take longer.
+        time.sleep(max(0.0, start + cfg.seconds - time.monotonic()))
+        here.send("stop")
+        results: list[tuple[float, bool]] = _receive(here, loader, REQUEST_TIMEOUT + 60)
+        loader.join(5)
         memory.sample()
         procs.stop(jobs)
         procs.stop(bot)
@@ -430,6 +459,7 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str, str]]:
              f"{_ms(open_loop.p99_ms)} {_mark(met)}", f"< {TARGET_P99_MS:g} ms"),
             ("  p50 / max", f"{_ms(open_loop.p50_ms)} / {_ms(open_loop.max_ms)}", ""),
             ("  failed or unanswered", f"{open_loop.failed} of {open_loop.sent:,}", "0"),
+            ("  load lasted", f"{open_loop.sent / open_loop.rate:.0f} s", ""),
             ("  jobs run (sweep + digest): time, exit, peak RSS",
              f"{open_loop.jobs_seconds:.1f} s, {open_loop.jobs_exit}, {open_loop.jobs_peak_mb:.0f} MB", ""),
         ]
@@ -523,9 +553,10 @@ def _parser() -> argparse.ArgumentParser:
                         default=["open", "burst", "limited"], help="which measurements (default all)")
     parser.add_argument("--tasks", type=int, default=100_000, help="tasks in the open loop's workspace")
     parser.add_argument("--rate", type=float, default=100.0, help="open-loop requests per second (default 100)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="open-loop duration (default 20)")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="open-loop duration, longer if the jobs run takes longer (default 20)")
     parser.add_argument("--jobs-timeout", type=float, default=120.0,
-                        help="stop the jobs run this long after the load ends (default 120 s)")
+                        help="stop the jobs run this long after --seconds (default 120)")
     parser.add_argument("--burst", type=int, default=2_000, help="commands in the burst (default 2000)")
     parser.add_argument("--burst-wait", type=float, default=180.0,
                         help="longest wait for the burst's messages (default 180 s)")

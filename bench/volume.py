@@ -303,13 +303,11 @@ def measure_store(store: Store, cfg: Config) -> dict[str, Any]:
                 assistants=cfg.assistants)
     prepared = prepare(store, spec)
     progress(f"sweep over {spec.label()} on {store.kind}, then an idle sweep...")
-    # An owed task (history comes first, then the owed ones): the probe touches a row the sweep works on.
-    owed_task = spec.tasks - spec.active - spec.owed + 1
     try:
         results = measure_job(
             prepared.url,
             [Step("sweep", "reminders", NOW), Step("idle sweep", "reminders", NOW + NEXT_SWEEP, owes=False)],
-            probe_task=owed_task, timeout=cfg.timeout,
+            probe_task=spec.owed_ids()[0], timeout=cfg.timeout,  # the probe touches a row the sweep works on
         )
     finally:
         store.drop(prepared.url)

@@ -87,5 +87,5 @@ def test_load_bench_runs_and_prints_the_table(kind: str, tmp_path: Path, capsys:
                   "peak memory"):
         assert label in printed
     [result] = json.loads(output.read_text())["results"].values()
-    assert result["open"]["sent"] == 20 and result["open"]["jobs_exit"] == 0
+    assert result["open"]["sent"] >= 20 and result["open"]["jobs_exit"] == 0
     assert result["limited"]["commands"] == 5
