@@ -219,16 +219,16 @@ def measure_job(url: str, plan: list[Step], *, probe_task: int, timeout: float) 
             if proc.pid is not None:
                 _stop(proc)
     runs += [JobRun(s.label, s.group, error="not run (an earlier run was stopped)") for s in plan[len(runs):]]
-    return [(run, _waits_during(run, runs[i - 1] if i else None, samples, failures)) for i, run in enumerate(runs)]
+    return [(run, _waits_during(run, samples, failures)) for run in runs]
 
 
-def _waits_during(run: JobRun, previous: JobRun | None, samples: list[tuple[float, float]],
-                  failures: list[str]) -> WriteWaits:
-    """The probe's writes that overlapped the run, except those that began during the run before it."""
+def _waits_during(run: JobRun, samples: list[tuple[float, float]], failures: list[str]) -> WriteWaits:
+    """How long the probe's writes took within the run: each write's time clipped to the run's span, so a
+    write held up by two runs in a row counts for each only the part it waited during that run."""
     if math.isnan(run.began):
         return WriteWaits()
-    since = previous.ended if previous is not None and not math.isnan(previous.ended) else -math.inf
-    during = [s for began, s in samples if since <= began <= run.ended and began + s >= run.began]
+    during = [min(began + s, run.ended) - max(began, run.began) for began, s in samples
+              if began <= run.ended and began + s >= run.began]
     ordered = sorted(during)
     return WriteWaits(
         writes=len(during),
