@@ -142,8 +142,7 @@ def _probe_writes(conn: Connection, url: str, task_id: int) -> None:
     from models.db import Database
 
     db = Database.from_url(url)
-    samples: list[tuple[float, float]] = []  # (began, seconds) per write
-    failures: list[str] = []
+    samples: list[tuple[float, float, str]] = []  # (began, seconds, error or "") per write
     n = 0
 
     def write() -> None:
@@ -160,15 +159,15 @@ def _probe_writes(conn: Connection, url: str, task_id: int) -> None:
     conn.send("ready")
     next_at = time.monotonic()
     while not conn.poll(max(0.0, next_at - time.monotonic())):
-        began = time.monotonic()
+        began, failure = time.monotonic(), ""
         try:
             write()
         except Exception as error:
-            failures.append(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
-        samples.append((began, time.monotonic() - began))
+            failure = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        samples.append((began, time.monotonic() - began, failure))
         # On a fixed schedule, so a long wait is not hidden by fewer attempts during it.
         next_at = max(next_at + PROBE_EVERY_S, began)
-    conn.send((samples, failures))
+    conn.send(samples)
     db.dispose()
 
 
@@ -213,29 +212,29 @@ def measure_job(url: str, plan: list[Step], *, probe_task: int, timeout: float) 
                 jobs.kill()
                 break
         probe_end.send("stop")
-        samples, failures = _receive(probe_end, probe, START_TIMEOUT)
+        samples = _receive(probe_end, probe, START_TIMEOUT)
     finally:
         for proc in (jobs, probe):
             if proc.pid is not None:
                 _stop(proc)
     runs += [JobRun(s.label, s.group, error="not run (an earlier run was stopped)") for s in plan[len(runs):]]
-    return [(run, _waits_during(run, samples, failures)) for run in runs]
+    return [(run, _waits_during(run, samples)) for run in runs]
 
 
-def _waits_during(run: JobRun, samples: list[tuple[float, float]], failures: list[str]) -> WriteWaits:
+def _waits_during(run: JobRun, samples: list[tuple[float, float, str]]) -> WriteWaits:
     """How long the probe's writes took within the run: each write's time clipped to the run's span, so a
     write held up by two runs in a row counts for each only the part it waited during that run."""
     if math.isnan(run.began):
         return WriteWaits()
-    during = [min(began + s, run.ended) - max(began, run.began) for began, s in samples
-              if began <= run.ended and began + s >= run.began]
-    ordered = sorted(during)
+    overlapping = [(began, s, error) for began, s, error in samples if began <= run.ended and began + s >= run.began]
+    ordered = sorted(min(began + s, run.ended) - max(began, run.began) for began, s, _ in overlapping)
+    failed = [error for _, _, error in overlapping if error]
     return WriteWaits(
-        writes=len(during),
-        failed=len(failures),
+        writes=len(overlapping),
+        failed=len(failed),
         worst_ms=1000.0 * ordered[-1] if ordered else math.nan,
         p99_ms=1000.0 * ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)] if ordered else math.nan,
-        errors=sorted(set(failures))[:3],
+        errors=sorted(set(failed))[:3],
     )
 
 
