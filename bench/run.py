@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from types import FrameType
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.data import Store
 from sandbox.client import SlackClientSim
 from sandbox.standin import ApiCall, SlackStandIn
 
@@ -310,77 +311,24 @@ def tree_peak_rss(pid: int) -> list[dict[str, Any]]:
     return found
 
 
-# ----------------------------------------------------------------------------------------- databases
-
-
-class Databases:
-    """Fresh databases for the servers: SQLite files in a temp dir, or PostgreSQL databases dropped at the end."""
-
-    def __init__(self, tmp: Path, admin_url: str | None) -> None:
-        self.tmp = tmp
-        self.admin_url = admin_url
-        self._created: list[str] = []
-
-    @property
-    def kind(self) -> str:
-        """`sqlite` or `postgresql`."""
-        return "postgresql" if self.admin_url else "sqlite"
-
-    def fresh(self, name: str) -> str:
-        """A URL for a new, empty database called after `name`."""
-        if self.admin_url is None:
-            return f"sqlite:///{self.tmp / (name + '.db')}"
-        from psycopg import sql
-        from sqlalchemy.engine import make_url
-
-        database = f"handoff_bench_{name}_{secrets.token_hex(4)}"
-        with self._admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-        self._created.append(database)
-        url = make_url(self.admin_url).set(drivername="postgresql", database=database)
-        return url.render_as_string(hide_password=False)
-
-    @contextlib.contextmanager
-    def _admin(self) -> Iterator[Any]:
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        assert self.admin_url is not None
-        conninfo = make_url(self.admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
-            yield conn
-
-    def drop_all(self) -> None:
-        """Drop every database this object created (their connections are closed by force)."""
-        from psycopg import sql
-
-        while self._created:
-            database = self._created.pop()
-            try:
-                with self._admin() as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
-            except Exception as error:
-                print(f"bench: could not drop database {database}: {error}", file=sys.stderr)
-
-
 # ----------------------------------------------------------------------------------------- requests
 
 
-def slash_body(standin: SlackStandIn, text: str) -> bytes:
-    """A `/delegate` form body shaped as Slack sends it (URITA in #general), with its own response URL."""
+def slash_body(standin: SlackStandIn, text: str, *, channel: str = CHANNEL, channel_name: str = "general") -> bytes:
+    """A `/delegate` form body shaped as Slack sends it (URITA, in #general unless told), with its own response URL."""
     fields = {
         "token": "sandbox-verification-token",
         "team_id": TEAM_ID,
         "team_domain": standin.team_domain,
-        "channel_id": CHANNEL,
-        "channel_name": "general",
+        "channel_id": channel,
+        "channel_name": channel_name,
         "user_id": REQUESTER,
         "user_name": "rita",
         "command": "/delegate",
         "text": text,
         "api_app_id": standin.app_id,
         "is_enterprise_install": "false",
-        "response_url": standin.new_response_url(channel=CHANNEL, user_id=REQUESTER),
+        "response_url": standin.new_response_url(channel=channel, user_id=REQUESTER),
         "trigger_id": f"{secrets.randbelow(10**9)}.{int(time.time())}.{secrets.token_hex(16)}",
     }
     return urlencode(fields).encode()
@@ -762,7 +710,7 @@ def seed(standin: SlackStandIn) -> None:
     standin.add_channel(CHANNEL, "general", members=[REQUESTER, ASSIGNEE], bot_is_member=True)
 
 
-def run_bare(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: SlackStandIn) -> dict[str, Any]:
+def run_bare(procs: Processes, dbs: Store, tmp: Path, cfg: Config, standin: SlackStandIn) -> dict[str, Any]:
     """Serve the bare app, load it, and return its figures."""
     port, secret = free_port(), secrets.token_hex(16)
     log = tmp / "bare.log"
@@ -790,7 +738,7 @@ def run_bare(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: 
     }
 
 
-def run_bot(procs: Processes, dbs: Databases, tmp: Path, cfg: Config, standin: SlackStandIn) -> dict[str, Any]:
+def run_bot(procs: Processes, dbs: Store, tmp: Path, cfg: Config, standin: SlackStandIn) -> dict[str, Any]:
     """Serve the bot as in production, load it, probe command-to-card times, and return its figures."""
     port, secret = free_port(), secrets.token_hex(16)
     log = tmp / "bot.log"
@@ -1126,7 +1074,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous: Callable[[int, FrameType | None], Any] | int | None = signal.signal(signal.SIGTERM, _on_sigterm)
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="handoff-bench-"))
-    dbs = Databases(tmp, cfg.database_url)
+    dbs = Store(tmp, admin_url=cfg.database_url)
     standin = SlackStandIn()
     try:
         seed(standin)
