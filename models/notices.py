@@ -8,14 +8,26 @@ from typing import Any
 
 from sqlmodel import Session
 
+from models.enums import TaskStatus
+from models.lifecycle import FINISHED
 from models.outbox import enqueue
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task, TaskEvent
 
-__all__ = ["SCHEDULER", "claim_once", "notify_task"]
+__all__ = ["SCHEDULER", "claim_once", "notice_floor", "notify_task"]
 
 # The actor recorded for what the scheduler does on its own.
 SCHEDULER = "handoff"
+
+
+def notice_floor(status: TaskStatus, due_at: datetime | None, now: datetime) -> datetime | None:
+    """A task's next-notice instant after it was created or changed at `now`: the sweep looks again at once.
+
+    None when no notice can be owed: finished, or assigned with no due date.
+    """
+    if status in FINISHED or (status is not TaskStatus.OPEN and due_at is None):
+        return None
+    return now
 
 
 def claim_once(session: Session, *, team_id: str, key: str, now: datetime) -> bool:
