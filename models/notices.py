@@ -1,23 +1,41 @@
-"""Notices the scheduler sends about a task (reminders, overdue, escalations, nudges), each at most once."""
+"""Notices the scheduler sends about tasks (reminders, overdue, escalations, nudges), each at most once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
 from models.lifecycle import FINISHED
-from models.outbox import enqueue
+from models.outbox import Pending, enqueue_all
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task, TaskEvent
 
-__all__ = ["SCHEDULER", "claim_once", "notice_floor", "notify_task"]
+__all__ = ["SCHEDULER", "Notice", "claim_once", "notice_floor", "record_notices", "unclaimed_keys"]
 
 # The actor recorded for what the scheduler does on its own.
 SCHEDULER = "handoff"
+# processedevent.event_id holds at most this much of a key.
+KEY_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice owed about a task: its once-key, who hears it by DM, and whether its card's thread does."""
+
+    task: Task
+    kind: str
+    key: str
+    dm_to: tuple[str | None, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+    thread: bool = False
+    refresh_card: bool = False
 
 
 def notice_floor(status: TaskStatus, due_at: datetime | None, now: datetime) -> datetime | None:
@@ -32,49 +50,88 @@ def notice_floor(status: TaskStatus, due_at: datetime | None, now: datetime) -> 
 
 def claim_once(session: Session, *, team_id: str, key: str, now: datetime) -> bool:
     """Record that `key` is done; False when it already was (by this or another process), so skip it."""
-    return insert_ignore(session, ProcessedEvent, {"team_id": team_id, "event_id": key[:64], "at": now})
+    return insert_ignore(session, ProcessedEvent, {"team_id": team_id, "event_id": key[:KEY_CHARS], "at": now})
 
 
-def notify_task(
-    session: Session,
-    *,
-    task: Task,
-    kind: str,
-    key: str,
-    now: datetime,
-    detail: dict[str, Any] | None = None,
-    dm_to: Iterable[str | None] = (),
-    thread: bool = False,
-    refresh_card: bool = False,
-) -> bool:
-    """Once per `key`: record a `kind` event on `task` and queue its DMs, thread line and card refresh.
+def unclaimed_keys(session: Session, *, team_id: str, keys: Sequence[str]) -> set[str]:
+    """Those of `keys` nobody has claimed yet: one read, before any work is done for them."""
+    if not keys:
+        return set()
+    taken = set(session.exec(
+        select(ProcessedEvent.event_id).where(
+            ProcessedEvent.team_id == team_id, col(ProcessedEvent.event_id).in_([k[:KEY_CHARS] for k in keys])
+        )
+    ))
+    return {k for k in keys if k[:KEY_CHARS] not in taken}
 
-    Returns False (and writes nothing) when the notice was already sent.
-    """
-    if not claim_once(session, team_id=task.team_id, key=key, now=now):
-        return False
-    assert task.id is not None
-    event = TaskEvent(
-        team_id=task.team_id, task_id=task.id, actor_id=SCHEDULER, kind=kind, detail=detail or {}, at=now
+
+def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: datetime) -> set[str]:
+    """Claim `keys` in one statement; returns those this call claimed (a concurrent run may hold others)."""
+    if not keys:
+        return set()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # Sorted, so two runs claiming overlapping keys on PostgreSQL take them in the same order.
+    rows = [{"team_id": team_id, "event_id": k[:KEY_CHARS], "at": now} for k in sorted(keys)]
+    stmt = dialect.insert(ProcessedEvent).values(rows).on_conflict_do_nothing().returning(
+        col(ProcessedEvent.event_id)
     )
-    session.add(event)
-    session.flush()
-    if thread:
-        enqueue(
-            session, team_id=task.team_id, key=f"thread:{event.id}", kind="thread.note", task_id=task.id,
-            payload={"channel": task.card_channel_id, "event_id": event.id}, now=now,
-        )
-    if refresh_card:
-        enqueue(
-            session, team_id=task.team_id, key=f"card.refresh:{event.id}", kind="card.update", task_id=task.id,
-            payload={"channel": task.card_channel_id}, now=now,
-        )
-    seen: set[str] = set()
-    for user_id in dm_to:
-        if user_id and user_id not in seen:
-            seen.add(user_id)
-            enqueue(
-                session, team_id=task.team_id, key=f"dm:{event.id}:{user_id}", kind="dm", task_id=task.id,
-                payload={"user": user_id, "event_id": event.id}, now=now,
-            )
-    return True
+    claimed = set(session.execute(stmt).scalars())
+    return {k for k in keys if k[:KEY_CHARS] in claimed}
+
+
+def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
+    """Once per key: record each notice's event and queue its thread line, card refresh and DMs.
+
+    The DMs owed to one person are grouped: a single notice is the usual DM about its task, several
+    become one `notices` DM that lists them. Returns the notices recorded (those claimed before are left out).
+    """
+    claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
+    fresh = [n for n in notices if n.key in claimed]
+    if not fresh:
+        return []
+    rows = [
+        {"team_id": team_id, "task_id": n.task.id, "actor_id": SCHEDULER, "kind": n.kind, "detail": n.detail, "at": now}
+        for n in fresh
+    ]
+    event_ids = list(session.connection().execute(_INSERT_EVENTS, rows).scalars())
+    items: list[Pending] = []
+    owed: dict[str, list[tuple[Notice, int]]] = {}
+    for notice, event_id in zip(fresh, event_ids, strict=True):
+        task, channel = notice.task, {"channel": notice.task.card_channel_id}
+        if notice.thread:
+            items.append(Pending(f"thread:{event_id}", "thread.note", {**channel, "event_id": event_id}, task.id))
+        if notice.refresh_card:
+            items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, task.id))
+        for user_id in dict.fromkeys(u for u in notice.dm_to if u):
+            owed.setdefault(user_id, []).append((notice, event_id))
+    for user_id, mine in owed.items():
+        first, first_id = mine[0]
+        if len(mine) == 1:
+            payload = {"user": user_id, "event_id": first_id}
+            items.append(Pending(f"dm:{first_id}:{user_id}", "dm", payload, first.task.id))
+        else:
+            payload = {"user": user_id, "items": [_item(n, event_id) for n, event_id in mine]}
+            items.append(Pending(f"notices:{first_id}:{user_id}", "notices", payload))
+    enqueue_all(session, team_id=team_id, now=now, items=items)
+    return fresh
+
+
+def _item(notice: Notice, event_id: int) -> dict[str, Any]:
+    """What a grouped DM shows of one notice, frozen when it is queued."""
+    task = notice.task
+    return {
+        "kind": notice.kind,
+        "event_id": event_id,
+        "ref": task.ref,
+        "title": task.title,
+        "url": task.card_url,
+        "due": task.due_at.isoformat() if task.due_at else None,
+        "assignee": task.assignee_id,
+        "requester": task.requester_id,
+    }
+
+
+# Many rows in one INSERT … RETURNING, ids in the rows' order.
+_INSERT_EVENTS = insert(TaskEvent.__table__).returning(  # type: ignore[attr-defined]
+    TaskEvent.__table__.c.id, sort_by_parameter_order=True  # type: ignore[attr-defined]
+)
