@@ -21,7 +21,7 @@ from models.enums import TaskStatus
 from models.tables import DigestRun, RecurringTask, Task
 from scheduler.jobs import JobReport
 from tests.conftest import FakeClock
-from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, Bot
+from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, Bot
 
 DIGEST = "CDIGEST"
 
@@ -540,3 +540,36 @@ def test_jobs_run_at_a_later_instant_does_not_leave_its_messages_undelivered(
         "`jobs run --at <future>` queued a reminder but delivered nothing"
     )
     assert len(_dm_texts(bot, ANA, "Reminder")) == 1
+
+
+def test_jobs_run_goes_beside_a_running_bot_that_holds_the_scheduler_lock(
+    bot: Bot, clock: FakeClock, db_url: str, tmp_path: Path
+) -> None:
+    clock.set(utc(2025, 11, 19, 15))
+    bot.delegate("<@UANA> Reconcile invoices by Thursday 5pm")
+    bot.deliver()
+    # The serving process keeps the lock for life; the one-off run is another process beside it.
+    assert bot.handoff.scheduler.leadership.acquire()
+    result = _jobs(bot, db_url, tmp_path, "reminders", "--at", "2025-11-20T09:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("queued: reminders=1 "), result.stdout
+    assert len(_dm_texts(bot, ANA, "Reminder")) == 1
+    # The bot's own run at the same instant (the once-keys) repeats nothing.
+    assert _run(bot, clock, utc(2025, 11, 20, 9), "reminders").reminders == 0
+    assert len(_dm_texts(bot, ANA, "Reminder")) == 1
+
+
+def test_jobs_run_delivers_everything_due_not_just_the_first_500(
+    bot: Bot, clock: FakeClock, db_url: str, tmp_path: Path
+) -> None:
+    from models.outbox import Pending, enqueue_all
+
+    clock.set(utc(2025, 11, 19, 15))
+    with bot.handoff.services.db.transaction() as session:
+        enqueue_all(session, team_id=TEAM, now=clock(), items=[
+            Pending(f"backlog:{n}", "notice", {"user": ANA, "text": f"Backlog {n}"}) for n in range(520)
+        ])
+    result = _jobs(bot, db_url, tmp_path, "recurring", "--at", "2025-11-20T09:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "delivered: sent=520 retrying=0 refused=0"
+    assert len(_dm_texts(bot, ANA, "Backlog")) == 520
