@@ -58,6 +58,9 @@ class Settings:
     unclaimed_escalate_after: timedelta = timedelta(hours=4)
     work_hours: str = "9:00-17:00 mon-fri"
     sweep_seconds: int = 30
+    # Days to keep sent outbox rows, and processed-event keys and digest runs, before pruning them.
+    retention_outbox_days: int = 7
+    retention_events_days: int = 30
 
     def __repr__(self) -> str:
         # Secrets never reach logs, even when the settings object itself is logged.
@@ -146,6 +149,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
         )[0],
         work_hours=_work_hours(get("HANDOFF_WORK_HOURS")),
         sweep_seconds=_int(get("HANDOFF_SWEEP_SECONDS"), "HANDOFF_SWEEP_SECONDS", 30, 5, 3600),
+        retention_outbox_days=_int(get("HANDOFF_RETENTION_OUTBOX_DAYS"), "HANDOFF_RETENTION_OUTBOX_DAYS", 7, 1, 3650),
+        retention_events_days=_int(get("HANDOFF_RETENTION_EVENTS_DAYS"), "HANDOFF_RETENTION_EVENTS_DAYS", 30, 1, 3650),
     )
 
 

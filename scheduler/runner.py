@@ -14,6 +14,7 @@ from models.db import Database
 from scheduler.config import JobConfig
 from scheduler.jobs import JobReport, run_all
 from scheduler.leader import Leadership
+from scheduler.retention import Pruned, prune
 
 __all__ = ["SchedulerRunner"]
 
@@ -64,6 +65,12 @@ class SchedulerRunner:
         self.after_run()
         return report
 
+    def prune(self) -> Pruned | None:
+        """Prune what the retention ages allow, if this process leads; None when it does not."""
+        if not self.leadership.acquire():
+            return None
+        return prune(self.db, self.clock(), self.config)
+
     def start(self) -> None:
         """Start the timers in a background thread."""
         scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
@@ -74,6 +81,7 @@ class SchedulerRunner:
                           kwargs={"only": "recurring"})
         # Digests and morning queues are due on the minute someone chose, so check at every minute.
         scheduler.add_job(self.run, CronTrigger(second=2), id="digests", kwargs={"only": "digest"})
+        scheduler.add_job(self.prune, IntervalTrigger(hours=1), id="retention")
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started (sweep every %ss, digests every minute)", self.sweep_seconds)
