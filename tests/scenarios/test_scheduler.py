@@ -116,6 +116,34 @@ def test_reminders_reach_the_assignee_in_her_hours_then_overdue_then_escalation(
     assert _thread(bot, 1) == ["⏰ This is now overdue."]
 
 
+def test_several_overdue_tasks_are_one_dm_per_person_and_a_line_in_each_cards_thread(
+    bot: Bot, clock: FakeClock
+) -> None:
+    for title in ("Reconcile invoices", "File the VAT return", "Chase the <bank> & the auditors"):
+        bot.delegate(f"<@UANA> {title} by Friday 5pm")
+    bot.delegate("<@UBEN> Book the venue by Friday 5pm")
+    bot.deliver()
+    due = utc(2026, 11, 27, 22)
+    _run(bot, clock, due, "reminders", times=2)
+    [grouped] = _dm_texts(bot, ANA, "overdue")
+    assert grouped == "⏰ 3 of your tasks are overdue"
+    [message] = [m for m in bot.slack.dms(ANA) if m["text"] == grouped]
+    for number in (1, 2, 3):
+        assert bot.task(number).card_url in _shown(message)  # a link to each card
+        assert _thread(bot, number) == ["⏰ This is now overdue."]
+        assert "overdue" in json.dumps(bot.card(number)["blocks"])
+    assert "Chase the &lt;bank&gt; &amp; the auditors" in _shown(message)
+    assert len(_dm_texts(bot, BEN, "is overdue")) == 1  # one notice: the usual DM about its task
+
+    # Monday 13:00 (Ana's London afternoon; Ben's Kolkata evening, his waits for his morning): Mia, the
+    # manager, and Rita, the requester, each get one DM listing Ana's three.
+    _run(bot, clock, utc(2026, 11, 30, 13), "reminders", times=2)
+    for person in (MIA, RITA):
+        [escalated] = [m for m in bot.slack.dms(person) if "still overdue" in m["text"]]
+        assert escalated["text"] == "🚨 3 tasks are still overdue", person
+        assert _shown(escalated).count("with <@UANA>, requested by <@URITA>") == 3
+
+
 def test_reminder_times_follow_each_assignees_own_zone(bot: Bot, clock: FakeClock) -> None:
     bot.delegate("<@UANA> Reconcile invoices by Friday 5pm")
     bot.delegate("<@UBEN> File the VAT return by Friday 5pm")
