@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert
@@ -69,14 +70,17 @@ def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: dat
     """Claim `keys` in one statement; returns those this call claimed (a concurrent run may hold others)."""
     if not keys:
         return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # Sorted, so two runs claiming overlapping keys on PostgreSQL take them in the same order.
     rows = [{"team_id": team_id, "event_id": k[:KEY_CHARS], "at": now} for k in sorted(keys)]
-    stmt = dialect.insert(ProcessedEvent).values(rows).on_conflict_do_nothing().returning(
-        col(ProcessedEvent.event_id)
-    )
-    claimed = set(session.execute(stmt).scalars())
+    claimed = set(session.execute(_claim_statement(session.get_bind().dialect.name), rows).scalars())
     return {k for k in keys if k[:KEY_CHARS] in claimed}
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    # Built once: run with many rows, SQLAlchemy sends them as one INSERT … VALUES (…), (…) … RETURNING.
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(ProcessedEvent).on_conflict_do_nothing()
+    return stmt.returning(col(ProcessedEvent.event_id))
 
 
 def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
@@ -93,10 +97,12 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
         {"team_id": team_id, "task_id": n.task.id, "actor_id": SCHEDULER, "kind": n.kind, "detail": n.detail, "at": now}
         for n in fresh
     ]
-    event_ids = list(session.connection().execute(_INSERT_EVENTS, rows).scalars())
+    # A task has at most one notice of each kind in a pass, so (task, kind) names each new event.
+    ids = {(task_id, kind): event_id for event_id, task_id, kind in session.connection().execute(_INSERT_EVENTS, rows)}
     items: list[Pending] = []
     owed: dict[str, list[tuple[Notice, int]]] = {}
-    for notice, event_id in zip(fresh, event_ids, strict=True):
+    for notice in fresh:
+        event_id = ids[notice.task.id, notice.kind]
         task, channel = notice.task, {"channel": notice.task.card_channel_id}
         if notice.thread:
             items.append(Pending(f"thread:{event_id}", "thread.note", {**channel, "event_id": event_id}, task.id))
@@ -131,7 +137,6 @@ def _item(notice: Notice, event_id: int) -> dict[str, Any]:
     }
 
 
-# Many rows in one INSERT … RETURNING, ids in the rows' order.
-_INSERT_EVENTS = insert(TaskEvent.__table__).returning(  # type: ignore[attr-defined]
-    TaskEvent.__table__.c.id, sort_by_parameter_order=True  # type: ignore[attr-defined]
-)
+_EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
+# Many rows in one INSERT … RETURNING (SQLAlchemy's "insertmanyvalues").
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.task_id, _EVENTS.c.kind)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,9 +93,11 @@ def _stamp(moment: datetime) -> int:
 # -- the sweep: reminders, overdue, escalations, unclaimed pool tasks ------------------------------
 
 # Tasks per transaction: short enough that a request never waits long behind the sweep for the write lock.
-SWEEP_BATCH = 150
+SWEEP_BATCH = 50
 # A stored next notice is looked at again within a day at most, so changed hours, zones or settings catch up.
 RECHECK = timedelta(days=1)
+# Seconds between a batch's commit and the next, so SQLite's other writers get the lock in between.
+WRITER_GAP = 0.01
 # A task whose notices could not be worked out (damaged data) is tried again this much later.
 RETRY_FAILED = timedelta(hours=1)
 _POOL_ENTRIES = ("created", "released", "reopened")
@@ -110,11 +113,21 @@ class _Team:
     assistants: list[str] | None = None
 
 
+@dataclass
+class _Batch:
+    """What one batch of tasks is owed, worked out before taking the write lock."""
+
+    notices: list[Notice]
+    moves: list[dict[str, Any]]
+    unsnoozed: list[Task]
+
+
 def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SWEEP_BATCH) -> JobReport:
     """Queue the reminders, overdue notices, escalations and nudges owed at `now`.
 
-    Only tasks whose next-notice instant has come are read, workspace by workspace, `batch` to a
-    transaction; each is then moved on to its next notice. One workspace failing stops none of the others.
+    Only tasks whose next-notice instant has come are read, workspace by workspace and `batch` at a
+    time: each batch is worked out from a read, then written in one short transaction, and its tasks
+    moved on to their next notice. One workspace failing stops none of the others.
     """
     with db.read() as session:
         owed = session.exec(
@@ -128,54 +141,63 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SW
     report = JobReport()
     for team_id, ids in by_team.items():
         try:
-            team: _Team | None = None
+            with db.transaction() as session:
+                team = _Team(team_id, _People(session, team_id), _managers(session, team_id, now, config))
             for start in range(0, len(ids), batch):
+                with db.read() as session:
+                    planned = _plan(session, team, ids[start : start + batch], now, config)
                 with db.transaction() as session:
-                    team = team or _Team(team_id, _People(session, team_id), _managers(session, team_id, now, config))
-                    report += _sweep_batch(session, team, ids[start : start + batch], now, config)
+                    report += _write(session, team, planned, now)
+                if db.dialect == "sqlite":
+                    # SQLite's other writers (the web process) poll for its one lock: leave them a gap to take it.
+                    sleep(WRITER_GAP)
         except Exception:
             log.exception("sweep of workspace %s failed at %s; the others go on", team_id, now.isoformat())
     return report
 
 
-def _sweep_batch(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> JobReport:
-    # Read again under the write lock: a concurrent run may have moved these on already.
-    tasks = session.exec(
-        select(Task).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now).order_by(col(Task.id))
-    ).all()
+def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:
+    rows = session.connection().execute(
+        select(Task.__table__).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now)  # type: ignore[attr-defined]
+    )
+    # Plain rows, not ORM objects: these are only read, and the ORM's bookkeeping would cost more than the sweep.
+    tasks = [Task.model_construct(**row._mapping) for row in rows]
     since = _open_since(session, [t.id for t in tasks if t.status == TaskStatus.OPEN and t.id is not None])
-    notices: list[Notice] = []
-    moves: list[dict[str, Any]] = []
-    unsnoozed: list[int] = []
+    planned = _Batch([], [], [])
     for task in tasks:
-        assert task.id is not None
         try:
             pooled = task.status == TaskStatus.OPEN
             week = config.week(team.people.get(task.requester_id if pooled else task.assignee_id))
             if pooled:
-                entered = since.get(task.id, task.created_at)
+                entered = since.get(task.id or 0, task.created_at)
                 owed = _pool_notices(task, entered, now, config, week, team.managers)
                 upcoming = _pool_upcoming(entered, now, config, week)
             else:
-                owed = _due_notices(task, now, config, week, team.managers)
-                upcoming = _due_upcoming(task, now, config, week)
-            moves.append({"b_id": task.id, "b_version": task.version, "b_next": _next_look(upcoming, now)})
-            notices += owed
+                escalate_from = week.add_working_time(task.due_at, config.overdue_grace) if task.due_at else now
+                owed = _due_notices(task, now, config, week, team.managers, escalate_from)
+                upcoming = _due_upcoming(task, now, config, week, escalate_from)
+            planned.moves.append({"b_id": task.id, "b_version": task.version, "b_next": _next_look(upcoming, now)})
+            planned.notices += owed
             if task.snoozed_until is not None and task.snoozed_until <= now:
-                unsnoozed.append(task.id)
+                planned.unsnoozed.append(task)
         except Exception:
             log.exception("sweep skipped %s of workspace %s", task.ref, task.team_id)
-            moves.append({"b_id": task.id, "b_version": task.version, "b_next": now + RETRY_FAILED})
+            planned.moves.append({"b_id": task.id, "b_version": task.version, "b_next": now + RETRY_FAILED})
     # The once-keys first: nothing is worked out or written for a notice that was sent before.
-    fresh = unclaimed_keys(session, team_id=team.team_id, keys=[n.key for n in notices])
-    notices = [_with_helpers(session, team, n, now, config) for n in notices if n.key in fresh]
+    fresh = unclaimed_keys(session, team_id=team.team_id, keys=[n.key for n in planned.notices])
+    planned.notices = [_with_helpers(session, team, n, now, config) for n in planned.notices if n.key in fresh]
+    return planned
+
+
+def _write(session: Session, team: _Team, planned: _Batch, now: datetime) -> JobReport:
+    """Claim and queue the batch's notices, and move its tasks on; a concurrent run's claims win over ours."""
     report = JobReport()
-    for notice in record_notices(session, team_id=team.team_id, notices=notices, now=now):
+    for notice in record_notices(session, team_id=team.team_id, notices=planned.notices, now=now):
         setattr(report, _COUNTED[notice.kind], getattr(report, _COUNTED[notice.kind]) + 1)
-    _unsnooze(session, team.team_id, [t for t in tasks if t.id in unsnoozed], now)
-    if moves:
+    _unsnooze(session, team.team_id, planned.unsnoozed, now)
+    if planned.moves:
         # Compare-and-set on the version: a change that committed meanwhile keeps its own "look again now".
-        session.connection().execute(_MOVE_ON, moves)
+        session.connection().execute(_MOVE_ON, planned.moves)
     return report
 
 
@@ -212,7 +234,9 @@ def _snoozed(task: Task, now: datetime) -> bool:
     return task.snoozed_until is not None and now < task.snoozed_until
 
 
-def _due_notices(task: Task, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str]) -> list[Notice]:
+def _due_notices(
+    task: Task, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str], escalate_from: datetime
+) -> list[Notice]:
     """What an assigned task with a due time is owed at `now`: the nearest reminder, overdue, an escalation."""
     if task.due_at is None:
         return []
@@ -230,7 +254,7 @@ def _due_notices(task: Task, now: datetime, config: JobConfig, week: WorkWeek, m
         notices.append(Notice(
             task, "overdue", f"od:{task.id}:{stamp}", dm_to=(task.assignee_id,), thread=True, refresh_card=True,
         ))
-    if now >= week.add_working_time(due, config.overdue_grace) and week.is_working_time(now):
+    if now >= escalate_from and week.is_working_time(now):
         # At most once per working day (the assignee's local date) for the same due time.
         day = week.local_date(now).isoformat()
         notices.append(Notice(
@@ -240,14 +264,15 @@ def _due_notices(task: Task, now: datetime, config: JobConfig, week: WorkWeek, m
     return notices
 
 
-def _due_upcoming(task: Task, now: datetime, config: JobConfig, week: WorkWeek) -> list[datetime]:
+def _due_upcoming(
+    task: Task, now: datetime, config: JobConfig, week: WorkWeek, escalate_from: datetime
+) -> list[datetime]:
     """When an assigned task may be owed its next notice: reminders, due time, snooze end, next escalation."""
     if task.due_at is None:
         return []
     upcoming = [at for _lead, at in _lead_moments(task, config.reminder_leads, week)] + [task.due_at]
     if task.snoozed_until is not None:
         upcoming.append(task.snoozed_until)
-    escalate_from = week.add_working_time(task.due_at, config.overdue_grace)
     if escalate_from > now:
         upcoming.append(escalate_from)
     elif week.is_working_time(now):
