@@ -8,17 +8,26 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
 from models.lifecycle import FINISHED
 from models.outbox import Pending, enqueue_all
-from models.sql import insert_ignore
-from models.tables import ProcessedEvent, Task, TaskEvent
+from models.sql import insert_ignore, insert_ignore_many
+from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent
 
-__all__ = ["SCHEDULER", "Notice", "claim_once", "notice_floor", "record_notices", "unclaimed_keys"]
+__all__ = [
+    "SCHEDULER",
+    "Notice",
+    "claim_once",
+    "notice_floor",
+    "record_notices",
+    "send_owed_dms",
+    "teams_owed_dms",
+    "unclaimed_keys",
+]
 
 # The actor recorded for what the scheduler does on its own.
 SCHEDULER = "handoff"
@@ -84,10 +93,10 @@ def _claim_statement(dialect: str) -> Any:
 
 
 def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
-    """Once per key: record each notice's event and queue its thread line, card refresh and DMs.
+    """Once per key: record each notice's event, queue its thread line and card refresh, and owe its DMs.
 
-    The DMs owed to one person are grouped: a single notice is the usual DM about its task, several
-    become one `notices` DM that lists them. Returns the notices recorded (those claimed before are left out).
+    The DMs wait in `NoticeQueue` until `send_owed_dms`, so that one person's notices from a whole
+    pass, over all its batches, become one DM. Returns the notices recorded (those claimed before are left out).
     """
     claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
     fresh = [n for n in notices if n.key in claimed]
@@ -100,7 +109,7 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
     # A task has at most one notice of each kind in a pass, so (task, kind) names each new event.
     ids = {(task_id, kind): event_id for event_id, task_id, kind in session.connection().execute(_INSERT_EVENTS, rows)}
     items: list[Pending] = []
-    owed: dict[str, list[tuple[Notice, int]]] = {}
+    owed: list[dict[str, Any]] = []
     for notice in fresh:
         event_id = ids[notice.task.id, notice.kind]
         task, channel = notice.task, {"channel": notice.task.card_channel_id}
@@ -108,26 +117,56 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
             items.append(Pending(f"thread:{event_id}", "thread.note", {**channel, "event_id": event_id}, task.id))
         if notice.refresh_card:
             items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, task.id))
-        for user_id in dict.fromkeys(u for u in notice.dm_to if u):
-            owed.setdefault(user_id, []).append((notice, event_id))
-    for user_id, mine in owed.items():
-        first, first_id = mine[0]
-        if len(mine) == 1:
-            payload = {"user": user_id, "event_id": first_id}
-            items.append(Pending(f"dm:{first_id}:{user_id}", "dm", payload, first.task.id))
-        else:
-            payload = {"user": user_id, "items": [_item(n, event_id) for n, event_id in mine]}
-            items.append(Pending(f"notices:{first_id}:{user_id}", "notices", payload))
+        owed += [{"team_id": team_id, "user_id": u, "event_id": event_id} for u in dict.fromkeys(notice.dm_to) if u]
     enqueue_all(session, team_id=team_id, now=now, items=items)
+    insert_ignore_many(session, NoticeQueue, owed)
     return fresh
 
 
-def _item(notice: Notice, event_id: int) -> dict[str, Any]:
+def send_owed_dms(session: Session, *, team_id: str, now: datetime) -> int:
+    """Queue the DMs owed in `team_id`, one per person: a single notice is the usual DM about its task,
+    several become one `notices` DM that lists them. Returns how many DMs were queued.
+
+    Each owed DM is taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
+    runs never queue the same one twice; what a crashed run left owed goes with the next run.
+    """
+    taken = session.execute(
+        delete(NoticeQueue).where(col(NoticeQueue.team_id) == team_id)
+        .returning(col(NoticeQueue.user_id), col(NoticeQueue.event_id))
+    ).all()
+    if not taken:
+        return 0
+    found = session.exec(
+        select(TaskEvent, Task).join(Task, col(Task.id) == col(TaskEvent.task_id))
+        .where(col(TaskEvent.id).in_({event_id for _user, event_id in taken}))
+    ).all()
+    events = {event.id: (event, task) for event, task in found}
+    mine: dict[str, list[tuple[TaskEvent, Task]]] = {}
+    for user_id, event_id in sorted(taken, key=lambda row: (row[0], row[1])):
+        if event_id in events:
+            mine.setdefault(user_id, []).append(events[event_id])
+    items: list[Pending] = []
+    for user_id, owed in mine.items():
+        first, task = owed[0]
+        if len(owed) == 1:
+            items.append(Pending(f"dm:{first.id}:{user_id}", "dm", {"user": user_id, "event_id": first.id}, task.id))
+        else:
+            payload = {"user": user_id, "items": [_item(event, task) for event, task in owed]}
+            items.append(Pending(f"notices:{first.id}:{user_id}", "notices", payload))
+    enqueue_all(session, team_id=team_id, now=now, items=items)
+    return len(items)
+
+
+def teams_owed_dms(session: Session) -> set[str]:
+    """Workspaces with DMs still owed (normally none between passes: a run that stopped left them)."""
+    return set(session.exec(select(NoticeQueue.team_id).distinct()))
+
+
+def _item(event: TaskEvent, task: Task) -> dict[str, Any]:
     """What a grouped DM shows of one notice, frozen when it is queued."""
-    task = notice.task
     return {
-        "kind": notice.kind,
-        "event_id": event_id,
+        "kind": event.kind,
+        "event_id": event.id,
         "ref": task.ref,
         "title": task.title,
         "url": task.card_url,

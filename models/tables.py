@@ -27,6 +27,7 @@ __all__ = [
     "Outbox",
     "DigestRun",
     "DigestSubscription",
+    "NoticeQueue",
     "Person",
     "RecurringTask",
     "RoleEvent",
@@ -205,6 +206,14 @@ class TaskEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class NoticeQueue(SQLModel, table=True):
+    """A DM owed to a person about a scheduler event, held until the sweep's pass groups it with the rest."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    event_id: int = Field(primary_key=True, foreign_key="taskevent.id")
 
 
 OUTBOX_PENDING = "pending"

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from models.db import Database
 from models.enums import TaskStatus
 from models.localtime import local_instant
-from models.notices import Notice, claim_once, record_notices, unclaimed_keys
+from models.notices import Notice, claim_once, record_notices, send_owed_dms, teams_owed_dms, unclaimed_keys
 from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
@@ -127,19 +127,18 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SW
 
     Only tasks whose next-notice instant has come are read, workspace by workspace and `batch` at a
     time: each batch is worked out from a read, then written in one short transaction, and its tasks
-    moved on to their next notice. One workspace failing stops none of the others.
+    moved on to their next notice. Last, each person gets one DM for all they are owed in the pass.
+    One workspace failing stops none of the others.
     """
     with db.read() as session:
-        owed = session.exec(
-            select(Task.team_id, Task.assignee_id, Task.id).where(col(Task.next_notice_at) <= now)
-        ).all()
-    by_team: dict[str, list[int]] = {}
-    # One person's tasks fall in the same batch, so their notices are grouped into one DM.
-    for team_id, _assignee, task_id in sorted(owed, key=lambda row: (row[0], row[1] or "", row[2])):
+        owed = session.exec(select(Task.team_id, Task.id).where(col(Task.next_notice_at) <= now)).all()
+        left_owing = teams_owed_dms(session)
+    by_team: dict[str, list[int]] = {team_id: [] for team_id in left_owing}
+    for team_id, task_id in sorted(owed):
         assert task_id is not None
         by_team.setdefault(team_id, []).append(task_id)
     report = JobReport()
-    for team_id, ids in by_team.items():
+    for team_id, ids in sorted(by_team.items()):
         try:
             with db.transaction() as session:
                 team = _Team(team_id, _People(session, team_id), _managers(session, team_id, now, config))
@@ -148,12 +147,19 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SW
                     planned = _plan(session, team, ids[start : start + batch], now, config)
                 with db.transaction() as session:
                     report += _write(session, team, planned, now)
-                if db.dialect == "sqlite":
-                    # SQLite's other writers (the web process) poll for its one lock: leave them a gap to take it.
-                    sleep(WRITER_GAP)
+                _leave_a_gap(db)
+            # The pass's DMs last, once per person, however many batches it took.
+            with db.transaction() as session:
+                send_owed_dms(session, team_id=team_id, now=now)
         except Exception:
             log.exception("sweep of workspace %s failed at %s; the others go on", team_id, now.isoformat())
     return report
+
+
+def _leave_a_gap(db: Database) -> None:
+    if db.dialect == "sqlite":
+        # SQLite's other writers (the web process) poll for its one lock: leave them a gap to take it.
+        sleep(WRITER_GAP)
 
 
 def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:

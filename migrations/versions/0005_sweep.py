@@ -1,4 +1,4 @@
-"""sweep: each task's next-notice instant, and indexes for the hot queries and for retention
+"""sweep: each task's next-notice instant, DMs owed by a pass, and indexes for the hot queries and retention
 
 Revision ID: 0005
 Revises: 0004
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 import models.types
@@ -39,6 +40,13 @@ _SUPERSEDED = [
 
 
 def upgrade() -> None:
+    op.create_table('noticequeue',
+    sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['taskevent.id'], ),
+    sa.PrimaryKeyConstraint('team_id', 'user_id', 'event_id')
+    )
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_notice_at', models.types.UTCDateTime(timezone=True), nullable=True))
     now = sa.bindparam('now', datetime.now(UTC), type_=models.types.UTCDateTime(timezone=True))
@@ -58,3 +66,4 @@ def downgrade() -> None:
         op.drop_index(name, table_name=table)
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_column('next_notice_at')
+    op.drop_table('noticequeue')
