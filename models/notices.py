@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, insert
+from sqlalchemy import select as columns_of
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -136,23 +137,26 @@ def send_owed_dms(session: Session, *, team_id: str, now: datetime) -> int:
     ).all()
     if not taken:
         return 0
-    found = session.exec(
-        select(TaskEvent, Task).join(Task, col(Task.id) == col(TaskEvent.task_id))
+    # Plain rows of just what a DM shows: a big pass owes thousands, and ORM objects would cost more than the rest.
+    found = session.execute(
+        columns_of(col(TaskEvent.id), col(TaskEvent.kind), col(Task.id), col(Task.number), col(Task.title),
+               col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
+        .join(Task, col(Task.id) == col(TaskEvent.task_id))
         .where(col(TaskEvent.id).in_({event_id for _user, event_id in taken}))
     ).all()
-    events = {event.id: (event, task) for event, task in found}
-    mine: dict[str, list[tuple[TaskEvent, Task]]] = {}
+    events = {row[0]: row for row in found}
+    mine: dict[str, list[Any]] = {}
     for user_id, event_id in sorted(taken, key=lambda row: (row[0], row[1])):
         if event_id in events:
             mine.setdefault(user_id, []).append(events[event_id])
     items: list[Pending] = []
     for user_id, owed in mine.items():
-        first, task = owed[0]
+        first_id, task_id = owed[0][0], owed[0][2]
         if len(owed) == 1:
-            items.append(Pending(f"dm:{first.id}:{user_id}", "dm", {"user": user_id, "event_id": first.id}, task.id))
+            items.append(Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id))
         else:
-            payload = {"user": user_id, "items": [_item(event, task) for event, task in owed]}
-            items.append(Pending(f"notices:{first.id}:{user_id}", "notices", payload))
+            payload = {"user": user_id, "items": [_item(*row) for row in owed]}
+            items.append(Pending(f"notices:{first_id}:{user_id}", "notices", payload))
     enqueue_all(session, team_id=team_id, now=now, items=items)
     return len(items)
 
@@ -162,17 +166,14 @@ def teams_owed_dms(session: Session) -> set[str]:
     return set(session.exec(select(NoticeQueue.team_id).distinct()))
 
 
-def _item(event: TaskEvent, task: Task) -> dict[str, Any]:
+def _item(
+    event_id: int, kind: str, _task_id: int, number: int, title: str, url: str | None, due: datetime | None,
+    assignee: str | None, requester: str,
+) -> dict[str, Any]:
     """What a grouped DM shows of one notice, frozen when it is queued."""
     return {
-        "kind": event.kind,
-        "event_id": event.id,
-        "ref": task.ref,
-        "title": task.title,
-        "url": task.card_url,
-        "due": task.due_at.isoformat() if task.due_at else None,
-        "assignee": task.assignee_id,
-        "requester": task.requester_id,
+        "kind": kind, "event_id": event_id, "ref": f"T-{number}", "title": title, "url": url,
+        "due": due.isoformat() if due else None, "assignee": assignee, "requester": requester,
     }
 
 

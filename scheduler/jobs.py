@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -260,9 +261,10 @@ def _due_notices(
         notices.append(Notice(
             task, "overdue", f"od:{task.id}:{stamp}", dm_to=(task.assignee_id,), thread=True, refresh_card=True,
         ))
-    if now >= escalate_from and week.is_working_time(now):
+    at_now = _at(week, now)
+    if now >= escalate_from and at_now.working:
         # At most once per working day (the assignee's local date) for the same due time.
-        day = week.local_date(now).isoformat()
+        day = at_now.day.isoformat()
         notices.append(Notice(
             task, "escalated", f"esc:{task.id}:{stamp}:{day}", dm_to=(task.requester_id, *managers),
             detail={"late_by": int((now - due).total_seconds())},
@@ -279,13 +281,24 @@ def _due_upcoming(
     upcoming = [at for _lead, at in _lead_moments(task, config.reminder_leads, week)] + [task.due_at]
     if task.snoozed_until is not None:
         upcoming.append(task.snoozed_until)
-    if escalate_from > now:
-        upcoming.append(escalate_from)
-    elif week.is_working_time(now):
-        upcoming.append(week.next_start(week.day_end(week.local_date(now))))  # tomorrow's escalation
-    else:
-        upcoming.append(week.next_start(now))
+    upcoming.append(escalate_from if escalate_from > now else _at(week, now).next_escalation)
     return upcoming
+
+
+@dataclass(frozen=True)
+class _Now:
+    """What a working week says about the sweep's instant, the same for every task of that week."""
+
+    working: bool
+    day: date
+    # When an escalation due now or earlier may next be sent: tomorrow's start when today's is done.
+    next_escalation: datetime
+
+
+@lru_cache(maxsize=4096)
+def _at(week: WorkWeek, now: datetime) -> _Now:
+    working, day = week.is_working_time(now), week.local_date(now)
+    return _Now(working, day, week.next_start(week.day_end(day)) if working else week.next_start(now))
 
 
 def _pool_notices(
