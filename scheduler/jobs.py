@@ -1,7 +1,8 @@
 """The scheduler's jobs: plain functions of (database, now) that queue what is owed at that instant.
 
 Every notice is claimed under a unique key in the same transaction that queues it, so a re-run at the
-same instant, a restart, or a second scheduler process neither repeats nor skips one.
+same instant, a restart, or a second scheduler process neither repeats nor skips one. The sweep reads
+only the tasks whose next-notice instant (`Task.next_notice_at`) has come, so its cost follows what is owed.
 """
 
 from __future__ import annotations
