@@ -533,16 +533,18 @@ def grouped_notices(payload: dict[str, Any]) -> tuple[str, Blocks]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in payload["items"]:
         groups.setdefault(item["kind"], []).append(item)
-    text = " · ".join(_notice_heading(kind, len(items)) for kind, items in groups.items())
+    counts = payload.get("counts") or {kind: len(items) for kind, items in groups.items()}
+    text = " · ".join(_notice_heading(kind, counts[kind]) for kind in groups)
     lines: list[str] = []
     shown = 0
     for kind, items in groups.items():
-        lines.append(f"*{_notice_heading(kind, len(items))}:*")
+        lines.append(f"*{_notice_heading(kind, counts[kind])}:*")
         room = max(NOTICE_ITEMS - shown, 0)
         lines += [_notice_line(item) for item in items[:room]]
         shown += min(len(items), room)
     blocks = _chunked(lines)[: MESSAGE_BLOCKS - 1]
-    if shown < len(payload["items"]):
-        more = f"…and {len(payload['items']) - shown} more. `/tasks` lists yours; each card's thread has the details."
+    total = sum(counts.values())
+    if shown < total:
+        more = f"…and {total - shown} more. `/tasks` lists yours; each card's thread has the details."
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     return clip(text, SECTION_LIMIT), blocks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +26,8 @@ __all__ = [
     "claim_once",
     "notice_floor",
     "record_notices",
-    "send_owed_dms",
-    "teams_owed_dms",
+    "owed_dms",
+    "send_owed_dm",
     "unclaimed_keys",
 ]
 
@@ -34,6 +35,8 @@ __all__ = [
 SCHEDULER = "handoff"
 # processedevent.event_id holds at most this much of a key.
 KEY_CHARS = 64
+# A grouped DM carries at most this many notices of each kind (and counts them all): it shows fewer still.
+GROUPED_ITEMS = 50
 
 
 @dataclass(frozen=True)
@@ -124,46 +127,51 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
     return fresh
 
 
-def send_owed_dms(session: Session, *, team_id: str, now: datetime) -> int:
-    """Queue the DMs owed in `team_id`, one per person: a single notice is the usual DM about its task,
-    several become one `notices` DM that lists them. Returns how many DMs were queued.
+def send_owed_dm(session: Session, *, team_id: str, user_id: str, now: datetime) -> bool:
+    """Queue the DM owed to one person: a single notice is the usual DM about its task, several become
+    one `notices` DM that lists them (at most GROUPED_ITEMS of each kind, with the counts). True if queued.
 
-    Each owed DM is taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
+    The owed notices are taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
     runs never queue the same one twice; what a crashed run left owed goes with the next run.
     """
     taken = session.execute(
-        delete(NoticeQueue).where(col(NoticeQueue.team_id) == team_id)
-        .returning(col(NoticeQueue.user_id), col(NoticeQueue.event_id))
-    ).all()
+        delete(NoticeQueue)
+        .where(col(NoticeQueue.team_id) == team_id, col(NoticeQueue.user_id) == user_id)
+        .returning(col(NoticeQueue.event_id))
+    ).scalars().all()
     if not taken:
-        return 0
+        return False
     # Plain rows of just what a DM shows: a big pass owes thousands, and ORM objects would cost more than the rest.
-    found = session.execute(
+    owed = sorted(session.execute(
         columns_of(col(TaskEvent.id), col(TaskEvent.kind), col(Task.id), col(Task.number), col(Task.title),
-               col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
+                   col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
         .join(Task, col(Task.id) == col(TaskEvent.task_id))
-        .where(col(TaskEvent.id).in_({event_id for _user, event_id in taken}))
-    ).all()
-    events = {row[0]: row for row in found}
-    mine: dict[str, list[Any]] = {}
-    for user_id, event_id in sorted(taken, key=lambda row: (row[0], row[1])):
-        if event_id in events:
-            mine.setdefault(user_id, []).append(events[event_id])
-    items: list[Pending] = []
-    for user_id, owed in mine.items():
-        first_id, task_id = owed[0][0], owed[0][2]
-        if len(owed) == 1:
-            items.append(Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id))
-        else:
-            payload = {"user": user_id, "items": [_item(*row) for row in owed]}
-            items.append(Pending(f"notices:{first_id}:{user_id}", "notices", payload))
-    enqueue_all(session, team_id=team_id, now=now, items=items)
-    return len(items)
+        .where(col(TaskEvent.id).in_(taken))
+    ).all())
+    if not owed:
+        return False
+    first_id, task_id = owed[0][0], owed[0][2]
+    if len(owed) == 1:
+        item = Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id)
+    else:
+        counts = Counter(str(row[1]) for row in owed)
+        shown: Counter[str] = Counter()
+        items = []
+        for row in owed:
+            shown[row[1]] += 1
+            if shown[row[1]] <= GROUPED_ITEMS:
+                items.append(_item(*row))
+        item = Pending(f"notices:{first_id}:{user_id}", "notices", {"user": user_id, "items": items, "counts": counts})
+    enqueue_all(session, team_id=team_id, now=now, items=[item])
+    return True
 
 
-def teams_owed_dms(session: Session) -> set[str]:
-    """Workspaces with DMs still owed (normally none between passes: a run that stopped left them)."""
-    return set(session.exec(select(NoticeQueue.team_id).distinct()))
+def owed_dms(session: Session) -> dict[str, list[str]]:
+    """Who is owed a DM, by workspace (between passes normally nobody: a run that stopped left them)."""
+    owed: dict[str, list[str]] = {}
+    for team_id, user_id in session.exec(select(NoticeQueue.team_id, NoticeQueue.user_id).distinct()):
+        owed.setdefault(team_id, []).append(user_id)
+    return owed
 
 
 def _item(

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from models.db import Database
 from models.enums import TaskStatus
 from models.localtime import local_instant
-from models.notices import Notice, claim_once, record_notices, send_owed_dms, teams_owed_dms, unclaimed_keys
+from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dm, unclaimed_keys
 from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
@@ -134,7 +134,7 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SW
     """
     with db.read() as session:
         owed = session.exec(select(Task.team_id, Task.id).where(col(Task.next_notice_at) <= now)).all()
-        left_owing = teams_owed_dms(session)
+        left_owing = owed_dms(session)
     by_team: dict[str, list[int]] = {team_id: [] for team_id in left_owing}
     for team_id, task_id in sorted(owed):
         assert task_id is not None
@@ -150,9 +150,13 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SW
                 with db.transaction() as session:
                     report += _write(session, team, planned, now)
                 _leave_a_gap(db)
-            # The pass's DMs last, once per person, however many batches it took.
-            with db.transaction() as session:
-                send_owed_dms(session, team_id=team_id, now=now)
+            # The pass's DMs last, one per person however many batches it took, each in its own transaction.
+            with db.read() as session:
+                recipients = owed_dms(session).get(team_id, [])
+            for user_id in recipients:
+                with db.transaction() as session:
+                    send_owed_dm(session, team_id=team_id, user_id=user_id, now=now)
+                _leave_a_gap(db)
         except Exception:
             log.exception("sweep of workspace %s failed at %s; the others go on", team_id, now.isoformat())
     return report

@@ -97,8 +97,8 @@ def test_sweep_statements_follow_the_owed_tasks_not_the_total(db: Database) -> N
     with _counted(db) as big:
         report = run_sweep(db, NOW, CONFIG, batch=15)
     assert (report.overdue, report.escalations) == (40, 40)
-    # The workspace's managers, 40 tasks written 15 to a transaction, then the pass's DMs.
-    assert big["commits"] == 1 + 3 + 1
+    # The workspace's managers, 40 tasks written 15 to a transaction, then one DM to each of 4 people.
+    assert big["commits"] == 1 + 3 + 4
 
     _bulk(db, 40, owed=40, team="T0002")  # the same 40 owed, in a workspace of 40 tasks
     with _counted(db) as small:
@@ -146,7 +146,7 @@ def test_dms_a_stopped_pass_left_owed_go_with_the_next_run_once(
     def stopped(*_args: Any, **_kwargs: Any) -> int:
         raise RuntimeError("killed before its DMs")
 
-    monkeypatch.setattr(jobs, "send_owed_dms", stopped)
+    monkeypatch.setattr(jobs, "send_owed_dm", stopped)
     assert run_sweep(db, NOW, CONFIG, batch=2).overdue == 6
     assert _outbox(db, "notices") == [] and len(_outbox(db, "thread.note")) == 6
     monkeypatch.undo()
@@ -177,6 +177,10 @@ def test_a_grouped_dm_of_hundreds_of_notices_stays_inside_slacks_limits() -> Non
     assert "…and 560 more." in blocks[-1]["elements"][0]["text"]
     one = render.grouped_notices({"user": "UANA", "items": items[:1] + items[3:4]})[0]
     assert one == "⏰ 1 of your tasks is overdue · 🚨 1 task is still overdue"
+    # A big pass's DM carries a capped list of each kind and the counts of all.
+    text, blocks = render.grouped_notices({"user": "UMIA", "items": items[:100:2], "counts": {"overdue": 3000}})
+    assert text == "⏰ 3000 of your tasks are overdue"
+    assert "…and 2960 more." in blocks[-1]["elements"][0]["text"]
 
 
 @pytest.mark.usefixtures("people")
@@ -244,8 +248,8 @@ def test_two_sweeps_in_real_processes_send_one_of_everything(db: Database, db_ur
     assert sorted(kinds) == [("escalated", 200), ("overdue", 200)]
     assert len(_outbox(db, "thread.note")) == 200
     # Mia hears of each escalation once, in at most one DM per process.
-    told = [item["event_id"] for row in _outbox(db, "notices") if row.payload["user"] == "UMIA"
-            for item in row.payload["items"]]
-    told += [row.payload["event_id"] for row in _outbox(db, "dm") if row.payload["user"] == "UMIA"]
-    assert len(told) == len(set(told)) == 200
-    assert len([row for row in _outbox(db, "notices") if row.payload["user"] == "UMIA"]) <= 3
+    mia = [row.payload for row in _outbox(db, "notices") if row.payload["user"] == "UMIA"]
+    singles = [row.payload["event_id"] for row in _outbox(db, "dm") if row.payload["user"] == "UMIA"]
+    assert sum(p["counts"]["escalated"] for p in mia) + len(singles) == 200
+    listed = [item["event_id"] for p in mia for item in p["items"]] + singles
+    assert len(listed) == len(set(listed)) and 1 <= len(mia) + len(singles) <= 3
