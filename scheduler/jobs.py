@@ -8,11 +8,12 @@ only the tasks whose next-notice instant (`Task.next_notice_at`) has come, so it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from time import sleep
+from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,8 +99,8 @@ def _stamp(moment: datetime) -> int:
 SWEEP_BATCH = 50
 # A stored next notice is looked at again within a day at most, so changed hours, zones or settings catch up.
 RECHECK = timedelta(days=1)
-# Seconds between a batch's commit and the next, so SQLite's other writers get the lock in between.
-WRITER_GAP = 0.01
+# The longest pause (seconds) after a write transaction, so SQLite's other writers get the lock in between.
+MAX_GAP = 0.05
 # A task whose notices could not be worked out (damaged data) is tried again this much later.
 RETRY_FAILED = timedelta(hours=1)
 _POOL_ENTRIES = ("created", "released", "reopened")
@@ -147,25 +148,31 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SW
             for start in range(0, len(ids), batch):
                 with db.read() as session:
                     planned = _plan(session, team, ids[start : start + batch], now, config)
-                with db.transaction() as session:
+                with _then_a_gap(db) as session:
                     report += _write(session, team, planned, now)
-                _leave_a_gap(db)
             # The pass's DMs last, one per person however many batches it took, each in its own transaction.
             with db.read() as session:
                 recipients = owed_dms(session).get(team_id, [])
             for user_id in recipients:
-                with db.transaction() as session:
+                with _then_a_gap(db) as session:
                     send_owed_dm(session, team_id=team_id, user_id=user_id, now=now)
-                _leave_a_gap(db)
         except Exception:
             log.exception("sweep of workspace %s failed at %s; the others go on", team_id, now.isoformat())
     return report
 
 
-def _leave_a_gap(db: Database) -> None:
+@contextmanager
+def _then_a_gap(db: Database) -> Iterator[Session]:
+    """A write transaction; on SQLite, then a pause as long as it held the lock (at most MAX_GAP seconds).
+
+    SQLite's other writers (the web process) wait for its one lock by polling it: a sweep that took it
+    again at once would starve them. Half the time free keeps their wait to a few polls.
+    """
+    started = monotonic()
+    with db.transaction() as session:
+        yield session
     if db.dialect == "sqlite":
-        # SQLite's other writers (the web process) poll for its one lock: leave them a gap to take it.
-        sleep(WRITER_GAP)
+        sleep(min(monotonic() - started, MAX_GAP))
 
 
 def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:
