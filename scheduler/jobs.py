@@ -375,8 +375,11 @@ def _unsnooze(session: Session, team_id: str, tasks: list[Task], now: datetime) 
         Pending(f"card.unsnooze:{t.id}:{_stamp(t.snoozed_until)}", "card.update", {"channel": t.card_channel_id}, t.id)
         for t in tasks if t.snoozed_until is not None
     ])
+    # Only a snooze that is over: one set again meanwhile stays.
     session.connection().execute(
-        update(Task.__table__).where(col(Task.id).in_([t.id for t in tasks])).values(snoozed_until=None)  # type: ignore[attr-defined]
+        update(Task.__table__)  # type: ignore[attr-defined]
+        .where(col(Task.id).in_([t.id for t in tasks]), col(Task.snoozed_until) <= now)
+        .values(snoozed_until=None)
     )
 
 
