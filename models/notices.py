@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, or_, update
 from sqlalchemy import select as columns_of
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -24,6 +24,7 @@ __all__ = [
     "SCHEDULER",
     "Notice",
     "claim_once",
+    "look_again_for",
     "notice_floor",
     "record_notices",
     "owed_dms",
@@ -60,6 +61,17 @@ def notice_floor(status: TaskStatus, due_at: datetime | None, now: datetime) -> 
     if status in FINISHED or (status is not TaskStatus.OPEN and due_at is None):
         return None
     return now
+
+
+def look_again_for(session: Session, *, team_id: str, user_id: str) -> None:
+    """Someone's working week or zone changed: the sweep looks again at once at the tasks it times."""
+    session.execute(
+        update(Task)
+        .where(col(Task.team_id) == team_id, col(Task.next_notice_at).is_not(None),
+               or_(col(Task.assignee_id) == user_id, col(Task.requester_id) == user_id))
+        # Any instant already past will do; a task's last change is one.
+        .values(next_notice_at=col(Task.updated_at))
+    )
 
 
 def claim_once(session: Session, *, team_id: str, key: str, now: datetime) -> bool:

@@ -276,3 +276,27 @@ def test_two_schedulers_racing_send_one_of_everything(db: Database) -> None:
     assert errors == []
     assert len(_digests(db)) == 1
     assert dms(db, "reminder") == [("UANA", 86400)]
+
+
+@pytest.mark.usefixtures("people")
+def test_reminders_follow_changed_hours_and_a_new_zone_at_once(db: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    from models.schedule import set_hours
+    from models.worktime import parse_work_hours, to_dict
+
+    make_task(db, WED_15, due_at=FRI_DUE)
+    # Thursday 22:00 UTC: Ana's 24 h reminder waits for her Friday 09:00 (London) start.
+    assert go(db, run_sweep, utc("2026-11-26T22:00")).reminders == 0
+    with db.transaction() as s:
+        set_hours(session=s, team_id=TEAM, user_id="UANA",
+                  hours=to_dict(parse_work_hours("7:00-15:00 mon-fri", ZoneInfo("Europe/London"))))
+    assert go(db, run_sweep, utc("2026-11-27T07:00")).reminders == 1  # her new start, not 09:00
+
+    make_task(db, WED_15, due_at=FRI_DUE, assignee_id="UBEN", title="Book the venue")
+    with db.transaction() as s:
+        save_person(s, team_id=TEAM, info=PersonInfo(user_id="UBEN", name="ben", tz="Europe/London"), now=WED_15)
+    assert go(db, run_sweep, utc("2026-11-26T22:00")).reminders == 0  # waits for 09:00 London
+    with db.transaction() as s:  # Ben is back in Kolkata: Friday 09:00 there is 03:30 UTC
+        save_person(s, team_id=TEAM, info=PersonInfo(user_id="UBEN", name="ben", tz="Asia/Kolkata"), now=WED_15)
+    assert go(db, run_sweep, utc("2026-11-27T03:30")).reminders == 1
