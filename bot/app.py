@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -68,6 +68,8 @@ def job_config(settings: Settings) -> JobConfig:
         unclaimed_escalate_after=settings.unclaimed_escalate_after,
         default_hours=to_dict(parse_work_hours(settings.work_hours, ZoneInfo("UTC"))),
         managers=settings.managers,
+        keep_outbox=timedelta(days=settings.retention_outbox_days),
+        keep_events=timedelta(days=settings.retention_events_days),
     )
 
 

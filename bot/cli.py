@@ -178,24 +178,59 @@ def _app(
         return None
 
 
+# How long `jobs run` keeps delivering what is due before it leaves the rest to the bot's own worker.
+JOBS_DELIVERY_LIMIT = 300.0
+
+
 def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
+    import time
+
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
     from bot.app import utc_now
+    from bot.delivery import DeliveryReport
+    from models.tables import OUTBOX_PENDING, Outbox
+
+    started = utc_now()
 
     def clock() -> datetime:
-        # Messages queued "as of" a later instant become due then, so delivery must see that instant too.
-        return max(utc_now(), at) if at else utc_now()
+        # Messages queued "as of" a later instant become due then, so delivery must see that instant too,
+        # moving on from it as real time passes (a retry's backoff must come due).
+        return max(utc_now(), at + (utc_now() - started)) if at else utc_now()
 
     handoff = _app(settings, clock=clock)
     if handoff is None:
         return 2
     try:
-        report = handoff.scheduler.run(group, at=at)
-        if report is None:
-            print("handoff: another process holds the scheduler lock; nothing was run", file=sys.stderr)
-            return 3
-        delivered = handoff.services.delivery.drain()
+        # Beside a running bot, which holds the scheduler lock: the once-keys make a second run safe.
+        report = handoff.scheduler.run(group, at=at, lead=False)
+        assert report is not None
         print(f"queued: {report.summary()}")
+
+        def due() -> int:
+            with handoff.services.db.read() as session:
+                return session.exec(select(func.count()).select_from(Outbox).where(
+                    Outbox.status == OUTBOX_PENDING, col(Outbox.next_attempt_at) <= clock()
+                )).one()
+
+        delivered = DeliveryReport()
+        deadline = time.monotonic() + JOBS_DELIVERY_LIMIT
+        while True:
+            passed = handoff.services.delivery.drain()
+            delivered.sent += passed.sent
+            delivered.retried += passed.retried
+            delivered.dead += passed.dead
+            left = due()
+            if not left or time.monotonic() >= deadline:
+                break
+            if not passed.touched:
+                time.sleep(0.2)  # the rest waits for a retry's backoff, a card, or another worker's lease
         print(f"delivered: sent={delivered.sent} retrying={delivered.retried} refused={delivered.dead}")
+        if left:
+            print(f"handoff: {left} due message(s) still undelivered after {JOBS_DELIVERY_LIMIT:.0f} s; "
+                  "the bot's worker goes on delivering them", file=sys.stderr)
+            return 1
     finally:
         handoff.close()
     return 0

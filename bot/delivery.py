@@ -279,6 +279,7 @@ class Delivery:
             "digest.post": self._digest_post,
             "digest.reply": self._digest_reply,
             "morning": self._morning,
+            "notices": self._notices,
         }.get(row.kind)
         if handler is None:
             raise _Dead(f"unknown outbox kind {row.kind!r}")
@@ -580,3 +581,7 @@ class Delivery:
                 session, team_id=task.team_id, key=f"fix:{task.id}", kind="notice", task_id=task.id,
                 payload={"user": task.requester_id, "text": text}, now=self.clock(),
             )
+
+    def _notices(self, row: Outbox) -> dict[str, Any]:
+        text, blocks = render.grouped_notices(row.payload)
+        return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)

@@ -18,6 +18,7 @@ __all__ = [
     "card_fallback",
     "dm_for_event",
     "escape",
+    "grouped_notices",
     "format_when",
     "task_detail",
     "task_list",
@@ -513,3 +514,55 @@ def recurring_list(items: Sequence[RecurringTask]) -> tuple[str, Blocks]:
         shown = sum(block["text"]["text"].count("\n") + 1 for block in body) - 1
         footer = f"…and {len(lines) - shown} more not shown. " + footer
     return text, [*body, _section(footer)]
+
+
+# -- grouped notices ------------------------------------------------------------------------------
+
+# A grouped DM lists this many notices; the rest are counted, each card still has its own thread line.
+NOTICE_ITEMS = 40
+_NOTICE_GROUPS = {
+    "reminder": ("⏳", "{n} of your tasks {are} due soon"),
+    "overdue": ("⏰", "{n} of your tasks {are} overdue"),
+    "escalated": ("🚨", "{n} task{s} {are} still overdue"),
+    "unclaimed": ("🙋", "{n} task{s} {have} waited in the pool with nobody claiming {them}"),
+}
+
+
+def _notice_heading(kind: str, n: int) -> str:
+    icon, words = _NOTICE_GROUPS.get(kind, ("🔔", "{n} notice{s}"))
+    one = n == 1
+    return f"{icon} " + words.format(
+        n=n, s="" if one else "s", are="is" if one else "are", have="has" if one else "have",
+        them="it" if one else "them",
+    )
+
+
+def _notice_line(item: dict[str, Any]) -> str:
+    ref = f"<{item['url']}|{item['ref']}>" if item.get("url") else item["ref"]
+    due = f" · due {format_when(datetime.fromisoformat(item['due']))}" if item.get("due") else ""
+    who = ""
+    if item["kind"] == "escalated":
+        who = f" · with {_who(item.get('assignee'))}, requested by <@{item['requester']}>"
+    return f"• *{ref}* {escape(item['title'])}{due}{who}"
+
+
+def grouped_notices(payload: dict[str, Any]) -> tuple[str, Blocks]:
+    """One DM for several notices owed to one person in one pass, grouped by kind, each linking to its card."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in payload["items"]:
+        groups.setdefault(item["kind"], []).append(item)
+    counts = payload.get("counts") or {kind: len(items) for kind, items in groups.items()}
+    text = " · ".join(_notice_heading(kind, counts[kind]) for kind in groups)
+    lines: list[str] = []
+    shown = 0
+    for kind, items in groups.items():
+        lines.append(f"*{_notice_heading(kind, counts[kind])}:*")
+        room = max(NOTICE_ITEMS - shown, 0)
+        lines += [_notice_line(item) for item in items[:room]]
+        shown += min(len(items), room)
+    blocks = _chunked(lines)[: MESSAGE_BLOCKS - 1]
+    total = sum(counts.values())
+    if shown < total:
+        more = f"…and {total - shown} more. `/tasks` lists yours; each card's thread has the details."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
+    return clip(text, SECTION_LIMIT), blocks

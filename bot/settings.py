@@ -63,6 +63,9 @@ class Settings:
     outbox_max_backoff: timedelta = timedelta(minutes=5)
     # Channels and people delivered to side by side (each in order).
     delivery_lanes: int = 4
+    # Days to keep sent outbox rows, and processed-event keys and digest runs, before pruning them.
+    retention_outbox_days: int = 7
+    retention_events_days: int = 30
 
     def __repr__(self) -> str:
         # Secrets never reach logs, even when the settings object itself is logged.
@@ -157,6 +160,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
             seconds=_int(get("HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS"), "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS", 300, 1, 3600)
         ),
         delivery_lanes=_int(get("HANDOFF_DELIVERY_LANES"), "HANDOFF_DELIVERY_LANES", 4, 1, 32),
+        retention_outbox_days=_int(get("HANDOFF_RETENTION_OUTBOX_DAYS"), "HANDOFF_RETENTION_OUTBOX_DAYS", 7, 1, 3650),
+        retention_events_days=_int(get("HANDOFF_RETENTION_EVENTS_DAYS"), "HANDOFF_RETENTION_EVENTS_DAYS", 30, 1, 3650),
     )
 
 

@@ -1,68 +1,202 @@
-"""Notices the scheduler sends about a task (reminders, overdue, escalations, nudges), each at most once."""
+"""Notices the scheduler sends about tasks (reminders, overdue, escalations, nudges), each at most once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import select as columns_of
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
-from models.outbox import enqueue
-from models.sql import insert_ignore
-from models.tables import ProcessedEvent, Task, TaskEvent
+from models.enums import TaskStatus
+from models.lifecycle import FINISHED
+from models.outbox import Pending, enqueue_all
+from models.sql import insert_ignore, insert_ignore_many
+from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent
 
-__all__ = ["SCHEDULER", "claim_once", "notify_task"]
+__all__ = [
+    "SCHEDULER",
+    "Notice",
+    "claim_once",
+    "look_again_for",
+    "notice_floor",
+    "record_notices",
+    "owed_dms",
+    "send_owed_dm",
+    "unclaimed_keys",
+]
 
 # The actor recorded for what the scheduler does on its own.
 SCHEDULER = "handoff"
+# processedevent.event_id holds at most this much of a key.
+KEY_CHARS = 64
+# A grouped DM carries at most this many notices of each kind (and counts them all): it shows fewer still.
+GROUPED_ITEMS = 50
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice owed about a task: its once-key, who hears it by DM, and whether its card's thread does."""
+
+    task: Task
+    kind: str
+    key: str
+    dm_to: tuple[str | None, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+    thread: bool = False
+    refresh_card: bool = False
+
+
+def notice_floor(status: TaskStatus, due_at: datetime | None, now: datetime) -> datetime | None:
+    """A task's next-notice instant after it was created or changed at `now`: the sweep looks again at once.
+
+    None when no notice can be owed: finished, or assigned with no due date.
+    """
+    if status in FINISHED or (status is not TaskStatus.OPEN and due_at is None):
+        return None
+    return now
+
+
+def look_again_for(session: Session, *, team_id: str, user_id: str) -> None:
+    """Someone's working week or zone changed: the sweep looks again at once at the tasks it times."""
+    session.execute(
+        update(Task)
+        .where(col(Task.team_id) == team_id, col(Task.next_notice_at).is_not(None),
+               or_(col(Task.assignee_id) == user_id, col(Task.requester_id) == user_id))
+        # Any instant already past will do; a task's last change is one.
+        .values(next_notice_at=col(Task.updated_at))
+    )
 
 
 def claim_once(session: Session, *, team_id: str, key: str, now: datetime) -> bool:
     """Record that `key` is done; False when it already was (by this or another process), so skip it."""
-    return insert_ignore(session, ProcessedEvent, {"team_id": team_id, "event_id": key[:64], "at": now})
+    return insert_ignore(session, ProcessedEvent, {"team_id": team_id, "event_id": key[:KEY_CHARS], "at": now})
 
 
-def notify_task(
-    session: Session,
-    *,
-    task: Task,
-    kind: str,
-    key: str,
-    now: datetime,
-    detail: dict[str, Any] | None = None,
-    dm_to: Iterable[str | None] = (),
-    thread: bool = False,
-    refresh_card: bool = False,
-) -> bool:
-    """Once per `key`: record a `kind` event on `task` and queue its DMs, thread line and card refresh.
+def unclaimed_keys(session: Session, *, team_id: str, keys: Sequence[str]) -> set[str]:
+    """Those of `keys` nobody has claimed yet: one read, before any work is done for them."""
+    if not keys:
+        return set()
+    taken = set(session.exec(
+        select(ProcessedEvent.event_id).where(
+            ProcessedEvent.team_id == team_id, col(ProcessedEvent.event_id).in_([k[:KEY_CHARS] for k in keys])
+        )
+    ))
+    return {k for k in keys if k[:KEY_CHARS] not in taken}
 
-    Returns False (and writes nothing) when the notice was already sent.
+
+def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: datetime) -> set[str]:
+    """Claim `keys` in one statement; returns those this call claimed (a concurrent run may hold others)."""
+    if not keys:
+        return set()
+    # Sorted, so two runs claiming overlapping keys on PostgreSQL take them in the same order.
+    rows = [{"team_id": team_id, "event_id": k[:KEY_CHARS], "at": now} for k in sorted(keys)]
+    claimed = set(session.execute(_claim_statement(session.get_bind().dialect.name), rows).scalars())
+    return {k for k in keys if k[:KEY_CHARS] in claimed}
+
+
+@cache
+def _claim_statement(dialect: str) -> Any:
+    # Built once: run with many rows, SQLAlchemy sends them as one INSERT … VALUES (…), (…) … RETURNING.
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(ProcessedEvent).on_conflict_do_nothing()
+    return stmt.returning(col(ProcessedEvent.event_id))
+
+
+def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
+    """Once per key: record each notice's event, queue its thread line and card refresh, and owe its DMs.
+
+    The DMs wait in `NoticeQueue` until `send_owed_dms`, so that one person's notices from a whole
+    pass, over all its batches, become one DM. Returns the notices recorded (those claimed before are left out).
     """
-    if not claim_once(session, team_id=task.team_id, key=key, now=now):
+    claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
+    fresh = [n for n in notices if n.key in claimed]
+    if not fresh:
+        return []
+    rows = [
+        {"team_id": team_id, "task_id": n.task.id, "actor_id": SCHEDULER, "kind": n.kind, "detail": n.detail, "at": now}
+        for n in fresh
+    ]
+    # A task has at most one notice of each kind in a pass, so (task, kind) names each new event.
+    ids = {(task_id, kind): event_id for event_id, task_id, kind in session.connection().execute(_INSERT_EVENTS, rows)}
+    items: list[Pending] = []
+    owed: list[dict[str, Any]] = []
+    for notice in fresh:
+        event_id = ids[notice.task.id, notice.kind]
+        task, channel = notice.task, {"channel": notice.task.card_channel_id}
+        if notice.thread:
+            items.append(Pending(f"thread:{event_id}", "thread.note", {**channel, "event_id": event_id}, task.id))
+        if notice.refresh_card:
+            items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, task.id))
+        owed += [{"team_id": team_id, "user_id": u, "event_id": event_id} for u in dict.fromkeys(notice.dm_to) if u]
+    enqueue_all(session, team_id=team_id, now=now, items=items)
+    insert_ignore_many(session, NoticeQueue, owed)
+    return fresh
+
+
+def send_owed_dm(session: Session, *, team_id: str, user_id: str, now: datetime) -> bool:
+    """Queue the DM owed to one person: a single notice is the usual DM about its task, several become
+    one `notices` DM that lists them (at most GROUPED_ITEMS of each kind, with the counts). True if queued.
+
+    The owed notices are taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
+    runs never queue the same one twice; what a crashed run left owed goes with the next run.
+    """
+    taken = session.execute(
+        delete(NoticeQueue)
+        .where(col(NoticeQueue.team_id) == team_id, col(NoticeQueue.user_id) == user_id)
+        .returning(col(NoticeQueue.event_id))
+    ).scalars().all()
+    if not taken:
         return False
-    assert task.id is not None
-    event = TaskEvent(
-        team_id=task.team_id, task_id=task.id, actor_id=SCHEDULER, kind=kind, detail=detail or {}, at=now
-    )
-    session.add(event)
-    session.flush()
-    if thread:
-        enqueue(
-            session, team_id=task.team_id, key=f"thread:{event.id}", kind="thread.note", task_id=task.id,
-            payload={"channel": task.card_channel_id, "event_id": event.id}, now=now,
-        )
-    if refresh_card:
-        enqueue(
-            session, team_id=task.team_id, key=f"card.refresh:{event.id}", kind="card.update", task_id=task.id,
-            payload={"channel": task.card_channel_id}, now=now,
-        )
-    seen: set[str] = set()
-    for user_id in dm_to:
-        if user_id and user_id not in seen:
-            seen.add(user_id)
-            enqueue(
-                session, team_id=task.team_id, key=f"dm:{event.id}:{user_id}", kind="dm", task_id=task.id,
-                payload={"user": user_id, "event_id": event.id}, now=now,
-            )
+    # Plain rows of just what a DM shows: a big pass owes thousands, and ORM objects would cost more than the rest.
+    owed = sorted(session.execute(
+        columns_of(col(TaskEvent.id), col(TaskEvent.kind), col(Task.id), col(Task.number), col(Task.title),
+                   col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
+        .join(Task, col(Task.id) == col(TaskEvent.task_id))
+        .where(col(TaskEvent.id).in_(taken))
+    ).all())
+    if not owed:
+        return False
+    first_id, task_id = owed[0][0], owed[0][2]
+    if len(owed) == 1:
+        item = Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id)
+    else:
+        counts = Counter(str(row[1]) for row in owed)
+        shown: Counter[str] = Counter()
+        items = []
+        for row in owed:
+            shown[row[1]] += 1
+            if shown[row[1]] <= GROUPED_ITEMS:
+                items.append(_item(*row))
+        item = Pending(f"notices:{first_id}:{user_id}", "notices", {"user": user_id, "items": items, "counts": counts})
+    enqueue_all(session, team_id=team_id, now=now, items=[item])
     return True
+
+
+def owed_dms(session: Session) -> dict[str, list[str]]:
+    """Who is owed a DM, by workspace (between passes normally nobody: a run that stopped left them)."""
+    owed: dict[str, list[str]] = {}
+    for team_id, user_id in session.exec(select(NoticeQueue.team_id, NoticeQueue.user_id).distinct()):
+        owed.setdefault(team_id, []).append(user_id)
+    return owed
+
+
+def _item(
+    event_id: int, kind: str, _task_id: int, number: int, title: str, url: str | None, due: datetime | None,
+    assignee: str | None, requester: str,
+) -> dict[str, Any]:
+    """What a grouped DM shows of one notice, frozen when it is queued."""
+    return {
+        "kind": kind, "event_id": event_id, "ref": f"T-{number}", "title": title, "url": url,
+        "due": due.isoformat() if due else None, "assignee": assignee, "requester": requester,
+    }
+
+
+_EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
+# Many rows in one INSERT … RETURNING (SQLAlchemy's "insertmanyvalues").
+_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.task_id, _EVENTS.c.kind)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, col, func, or_, select
 
 from models.enums import WorkspaceRole
+from models.notices import look_again_for
 from models.parsing import day_first_for
 from models.sql import insert_ignore
 from models.tables import Person
@@ -89,6 +90,8 @@ def save_person(session: Session, *, team_id: str, info: PersonInfo, now: dateti
     assert person is not None
     person.name = info.name
     person.real_name = info.real_name
+    if person.tz != info.tz:
+        look_again_for(session, team_id=team_id, user_id=info.user_id)  # their reminders move with them
     person.tz = info.tz
     if info.locale:  # a users.list page without locales must not forget one we know
         person.locale = info.locale

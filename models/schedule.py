@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
 from models.errors import BadDueDate, BadInput, TaskNotFound
+from models.notices import look_again_for
 from models.parsing import WORK_DAYS, parse_when
 from models.people import Actor
 from models.permissions import Deed, require, require_on_task
@@ -193,6 +194,7 @@ def set_hours(*, session: Session, team_id: str, user_id: str, hours: dict[str, 
     person = _person(session, team_id, user_id)
     person.hours = hours
     session.add(person)
+    look_again_for(session, team_id=team_id, user_id=user_id)
     return person
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Outbox",
     "DigestRun",
     "DigestSubscription",
+    "NoticeQueue",
     "Person",
     "RecurringTask",
     "RoleEvent",
@@ -112,7 +113,12 @@ class Task(TaskBase, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "number", name="uq_task_team_number"),
         Index("ix_task_card", "card_channel_id", "card_ts"),
-        Index("ix_task_team_status", "team_id", "status"),
+        # The sweep: only tasks whose next notice has come (NULL: nothing will ever be owed).
+        Index("ix_task_next_notice", "next_notice_at"),
+        Index("ix_task_team_assignee_status", "team_id", "assignee_id", "status"),
+        Index("ix_task_status_due", "status", "due_at"),
+        # Also serves (team_id, status) lookups; completed_at for "done since" reads.
+        Index("ix_task_team_status_completed", "team_id", "status", "completed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -132,6 +138,8 @@ class Task(TaskBase, table=True):
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recurring_id: int | None = Field(default=None, foreign_key="recurringtask.id", index=True)
     version: int = Field(default=1)
+    # No scheduler notice is owed before this instant (a lower bound the sweep moves on); NULL: none ever.
+    next_notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def ref(self) -> str:
@@ -141,6 +149,8 @@ class Task(TaskBase, table=True):
 
 class RecurringTask(SQLModel, table=True):
     """A task that comes back on a schedule; each occurrence creates an ordinary task."""
+
+    __table_args__ = (Index("ix_recurringtask_status_next", "status", "next_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32, index=True)
@@ -176,6 +186,8 @@ class DigestSubscription(SQLModel, table=True):
 class DigestRun(SQLModel, table=True):
     """One digest posted (or being posted) to a channel for a local date: the key that prevents a second."""
 
+    __table_args__ = (Index("ix_digestrun_at", "at"),)
+
     team_id: str = Field(primary_key=True, max_length=32)
     channel_id: str = Field(primary_key=True, max_length=32)
     local_date: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD in the subscription's zone
@@ -185,9 +197,12 @@ class DigestRun(SQLModel, table=True):
 class TaskEvent(SQLModel, table=True):
     """One line of a task's audit history: who did what, when."""
 
+    # Also serves lookups by task alone; (task, kind) finds when a task last entered the pool.
+    __table_args__ = (Index("ix_taskevent_task_kind", "task_id", "kind"),)
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
-    task_id: int = Field(foreign_key="task.id", index=True)
+    task_id: int = Field(foreign_key="task.id")
     actor_id: str = Field(max_length=32)
     kind: str = Field(max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -204,6 +219,14 @@ class TaskTag(SQLModel, table=True):
     team_id: str = Field(max_length=32)
 
 
+class NoticeQueue(SQLModel, table=True):
+    """A DM owed to a person about a scheduler event, held until the sweep's pass groups it with the rest."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    event_id: int = Field(primary_key=True, foreign_key="taskevent.id")
+
+
 OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
 OUTBOX_DEAD = "dead"
@@ -212,7 +235,10 @@ OUTBOX_DEAD = "dead"
 class Outbox(SQLModel, table=True):
     """A message that must reach Slack; written with the change that causes it, kept until confirmed."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_sent", "status", "sent_at"),  # retention prunes sent and dead rows by age
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -240,6 +266,8 @@ class Outbox(SQLModel, table=True):
 
 class ProcessedEvent(SQLModel, table=True):
     """An Events API `event_id` already acted on, so Slack's retries change nothing."""
+
+    __table_args__ = (Index("ix_processedevent_at", "at"),)
 
     team_id: str = Field(primary_key=True, max_length=32)
     event_id: str = Field(primary_key=True, max_length=64)

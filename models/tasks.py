@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from models.enums import Priority, TaskStatus
 from models.errors import BadDueDate, BadInput, TaskNotFound
 from models.lifecycle import Action, check_claim, check_transition, next_status
+from models.notices import notice_floor
 from models.outbox import Pending, enqueue_all
 from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
@@ -86,6 +87,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     _check_tags(request.tags)
     if request.due_at is not None and request.due_at <= now and not allow_past_due:
         raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `by Friday 5pm`.")
+    status = TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN
     values: dict[str, Any] = {
         "team_id": request.team_id,
         "number": _next_number(session, request.team_id, now),
@@ -99,12 +101,13 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
         "card_channel_id": request.card_channel_id,
         "card_ts": None,
         "card_url": None,
-        "status": TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN,
+        "status": status,
         "blocked_reason": None,
         "blocked_from": None,
         "done_note": None,
         "snoozed_until": None,
         "recurring_id": request.recurring_id,
+        "next_notice_at": notice_floor(status, request.due_at, now),
         "created_at": now,
         "updated_at": now,
         "completed_at": None,
@@ -382,6 +385,7 @@ def commit_change(
 ) -> Task:
     """Save the change, record its event, and queue the card refresh, thread line and DMs."""
     task.updated_at = now
+    task.next_notice_at = notice_floor(task.status, task.due_at, now)
     task.version += 1
     session.add(task)
     session.flush()

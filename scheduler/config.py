@@ -25,6 +25,9 @@ class JobConfig:
     recurring_lead: timedelta = timedelta(days=1)
     default_hours: dict[str, Any] = field(default_factory=dict)
     managers: frozenset[str] = frozenset()
+    # Retention: sent outbox rows; processed-event keys and digest runs (scheduler/retention.py).
+    keep_outbox: timedelta = timedelta(days=7)
+    keep_events: timedelta = timedelta(days=30)
 
     def week(self, person: Person | None, tz: str | None = None) -> WorkWeek:
         """A person's working week: their own hours if set, else the workspace default, in their zone."""

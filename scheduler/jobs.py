@@ -1,21 +1,29 @@
-"""The scheduler's jobs: plain functions of (session, now) that queue what is owed at that instant.
+"""The scheduler's jobs: plain functions of (database, now) that queue what is owed at that instant.
 
 Every notice is claimed under a unique key in the same transaction that queues it, so a re-run at the
-same instant, a restart, or a second scheduler process neither repeats nor skips one.
+same instant, a restart, or a second scheduler process neither repeats nor skips one. The sweep reads
+only the tasks whose next-notice instant (`Task.next_notice_at`) has come, so its cost follows what is owed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from time import monotonic, sleep
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
+from models.db import Database
 from models.enums import TaskStatus
-from models.notices import claim_once, notify_task
-from models.outbox import enqueue
+from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dm, unclaimed_keys
+from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
 from models.roles import roles_of, seed_managers
@@ -31,9 +39,10 @@ __all__ = [
     "run_digests",
     "run_morning",
     "run_recurring",
-    "run_reminders",
-    "run_unclaimed",
+    "run_sweep",
 ]
+
+log = logging.getLogger(__name__)
 
 @dataclass
 class JobReport:
@@ -74,153 +83,271 @@ def _managers(session: Session, team_id: str, now: datetime, config: JobConfig) 
     return list(roles_of(session, team_id=team_id).managers)
 
 
-def _teams(session: Session) -> list[str]:
-    return sorted(set(session.exec(select(Task.team_id).distinct())))
-
-
 def _stamp(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-# -- reminders, overdue, escalations --------------------------------------------------------------
+# -- the sweep: reminders, overdue, escalations, unclaimed pool tasks ------------------------------
+
+# Tasks per transaction: short enough that a request never waits long behind the sweep for the write lock.
+SWEEP_BATCH = 50
+# A stored next notice is looked at again within a day at most, so changed hours, zones or settings catch up.
+RECHECK = timedelta(days=1)
+# The longest pause (seconds) after a write transaction, so SQLite's other writers get the lock in between.
+MAX_GAP = 0.05
+# A task whose notices could not be worked out (damaged data) is tried again this much later.
+RETRY_FAILED = timedelta(hours=1)
+_POOL_ENTRIES = ("created", "released", "reopened")
 
 
-def run_reminders(session: Session, now: datetime, config: JobConfig) -> JobReport:
-    """Due-soon reminders, overdue notices and escalations for every assigned, unfinished task."""
+@dataclass
+class _Team:
+    """What the sweep looks up once per workspace and run."""
+
+    team_id: str
+    people: _People
+    managers: list[str]
+    assistants: list[str] | None = None
+
+
+@dataclass
+class _Batch:
+    """What one batch of tasks is owed, worked out before taking the write lock."""
+
+    notices: list[Notice]
+    moves: list[dict[str, Any]]
+    unsnoozed: list[Task]
+
+
+def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SWEEP_BATCH) -> JobReport:
+    """Queue the reminders, overdue notices, escalations and nudges owed at `now`.
+
+    Only tasks whose next-notice instant has come are read, workspace by workspace and `batch` at a
+    time: each batch is worked out from a read, then written in one short transaction, and its tasks
+    moved on to their next notice. Last, each person gets one DM for all they are owed in the pass.
+    One workspace failing stops none of the others.
+    """
+    with db.read() as session:
+        owed = session.exec(select(Task.team_id, Task.id).where(col(Task.next_notice_at) <= now)).all()
+        left_owing = owed_dms(session)
+    by_team: dict[str, list[int]] = {team_id: [] for team_id in left_owing}
+    for team_id, task_id in sorted(owed):
+        assert task_id is not None
+        by_team.setdefault(team_id, []).append(task_id)
     report = JobReport()
-    for team_id in _teams(session):
-        people = _People(session, team_id)
-        managers = _managers(session, team_id, now, config)
-        tasks = session.exec(
-            select(Task).where(
-                Task.team_id == team_id,
-                col(Task.status).in_([TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS, TaskStatus.BLOCKED]),
-                col(Task.due_at).is_not(None),
-            )
-        ).all()
-        for task in tasks:
-            week = config.week(people.get(task.assignee_id))
-            report += _remind(session, task, now, config, week)
-            report += _overdue(session, task, now, config, week, managers)
+    for team_id, ids in sorted(by_team.items()):
+        try:
+            with db.transaction() as session:
+                team = _Team(team_id, _People(session, team_id), _managers(session, team_id, now, config))
+            for start in range(0, len(ids), batch):
+                with db.read() as session:
+                    planned = _plan(session, team, ids[start : start + batch], now, config)
+                with _then_a_gap(db) as session:
+                    report += _write(session, team, planned, now)
+            # The pass's DMs last, one per person however many batches it took, each in its own transaction.
+            with db.read() as session:
+                recipients = owed_dms(session).get(team_id, [])
+            for user_id in recipients:
+                with _then_a_gap(db) as session:
+                    send_owed_dm(session, team_id=team_id, user_id=user_id, now=now)
+        except Exception:
+            log.exception("sweep of workspace %s failed at %s; the others go on", team_id, now.isoformat())
     return report
+
+
+@contextmanager
+def _then_a_gap(db: Database) -> Iterator[Session]:
+    """A write transaction; on SQLite, then a pause as long as it held the lock (at most MAX_GAP seconds).
+
+    SQLite's other writers (the web process) wait for its one lock by polling it: a sweep that took it
+    again at once would starve them. Half the time free keeps their wait to a few polls.
+    """
+    started = monotonic()
+    with db.transaction() as session:
+        yield session
+    if db.dialect == "sqlite":
+        sleep(min(monotonic() - started, MAX_GAP))
+
+
+def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:
+    rows = session.connection().execute(
+        select(Task.__table__).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now)  # type: ignore[attr-defined]
+    )
+    # Plain rows, not ORM objects: these are only read, and the ORM's bookkeeping would cost more than the sweep.
+    tasks = [Task.model_construct(**row._mapping) for row in rows]
+    since = _open_since(session, [t.id for t in tasks if t.status == TaskStatus.OPEN and t.id is not None])
+    planned = _Batch([], [], [])
+    for task in tasks:
+        try:
+            pooled = task.status == TaskStatus.OPEN
+            week = config.week(team.people.get(task.requester_id if pooled else task.assignee_id))
+            if pooled:
+                entered = since.get(task.id or 0, task.created_at)
+                owed = _pool_notices(task, entered, now, config, week, team.managers)
+                upcoming = _pool_upcoming(entered, now, config, week)
+            else:
+                escalate_from = week.add_working_time(task.due_at, config.overdue_grace) if task.due_at else now
+                owed = _due_notices(task, now, config, week, team.managers, escalate_from)
+                upcoming = _due_upcoming(task, now, config, week, escalate_from)
+            planned.moves.append({"b_id": task.id, "b_version": task.version, "b_next": _next_look(upcoming, now)})
+            planned.notices += owed
+            if task.snoozed_until is not None and task.snoozed_until <= now:
+                planned.unsnoozed.append(task)
+        except Exception:
+            log.exception("sweep skipped %s of workspace %s", task.ref, task.team_id)
+            planned.moves.append({"b_id": task.id, "b_version": task.version, "b_next": now + RETRY_FAILED})
+    # The once-keys first: nothing is worked out or written for a notice that was sent before.
+    fresh = unclaimed_keys(session, team_id=team.team_id, keys=[n.key for n in planned.notices])
+    planned.notices = [_with_helpers(session, team, n, now, config) for n in planned.notices if n.key in fresh]
+    return planned
+
+
+def _write(session: Session, team: _Team, planned: _Batch, now: datetime) -> JobReport:
+    """Claim and queue the batch's notices, and move its tasks on; a concurrent run's claims win over ours."""
+    report = JobReport()
+    for notice in record_notices(session, team_id=team.team_id, notices=planned.notices, now=now):
+        setattr(report, _COUNTED[notice.kind], getattr(report, _COUNTED[notice.kind]) + 1)
+    _unsnooze(session, team.team_id, planned.unsnoozed, now)
+    if planned.moves:
+        # Compare-and-set on the version: a change that committed meanwhile keeps its own "look again now".
+        session.connection().execute(_MOVE_ON, planned.moves)
+    return report
+
+
+_COUNTED = {"reminder": "reminders", "overdue": "overdue", "escalated": "escalations", "unclaimed": "escalations",
+            "nudged": "nudges"}
+
+
+def _next_look(upcoming: list[datetime], now: datetime) -> datetime | None:
+    later = [moment for moment in upcoming if moment > now]
+    return min([*later, now + RECHECK]) if later else None
 
 
 def owed_leads(task: Task, now: datetime, leads: Iterable[timedelta], week: WorkWeek) -> list[timedelta]:
     """The reminder lead times whose (working-hours-shifted) moment has come for `task` at `now`."""
+    if task.due_at is None or now >= task.due_at:
+        return []
+    return [lead for lead, at in _lead_moments(task, leads, week) if at <= now]
+
+
+def _lead_moments(task: Task, leads: Iterable[timedelta], week: WorkWeek) -> list[tuple[timedelta, datetime]]:
+    """Each reminder lead with the moment it lands, in working hours where that is before the due time."""
     assert task.due_at is not None
     due = task.due_at
-    if now >= due:
-        return []
-    owed = []
+    moments = []
     for lead in leads:
         planned = due - lead
         # A task delegated 3 hours before it is due gets no "24 hours left" reminder.
-        if planned < task.created_at:
-            continue
-        if week.shift_into_hours(planned, deadline=due) <= now:
-            owed.append(lead)
-    return owed
+        if planned >= task.created_at:
+            moments.append((lead, week.shift_into_hours(planned, deadline=due)))
+    return moments
 
 
 def _snoozed(task: Task, now: datetime) -> bool:
     return task.snoozed_until is not None and now < task.snoozed_until
 
 
-def _remind(session: Session, task: Task, now: datetime, config: JobConfig, week: WorkWeek) -> JobReport:
-    report = JobReport()
-    if _snoozed(task, now):
-        return report
-    if task.snoozed_until is not None:
-        # The snooze is over: refresh the card once so its "snoozed until" note goes away.
-        enqueue(
-            session, team_id=task.team_id, key=f"card.unsnooze:{task.id}:{_stamp(task.snoozed_until)}",
-            kind="card.update", task_id=task.id, payload={"channel": task.card_channel_id}, now=now,
-        )
+def _due_notices(
+    task: Task, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str], escalate_from: datetime
+) -> list[Notice]:
+    """What an assigned task with a due time is owed at `now`: the nearest reminder, overdue, an escalation."""
+    if task.due_at is None:
+        return []
+    due, stamp = task.due_at, _stamp(task.due_at)
+    notices = []
     owed = owed_leads(task, now, config.reminder_leads, week)
-    if not owed:
-        return report
-    assert task.due_at is not None
-    due = _stamp(task.due_at)
     # After downtime several leads may be owed at once: the person needs only the nearest one.
-    nearest = min(owed)
-    for lead in sorted(owed, reverse=True):
-        key = f"rem:{task.id}:{due}:{int(lead.total_seconds())}"
-        if lead != nearest:
-            claim_once(session, team_id=task.team_id, key=key, now=now)
-            continue
-        if notify_task(
-            session, task=task, kind="reminder", key=key, now=now,
-            detail={"lead": int(lead.total_seconds())}, dm_to=[task.assignee_id],
-        ):
-            report.reminders += 1
-    return report
+    if owed and not _snoozed(task, now):
+        lead = min(owed)
+        notices.append(Notice(
+            task, "reminder", f"rem:{task.id}:{stamp}:{int(lead.total_seconds())}", dm_to=(task.assignee_id,),
+            detail={"lead": int(lead.total_seconds())},
+        ))
+    if now >= due and not _snoozed(task, now):
+        notices.append(Notice(
+            task, "overdue", f"od:{task.id}:{stamp}", dm_to=(task.assignee_id,), thread=True, refresh_card=True,
+        ))
+    at_now = _at(week, now)
+    if now >= escalate_from and at_now.working:
+        # At most once per working day (the assignee's local date) for the same due time.
+        day = at_now.day.isoformat()
+        notices.append(Notice(
+            task, "escalated", f"esc:{task.id}:{stamp}:{day}", dm_to=(task.requester_id, *managers),
+            detail={"late_by": int((now - due).total_seconds())},
+        ))
+    return notices
 
 
-def _overdue(
-    session: Session, task: Task, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str]
-) -> JobReport:
-    report = JobReport()
-    assert task.due_at is not None
-    if now < task.due_at:
-        return report
-    due = _stamp(task.due_at)
-    if not _snoozed(task, now) and notify_task(
-        session, task=task, kind="overdue", key=f"od:{task.id}:{due}", now=now,
-        dm_to=[task.assignee_id], thread=True, refresh_card=True,
-    ):
-        report.overdue += 1
-    escalate_from = week.add_working_time(task.due_at, config.overdue_grace)
-    if now < escalate_from or not week.is_working_time(now):
-        return report
-    # At most once per working day (the assignee's local date) for the same due time.
-    day = week.local_date(now).isoformat()
-    recipients = [task.requester_id, *managers]
-    if notify_task(
-        session, task=task, kind="escalated", key=f"esc:{task.id}:{due}:{day}", now=now,
-        detail={"late_by": int((now - task.due_at).total_seconds())}, dm_to=recipients,
-    ):
-        report.escalations += 1
-    return report
+def _due_upcoming(
+    task: Task, now: datetime, config: JobConfig, week: WorkWeek, escalate_from: datetime
+) -> list[datetime]:
+    """When an assigned task may be owed its next notice: reminders, due time, snooze end, next escalation."""
+    if task.due_at is None:
+        return []
+    upcoming = [at for _lead, at in _lead_moments(task, config.reminder_leads, week)] + [task.due_at]
+    if task.snoozed_until is not None:
+        upcoming.append(task.snoozed_until)
+    upcoming.append(escalate_from if escalate_from > now else _at(week, now).next_escalation)
+    return upcoming
 
 
-# -- unclaimed pool tasks -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Now:
+    """What a working week says about the sweep's instant, the same for every task of that week."""
+
+    working: bool
+    day: date
+    # When an escalation due now or earlier may next be sent: tomorrow's start when today's is done.
+    next_escalation: datetime
 
 
-def run_unclaimed(session: Session, now: datetime, config: JobConfig) -> JobReport:
-    """Nudge the pool about tasks nobody claimed, then escalate them to managers."""
-    report = JobReport()
-    for team_id in _teams(session):
-        people = _People(session, team_id)
-        managers = _managers(session, team_id, now, config)
-        pool = session.exec(select(Task).where(Task.team_id == team_id, Task.status == TaskStatus.OPEN)).all()
-        for task in pool:
-            since = _open_since(session, task)
-            week = config.week(people.get(task.requester_id))
-            waited = week.working_time_between(since, now)
-            stamp = _stamp(since)
-            if waited >= config.unclaimed_after:
-                helpers = _available_assistants(session, people, config, team_id, now)
-                if notify_task(
-                    session, task=task, kind="nudged", key=f"nudge:{task.id}:{stamp}", now=now,
-                    detail={"assistants": helpers}, thread=True,
-                ):
-                    report.nudges += 1
-            if waited >= config.unclaimed_escalate_after and notify_task(
-                session, task=task, kind="unclaimed", key=f"unesc:{task.id}:{stamp}", now=now,
-                detail={"waited": int(waited.total_seconds())}, dm_to=managers,
-            ):
-                report.escalations += 1
-    return report
+@lru_cache(maxsize=4096)
+def _at(week: WorkWeek, now: datetime) -> _Now:
+    working, day = week.is_working_time(now), week.local_date(now)
+    return _Now(working, day, week.next_start(week.day_end(day)) if working else week.next_start(now))
 
 
-def _open_since(session: Session, task: Task) -> datetime:
-    """When the task last entered the pool (created, released or reopened)."""
-    last = session.exec(
-        select(TaskEvent.at)
-        .where(TaskEvent.task_id == task.id, col(TaskEvent.kind).in_(["created", "released", "reopened"]))
-        .order_by(col(TaskEvent.id).desc())
-    ).first()
-    return last or task.created_at
+def _pool_notices(
+    task: Task, since: datetime, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str]
+) -> list[Notice]:
+    """What a task waiting in the pool since `since` is owed: a nudge in its thread, then the managers' DM."""
+    waited = week.working_time_between(since, now)
+    stamp = _stamp(since)
+    notices = []
+    if waited >= config.unclaimed_after:
+        notices.append(Notice(task, "nudged", f"nudge:{task.id}:{stamp}", thread=True))
+    if waited >= config.unclaimed_escalate_after:
+        notices.append(Notice(
+            task, "unclaimed", f"unesc:{task.id}:{stamp}", dm_to=tuple(managers),
+            detail={"waited": int(waited.total_seconds())},
+        ))
+    return notices
+
+
+def _pool_upcoming(since: datetime, now: datetime, config: JobConfig, week: WorkWeek) -> list[datetime]:
+    return [week.add_working_time(since, config.unclaimed_after),
+            week.add_working_time(since, config.unclaimed_escalate_after)]
+
+
+def _open_since(session: Session, task_ids: list[int]) -> dict[int, datetime]:
+    """When each task last entered the pool (created, released or reopened), for the tasks that have an event."""
+    if not task_ids:
+        return {}
+    rows = session.exec(
+        select(TaskEvent.task_id, TaskEvent.at)
+        .where(col(TaskEvent.task_id).in_(task_ids), col(TaskEvent.kind).in_(_POOL_ENTRIES))
+        .order_by(col(TaskEvent.id))
+    ).all()
+    return dict(rows)  # the latest entry wins
+
+
+def _with_helpers(session: Session, team: _Team, notice: Notice, now: datetime, config: JobConfig) -> Notice:
+    """A nudge names who could take the task; looked up once per workspace, only when a nudge is sent."""
+    if notice.kind != "nudged":
+        return notice
+    if team.assistants is None:
+        team.assistants = _available_assistants(session, team.people, config, team.team_id, now)
+    return replace(notice, detail={"assistants": team.assistants})
 
 
 def _available_assistants(
@@ -234,89 +361,156 @@ def _available_assistants(
     return sorted(working)[:10]
 
 
+def _unsnooze(session: Session, team_id: str, tasks: list[Task], now: datetime) -> None:
+    """A snooze is over: refresh each card once so its "snoozed until" note goes away, and forget the snooze."""
+    if not tasks:
+        return
+    enqueue_all(session, team_id=team_id, now=now, items=[
+        Pending(f"card.unsnooze:{t.id}:{_stamp(t.snoozed_until)}", "card.update", {"channel": t.card_channel_id}, t.id)
+        for t in tasks if t.snoozed_until is not None
+    ])
+    # Only a snooze that is over: one set again meanwhile stays.
+    session.connection().execute(
+        update(Task.__table__)  # type: ignore[attr-defined]
+        .where(col(Task.id).in_([t.id for t in tasks]), col(Task.snoozed_until) <= now)
+        .values(snoozed_until=None)
+    )
+
+
+_MOVE_ON = (
+    update(Task.__table__)  # type: ignore[attr-defined]
+    .where(col(Task.id) == bindparam("b_id"), col(Task.version) == bindparam("b_version"))
+    .values(next_notice_at=bindparam("b_next"))
+)
+
+
 # -- recurring tasks ------------------------------------------------------------------------------
 
 
-def run_recurring(session: Session, now: datetime, config: JobConfig) -> JobReport:
-    """Create the instance of each recurring task whose next occurrence is near; a missed run only once."""
-    report = JobReport()
-    due_soon = session.exec(
-        select(RecurringTask).where(
-            RecurringTask.status == "active", col(RecurringTask.next_at) <= now + config.recurring_lead
-        )
-    ).all()
-    for recurring in due_soon:
-        tz = ZoneInfo(recurring.tz)
-        rule = Recurrence.from_dict(recurring.rule)
-        # Every occurrence the bot slept through collapses into the latest one.
-        missed = due_between(rule, start=recurring.next_at - timedelta(seconds=1), end=now, tz=tz)
-        occurrence = missed[-1] if missed else recurring.next_at
-        if claim_once(session, team_id=recurring.team_id, key=f"rec:{recurring.id}:{_stamp(occurrence)}", now=now):
-            task = create_task(
-                session=session,
-                request=NewTask(
-                    team_id=recurring.team_id, requester_id=recurring.requester_id, title=recurring.title,
-                    origin_channel_id=recurring.origin_channel_id, card_channel_id=recurring.card_channel_id,
-                    assignee_id=recurring.assignee_id, due_at=occurrence, priority=recurring.priority,
-                    tags=tuple(recurring.tags), recurring_id=recurring.id,
-                ),
-                now=now,
-                allow_past_due=True,
+def run_recurring(db: Database, now: datetime, config: JobConfig) -> JobReport:
+    """Create the instance of each recurring task whose next occurrence is near; a missed run only once.
+
+    Each in its own transaction: one damaged rule or unknown zone is logged and skipped, not a stop for all.
+    """
+    with db.read() as session:
+        due_soon = session.exec(
+            select(RecurringTask.id).where(
+                RecurringTask.status == "active", col(RecurringTask.next_at) <= now + config.recurring_lead
             )
-            report.created += 1 if task.id else 0
-        recurring.last_at = occurrence
-        recurring.next_at = next_occurrence(rule, after=occurrence, tz=tz)
-        session.add(recurring)
+        ).all()
+    report = JobReport()
+    for recurring_id in due_soon:
+        try:
+            with db.transaction() as session:
+                report += _recur(session, recurring_id, now, config)
+        except Exception:
+            log.exception("recurring task R-%s skipped at %s", recurring_id, now.isoformat())
+    return report
+
+
+def _recur(session: Session, recurring_id: int | None, now: datetime, config: JobConfig) -> JobReport:
+    report = JobReport()
+    recurring = session.get(RecurringTask, recurring_id)
+    if recurring is None or recurring.status != "active" or recurring.next_at > now + config.recurring_lead:
+        return report  # changed (or done by a concurrent run) since it was listed
+    tz = ZoneInfo(recurring.tz)
+    rule = Recurrence.from_dict(recurring.rule)
+    # Every occurrence the bot slept through collapses into the latest one.
+    missed = due_between(rule, start=recurring.next_at - timedelta(seconds=1), end=now, tz=tz)
+    occurrence = missed[-1] if missed else recurring.next_at
+    if claim_once(session, team_id=recurring.team_id, key=f"rec:{recurring.id}:{_stamp(occurrence)}", now=now):
+        task = create_task(
+            session=session,
+            request=NewTask(
+                team_id=recurring.team_id, requester_id=recurring.requester_id, title=recurring.title,
+                origin_channel_id=recurring.origin_channel_id, card_channel_id=recurring.card_channel_id,
+                assignee_id=recurring.assignee_id, due_at=occurrence, priority=recurring.priority,
+                tags=tuple(recurring.tags), recurring_id=recurring.id,
+            ),
+            now=now,
+            allow_past_due=True,
+        )
+        report.created += 1 if task.id else 0
+    recurring.last_at = occurrence
+    recurring.next_at = next_occurrence(rule, after=occurrence, tz=tz)
+    session.add(recurring)
     return report
 
 
 # -- morning queue --------------------------------------------------------------------------------
 
 
-def run_morning(session: Session, now: datetime, config: JobConfig) -> JobReport:
-    """At the start of their working day, DM each opted-in person what is theirs today."""
+def run_morning(db: Database, now: datetime, config: JobConfig) -> JobReport:
+    """At the start of their working day, DM each opted-in person what is theirs today (one failing person
+    is logged and skipped)."""
+    with db.read() as session:
+        opted = session.exec(select(Person).where(col(Person.morning_queue).is_(True))).all()
     report = JobReport()
-    opted = session.exec(select(Person).where(col(Person.morning_queue).is_(True))).all()
     for person in opted:
-        week = config.week(person)
-        day = week.local_date(now)
-        if not week.is_working_day(day) or not week.day_start(day) <= now < week.day_end(day):
-            continue
-        if not claim_once(session, team_id=person.team_id, key=f"morning:{person.user_id}:{day}", now=now):
-            continue
-        mine = sorted(
-            session.exec(
-                select(Task).where(
-                    Task.team_id == person.team_id,
-                    Task.assignee_id == person.user_id,
-                    col(Task.status).in_(ACTIVE_STATUSES),
-                )
-            ).all(),
-            key=sort_key,
-        )
-        enqueue(
-            session, team_id=person.team_id, key=f"morning:{person.team_id}:{person.user_id}:{day}",
-            kind="morning", now=now,
-            payload={"user": person.user_id, "date": day.isoformat(), "items": [snapshot(t) for t in mine]},
-        )
-        report.morning += 1
+        try:
+            week = config.week(person)
+            day = week.local_date(now)
+            if not week.is_working_day(day) or not week.day_start(day) <= now < week.day_end(day):
+                continue
+            with db.transaction() as session:
+                report += _queue_morning(session, person, day, now)
+        except Exception:
+            log.exception("morning queue of %s in workspace %s skipped", person.user_id, person.team_id)
     return report
 
 
-JOBS = {
-    "reminders": (run_reminders, run_unclaimed),
+def _queue_morning(session: Session, person: Person, day: date, now: datetime) -> JobReport:
+    report = JobReport()
+    if not claim_once(session, team_id=person.team_id, key=f"morning:{person.user_id}:{day}", now=now):
+        return report
+    mine = sorted(
+        session.exec(
+            select(Task).where(
+                Task.team_id == person.team_id,
+                Task.assignee_id == person.user_id,
+                col(Task.status).in_(ACTIVE_STATUSES),
+            )
+        ).all(),
+        key=sort_key,
+    )
+    enqueue(
+        session, team_id=person.team_id, key=f"morning:{person.team_id}:{person.user_id}:{day}",
+        kind="morning", now=now,
+        payload={"user": person.user_id, "date": day.isoformat(), "items": [snapshot(t) for t in mine]},
+    )
+    report.morning += 1
+    return report
+
+
+Job = Callable[[Database, datetime, JobConfig], JobReport]
+
+
+def _in_one_transaction(job: Callable[[Session, datetime, JobConfig], JobReport]) -> Job:
+    """A job written against one session, run in a transaction of its own."""
+    def run(db: Database, now: datetime, config: JobConfig) -> JobReport:
+        with db.transaction() as session:
+            return job(session, now, config)
+    return run
+
+
+JOBS: dict[str, tuple[Job, ...]] = {
+    "reminders": (run_sweep,),
     "recurring": (run_recurring,),
-    "digest": (run_digests, run_morning),
+    "digest": (_in_one_transaction(run_digests), run_morning),
 }
 
 
-def run_all(session: Session, now: datetime, config: JobConfig, only: str = "all") -> JobReport:
-    """Run the named group of jobs (`reminders`, `recurring`, `digest`) or all of them, as of `now`."""
+def run_all(db: Database, now: datetime, config: JobConfig, only: str = "all") -> JobReport:
+    """Run the named group of jobs (`reminders`, `recurring`, `digest`) or all of them, as of `now`.
+
+    Each job commits on its own, so one failing job never holds back the others.
+    """
     report = JobReport()
     groups = JOBS.values() if only == "all" else [JOBS[only]]
     for group in groups:
         for job in group:
-            report += job(session, now, config)
+            try:
+                report += job(db, now, config)
+            except Exception:
+                log.exception("scheduler job %s failed at %s", job.__name__, now.isoformat())
     return report
-
-

@@ -14,6 +14,7 @@ from models.db import Database
 from scheduler.config import JobConfig
 from scheduler.jobs import JobReport, run_all
 from scheduler.leader import Leadership
+from scheduler.retention import Pruned, prune
 
 __all__ = ["SchedulerRunner"]
 
@@ -49,24 +50,26 @@ class SchedulerRunner:
         self.leadership = Leadership(db)
         self._scheduler: BackgroundScheduler | None = None
 
-    def run(self, only: str = "all", *, at: datetime | None = None) -> JobReport | None:
-        """Run a group of jobs once as of `at` (default: now) if this process leads; None when it does not."""
-        if not self.leadership.acquire():
+    def run(self, only: str = "all", *, at: datetime | None = None, lead: bool = True) -> JobReport | None:
+        """Run a group of jobs once as of `at` (default: now) if this process leads; None when it does not.
+
+        `lead=False` runs beside whichever process leads (a one-off `jobs run` next to a live server):
+        every notice, digest and instance is claimed under a once-key, so concurrent runs repeat nothing.
+        """
+        if lead and not self.leadership.acquire():
             log.debug("another process runs the scheduler")
             return None
         self.before_run()
         now = at or self.clock()
-        report = JobReport()
-        groups = ["reminders", "recurring", "digest"] if only == "all" else [only]
-        for group in groups:
-            # Each group commits on its own so one failing group never holds back the others.
-            try:
-                with self.db.transaction() as session:
-                    report += run_all(session, now, self.config, only=group)
-            except Exception:
-                log.exception("scheduler job %s failed at %s", group, now.isoformat())
+        report = run_all(self.db, now, self.config, only=only)
         self.after_run()
         return report
+
+    def prune(self) -> Pruned | None:
+        """Prune what the retention ages allow, if this process leads; None when it does not."""
+        if not self.leadership.acquire():
+            return None
+        return prune(self.db, self.clock(), self.config)
 
     def start(self) -> None:
         """Start the timers in a background thread."""
@@ -78,6 +81,7 @@ class SchedulerRunner:
                           kwargs={"only": "recurring"})
         # Digests and morning queues are due on the minute someone chose, so check at every minute.
         scheduler.add_job(self.run, CronTrigger(second=2), id="digests", kwargs={"only": "digest"})
+        scheduler.add_job(self.prune, IntervalTrigger(hours=1), id="retention")
         scheduler.start()
         self._scheduler = scheduler
         log.info("scheduler started (sweep every %ss, digests every minute)", self.sweep_seconds)

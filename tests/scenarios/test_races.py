@@ -155,8 +155,7 @@ def _sweep(database: Database, barrier: Barrier, index: int) -> list[str]:
     barrier.wait(timeout=START)
 
     def sweep() -> None:
-        with database.transaction() as session:
-            run_all(session, SWEEP_AT, CONFIG, only="reminders")
+        run_all(database, SWEEP_AT, CONFIG, only="reminders")
 
     return [_outcome(sweep)]
 

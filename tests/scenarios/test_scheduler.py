@@ -21,7 +21,7 @@ from models.enums import TaskStatus
 from models.tables import DigestRun, RecurringTask, Task
 from scheduler.jobs import JobReport
 from tests.conftest import FakeClock
-from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, Bot
+from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, Bot
 
 DIGEST = "CDIGEST"
 
@@ -114,6 +114,34 @@ def test_reminders_reach_the_assignee_in_her_hours_then_overdue_then_escalation(
         assert "<@UANA>" in escalations[0] and "Reconcile invoices" in escalations[0]
     assert _dm_texts(bot, ANA, "still overdue") == []
     assert _thread(bot, 1) == ["⏰ This is now overdue."]
+
+
+def test_several_overdue_tasks_are_one_dm_per_person_and_a_line_in_each_cards_thread(
+    bot: Bot, clock: FakeClock
+) -> None:
+    for title in ("Reconcile invoices", "File the VAT return", "Chase the <bank> & the auditors"):
+        bot.delegate(f"<@UANA> {title} by Friday 5pm")
+    bot.delegate("<@UBEN> Book the venue by Friday 5pm")
+    bot.deliver()
+    due = utc(2026, 11, 27, 22)
+    _run(bot, clock, due, "reminders", times=2)
+    [grouped] = _dm_texts(bot, ANA, "overdue")
+    assert grouped == "⏰ 3 of your tasks are overdue"
+    [message] = [m for m in bot.slack.dms(ANA) if m["text"] == grouped]
+    for number in (1, 2, 3):
+        assert bot.task(number).card_url in _shown(message)  # a link to each card
+        assert _thread(bot, number) == ["⏰ This is now overdue."]
+        assert "overdue" in json.dumps(bot.card(number)["blocks"])
+    assert "Chase the &lt;bank&gt; &amp; the auditors" in _shown(message)
+    assert len(_dm_texts(bot, BEN, "is overdue")) == 1  # one notice: the usual DM about its task
+
+    # Monday 13:00 (Ana's London afternoon; Ben's Kolkata evening, his waits for his morning): Mia, the
+    # manager, and Rita, the requester, each get one DM listing Ana's three.
+    _run(bot, clock, utc(2026, 11, 30, 13), "reminders", times=2)
+    for person in (MIA, RITA):
+        [escalated] = [m for m in bot.slack.dms(person) if "still overdue" in m["text"]]
+        assert escalated["text"] == "🚨 3 tasks are still overdue", person
+        assert _shown(escalated).count("with <@UANA>, requested by <@URITA>") == 3
 
 
 def test_reminder_times_follow_each_assignees_own_zone(bot: Bot, clock: FakeClock) -> None:
@@ -544,3 +572,36 @@ def test_jobs_run_at_a_later_instant_does_not_leave_its_messages_undelivered(
         "`jobs run --at <future>` queued a reminder but delivered nothing"
     )
     assert len(_dm_texts(bot, ANA, "Reminder")) == 1
+
+
+def test_jobs_run_goes_beside_a_running_bot_that_holds_the_scheduler_lock(
+    bot: Bot, clock: FakeClock, db_url: str, tmp_path: Path
+) -> None:
+    clock.set(utc(2025, 11, 19, 15))
+    bot.delegate("<@UANA> Reconcile invoices by Thursday 5pm")
+    bot.deliver()
+    # The serving process keeps the lock for life; the one-off run is another process beside it.
+    assert bot.handoff.scheduler.leadership.acquire()
+    result = _jobs(bot, db_url, tmp_path, "reminders", "--at", "2025-11-20T09:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("queued: reminders=1 "), result.stdout
+    assert len(_dm_texts(bot, ANA, "Reminder")) == 1
+    # The bot's own run at the same instant (the once-keys) repeats nothing.
+    assert _run(bot, clock, utc(2025, 11, 20, 9), "reminders").reminders == 0
+    assert len(_dm_texts(bot, ANA, "Reminder")) == 1
+
+
+def test_jobs_run_delivers_everything_due_not_just_the_first_500(
+    bot: Bot, clock: FakeClock, db_url: str, tmp_path: Path
+) -> None:
+    from models.outbox import Pending, enqueue_all
+
+    clock.set(utc(2025, 11, 19, 15))
+    with bot.handoff.services.db.transaction() as session:
+        enqueue_all(session, team_id=TEAM, now=clock(), items=[
+            Pending(f"backlog:{n}", "notice", {"user": ANA, "text": f"Backlog {n}"}) for n in range(520)
+        ])
+    result = _jobs(bot, db_url, tmp_path, "recurring", "--at", "2025-11-20T09:00:00Z")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == "delivered: sent=520 retrying=0 refused=0"
+    assert len(_dm_texts(bot, ANA, "Backlog")) == 520

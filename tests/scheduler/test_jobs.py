@@ -17,7 +17,7 @@ from models.schedule import create_recurring, set_digest, snooze_task
 from models.tables import Outbox, Task, TaskEvent
 from models.tasks import claim_task
 from scheduler.config import JobConfig
-from scheduler.jobs import run_all, run_digests, run_recurring, run_reminders, run_unclaimed
+from scheduler.jobs import run_all, run_digests, run_recurring, run_sweep
 from tests.factories import TEAM, make_task, new_task
 
 CONFIG = JobConfig(managers=frozenset({"UMIA"}))
@@ -38,8 +38,14 @@ def people(db: Database) -> None:
 
 
 def run(db: Database, job: Any, now: datetime) -> Any:
+    """A job that works in the caller's transaction (the digest)."""
     with db.transaction() as s:
         return job(s, now, CONFIG)
+
+
+def go(db: Database, job: Any, now: datetime) -> Any:
+    """A job that runs its own transactions (the sweep, recurring tasks)."""
+    return job(db, now, CONFIG)
 
 
 def dms(db: Database, kind: str) -> list[tuple[str, str]]:
@@ -58,45 +64,45 @@ def dms(db: Database, kind: str) -> list[tuple[str, str]]:
 def test_due_soon_reminders_land_in_working_hours_once_per_lead(db: Database) -> None:
     make_task(db, WED_15, due_at=FRI_DUE)
     # 24 h before is Thursday 22:00 in London, after Ana's day: it waits for Friday 09:00 London.
-    assert run(db, run_reminders, utc("2026-11-26T22:00")).reminders == 0
-    assert run(db, run_reminders, utc("2026-11-27T08:59")).reminders == 0
-    assert run(db, run_reminders, utc("2026-11-27T09:00")).reminders == 1
-    assert run(db, run_reminders, utc("2026-11-27T09:00")).reminders == 0  # same instant again: nothing
+    assert go(db, run_sweep, utc("2026-11-26T22:00")).reminders == 0
+    assert go(db, run_sweep, utc("2026-11-27T08:59")).reminders == 0
+    assert go(db, run_sweep, utc("2026-11-27T09:00")).reminders == 1
+    assert go(db, run_sweep, utc("2026-11-27T09:00")).reminders == 0  # same instant again: nothing
     # 1 h before (21:00 London) is off hours too, but her next morning is after the due time: keep 21:00.
-    assert run(db, run_reminders, utc("2026-11-27T20:59")).reminders == 0
-    assert run(db, run_reminders, utc("2026-11-27T21:00")).reminders == 1
+    assert go(db, run_sweep, utc("2026-11-27T20:59")).reminders == 0
+    assert go(db, run_sweep, utc("2026-11-27T21:00")).reminders == 1
     assert dms(db, "reminder") == [("UANA", 86400), ("UANA", 3600)]
 
 
 @pytest.mark.usefixtures("people")
 def test_no_reminder_for_a_lead_that_had_passed_when_the_task_was_made(db: Database) -> None:
     make_task(db, utc("2026-11-27T19:00"), due_at=FRI_DUE)
-    assert run(db, run_reminders, utc("2026-11-27T21:00")).reminders == 1
+    assert go(db, run_sweep, utc("2026-11-27T21:00")).reminders == 1
     assert dms(db, "reminder") == [("UANA", 3600)]
 
 
 @pytest.mark.usefixtures("people")
 def test_after_downtime_only_the_nearest_reminder_is_sent(db: Database) -> None:
     make_task(db, WED_15, due_at=FRI_DUE)
-    assert run(db, run_reminders, utc("2026-11-27T21:30")).reminders == 1
-    assert run(db, run_reminders, utc("2026-11-27T21:31")).reminders == 0
+    assert go(db, run_sweep, utc("2026-11-27T21:30")).reminders == 1
+    assert go(db, run_sweep, utc("2026-11-27T21:31")).reminders == 0
     assert dms(db, "reminder") == [("UANA", 3600)]
 
 
 @pytest.mark.usefixtures("people")
 def test_overdue_then_escalation_once_per_working_day(db: Database) -> None:
     task = make_task(db, WED_15, due_at=FRI_DUE)
-    report = run(db, run_reminders, FRI_DUE)
+    report = go(db, run_sweep, FRI_DUE)
     assert report.overdue == 1 and report.escalations == 0
     with db.transaction() as s:
         kinds = {o.kind for o in s.exec(select(Outbox).where(Outbox.task_id == task.id, Outbox.created_at == FRI_DUE))}
     assert kinds == {"dm", "thread.note", "card.update"}
     # Grace: 4 working hours of Ana's (London) week after Friday 22:00 -> Monday 13:00 London = 13:00 UTC.
-    assert run(db, run_reminders, utc("2026-11-30T12:59")).escalations == 0
-    assert run(db, run_reminders, utc("2026-11-30T13:00")).escalations == 1
-    assert run(db, run_reminders, utc("2026-11-30T16:00")).escalations == 0  # once that day
-    assert run(db, run_reminders, utc("2026-12-01T08:00")).escalations == 0  # before her day starts
-    assert run(db, run_reminders, utc("2026-12-01T09:00")).escalations == 1  # the next working day
+    assert go(db, run_sweep, utc("2026-11-30T12:59")).escalations == 0
+    assert go(db, run_sweep, utc("2026-11-30T13:00")).escalations == 1
+    assert go(db, run_sweep, utc("2026-11-30T16:00")).escalations == 0  # once that day
+    assert go(db, run_sweep, utc("2026-12-01T08:00")).escalations == 0  # before her day starts
+    assert go(db, run_sweep, utc("2026-12-01T09:00")).escalations == 1  # the next working day
     assert sorted(r for r, _ in dms(db, "escalated")) == ["UMIA", "UMIA", "URITA", "URITA"]
     assert dms(db, "overdue") == [("UANA", "")]
 
@@ -107,9 +113,9 @@ def test_snooze_holds_reminders_but_never_moves_the_due_date(db: Database) -> No
     with db.transaction() as s:
         snooze_task(session=s, team_id=TEAM, number=task.number, actor=Actor("UANA"),
                     until=utc("2026-11-27T21:30"), now=utc("2026-11-27T08:00"))
-    assert run(db, run_reminders, utc("2026-11-27T09:00")).reminders == 0
-    assert run(db, run_reminders, utc("2026-11-27T21:00")).reminders == 0
-    assert run(db, run_reminders, utc("2026-11-27T21:30")).reminders == 1
+    assert go(db, run_sweep, utc("2026-11-27T09:00")).reminders == 0
+    assert go(db, run_sweep, utc("2026-11-27T21:00")).reminders == 0
+    assert go(db, run_sweep, utc("2026-11-27T21:30")).reminders == 1
     with db.transaction() as s:
         assert s.get(Task, task.id).due_at == FRI_DUE  # type: ignore[union-attr]
         refreshes = s.exec(select(Outbox).where(col(Outbox.key).startswith(f"card.unsnooze:{task.id}:"))).all()
@@ -124,8 +130,8 @@ def test_unclaimed_pool_task_is_nudged_then_escalated_in_working_hours(db: Datab
     with db.transaction() as s:
         claim_task(session=s, team_id=TEAM, number=claimed.number, actor=Actor("UBEN"), now=WED_15)
     # Rita (New York) works 09:00-17:00 = 14:00-22:00 UTC: 2 working hours after 14:00 UTC is 16:00 UTC.
-    assert run(db, run_unclaimed, utc("2026-11-25T15:59")).nudges == 0
-    report = run(db, run_unclaimed, utc("2026-11-25T16:00"))
+    assert go(db, run_sweep, utc("2026-11-25T15:59")).nudges == 0
+    report = go(db, run_sweep, utc("2026-11-25T16:00"))
     assert report.nudges == 1 and report.escalations == 0
     with db.transaction() as s:
         nudge = s.exec(select(TaskEvent).where(TaskEvent.kind == "nudged")).one()
@@ -133,10 +139,10 @@ def test_unclaimed_pool_task_is_nudged_then_escalated_in_working_hours(db: Datab
         # Ana is at work in London at 16:00 UTC; Ben (Kolkata, 21:30) is not.
         assert nudge.detail["assistants"] == ["UANA"]
     # The claimed task was created at 15:00: its nudge (17:00) is never owed, it left the pool.
-    assert run(db, run_unclaimed, utc("2026-11-25T17:59")).escalations == 0
-    assert run(db, run_unclaimed, utc("2026-11-25T18:00")).escalations == 1
+    assert go(db, run_sweep, utc("2026-11-25T17:59")).escalations == 0
+    assert go(db, run_sweep, utc("2026-11-25T18:00")).escalations == 1
     assert dms(db, "unclaimed") == [("UMIA", "")]
-    assert run(db, run_unclaimed, utc("2026-11-26T19:00")).escalations == 0
+    assert go(db, run_sweep, utc("2026-11-26T19:00")).escalations == 0
 
 
 @pytest.mark.usefixtures("people")
@@ -150,11 +156,11 @@ def test_recurring_instance_appears_a_day_ahead_and_a_missed_run_is_made_once(db
             session=s, request=new_task(title=title), rule=rule, tz=ZoneInfo("America/New_York"), now=WED_15
         )
         assert recurring.next_at == utc("2026-11-30T14:00")  # Monday 09:00 in New York
-    assert run(db, run_recurring, utc("2026-11-29T13:59")).created == 0
-    assert run(db, run_recurring, utc("2026-11-29T14:00")).created == 1
-    assert run(db, run_recurring, utc("2026-11-29T14:05")).created == 0
+    assert go(db, run_recurring, utc("2026-11-29T13:59")).created == 0
+    assert go(db, run_recurring, utc("2026-11-29T14:00")).created == 1
+    assert go(db, run_recurring, utc("2026-11-29T14:05")).created == 0
     # Down for three weeks: one instance for the latest Monday, not three.
-    assert run(db, run_recurring, utc("2026-12-22T12:00")).created == 1
+    assert go(db, run_recurring, utc("2026-12-22T12:00")).created == 1
     with db.transaction() as s:
         due = [t.due_at for t in s.exec(select(Task).order_by(col(Task.id)))]
     assert due == [utc("2026-11-30T14:00"), utc("2026-12-21T14:00")]
@@ -233,8 +239,7 @@ def test_two_schedulers_racing_send_one_of_everything(db: Database) -> None:
     def scheduler() -> None:
         barrier.wait()
         try:
-            with db.transaction() as s:
-                run_all(s, now, CONFIG)
+            run_all(db, now, CONFIG)
         except Exception as exc:  # a loser may see a unique-key conflict; it must change nothing
             errors.append(exc)
 
@@ -246,3 +251,27 @@ def test_two_schedulers_racing_send_one_of_everything(db: Database) -> None:
     assert errors == []
     assert len(_digests(db)) == 1
     assert dms(db, "reminder") == [("UANA", 86400)]
+
+
+@pytest.mark.usefixtures("people")
+def test_reminders_follow_changed_hours_and_a_new_zone_at_once(db: Database) -> None:
+    from zoneinfo import ZoneInfo
+
+    from models.schedule import set_hours
+    from models.worktime import parse_work_hours, to_dict
+
+    make_task(db, WED_15, due_at=FRI_DUE)
+    # Thursday 22:00 UTC: Ana's 24 h reminder waits for her Friday 09:00 (London) start.
+    assert go(db, run_sweep, utc("2026-11-26T22:00")).reminders == 0
+    with db.transaction() as s:
+        set_hours(session=s, team_id=TEAM, user_id="UANA",
+                  hours=to_dict(parse_work_hours("7:00-15:00 mon-fri", ZoneInfo("Europe/London"))))
+    assert go(db, run_sweep, utc("2026-11-27T07:00")).reminders == 1  # her new start, not 09:00
+
+    make_task(db, WED_15, due_at=FRI_DUE, assignee_id="UBEN", title="Book the venue")
+    with db.transaction() as s:
+        save_person(s, team_id=TEAM, info=PersonInfo(user_id="UBEN", name="ben", tz="Europe/London"), now=WED_15)
+    assert go(db, run_sweep, utc("2026-11-26T22:00")).reminders == 0  # waits for 09:00 London
+    with db.transaction() as s:  # Ben is back in Kolkata: Friday 09:00 there is 03:30 UTC
+        save_person(s, team_id=TEAM, info=PersonInfo(user_id="UBEN", name="ben", tz="Asia/Kolkata"), now=WED_15)
+    assert go(db, run_sweep, utc("2026-11-27T03:30")).reminders == 1
