@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from models.db import Database
 from models.notices import claim_once
-from models.outbox import Pending, enqueue_all, mark_dead, mark_sent
+from models.outbox import Pending, enqueue_all, lease_due, mark_dead, mark_sent, release
 from models.people import Actor
 from models.tables import DigestRun, Outbox, ProcessedEvent
 from models.tasks import claim_task, complete_task
@@ -32,11 +32,14 @@ def test_sent_and_refused_rows_go_after_their_age_pending_ones_never(db: Databas
     with db.transaction() as s:
         enqueue_all(s, team_id=TEAM, now=OLD, items=[Pending(f"n:{n}", "notice", {"user": "UANA", "text": "x"})
                                                       for n in range(7)])
-        rows = s.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    with db.transaction() as s:
+        rows = lease_due(s, now=OLD, owner="test", limit=7)
         for row in rows[:3]:
-            mark_sent(s, row.id or 0, now=NOW - timedelta(days=8))
-        mark_dead(s, rows[3].id or 0, now=NOW - timedelta(days=8), error="channel_not_found")
-        mark_sent(s, rows[4].id or 0, now=NOW - timedelta(days=6))  # younger than 7 days
+            mark_sent(s, row.id or 0, owner="test", now=NOW - timedelta(days=8))
+        mark_dead(s, rows[3].id or 0, owner="test", now=NOW - timedelta(days=8), error="channel_not_found")
+        mark_sent(s, rows[4].id or 0, owner="test", now=NOW - timedelta(days=6))  # younger than 7 days
+        for row in rows[5:]:
+            release(s, row.id or 0, owner="test", at=OLD, uncertain=False)
     pruned = prune(db, NOW, CONFIG, batch=2)
     assert pruned.outbox == 4
     with db.read() as s:
