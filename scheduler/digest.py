@@ -6,12 +6,14 @@ and only the few tasks it shows are loaded. Everything else is one `/tasks …` 
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from models.db import Database
 from models.enums import TaskStatus
 from models.localtime import local_instant
 from models.outbox import Pending, enqueue_all
@@ -24,7 +26,11 @@ from scheduler.config import JobConfig
 if TYPE_CHECKING:
     from scheduler.jobs import JobReport
 
-__all__ = ["DIGEST_LIST", "DIGEST_PEOPLE", "compose_digest", "digest_owed", "run_digests", "snapshot"]
+__all__ = [
+    "DIGEST_LIST", "DIGEST_PEOPLE", "compose_digest", "digest_owed", "run_digests", "run_each_digest", "snapshot",
+]
+
+log = logging.getLogger(__name__)
 
 # The most pressing tasks shown per list; the rest are counted, with the command that lists them all.
 DIGEST_LIST = 10
@@ -51,13 +57,38 @@ def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime)
     return day if scheduled <= now else None
 
 
-def run_digests(session: Session, now: datetime, config: JobConfig) -> JobReport:
-    """Post each channel's daily digest once per local date, at its time, on working days."""
+def run_each_digest(db: Database, now: datetime, config: JobConfig) -> JobReport:
+    """`run_digests` for each channel in a transaction of its own: one bad subscription (a zone this
+    machine's tzdata lacks, a damaged week) is logged and skipped, and every other channel gets its digest."""
     from scheduler.jobs import JobReport  # jobs.py imports this module for its table of jobs
 
     report = JobReport()
-    subscriptions = session.exec(select(DigestSubscription).where(col(DigestSubscription.active).is_(True))).all()
-    for sub in subscriptions:
+    with db.read() as session:
+        channels = session.exec(
+            select(DigestSubscription.team_id, DigestSubscription.channel_id)
+            .where(col(DigestSubscription.active).is_(True))
+        ).all()
+    for team_id, channel_id in channels:
+        try:
+            with db.transaction() as session:
+                report += run_digests(session, now, config, channel=(team_id, channel_id))
+        except Exception:
+            log.exception("digest of %s in %s failed at %s; skipped", team_id, channel_id, now.isoformat())
+    return report
+
+
+def run_digests(
+    session: Session, now: datetime, config: JobConfig, *, channel: tuple[str, str] | None = None
+) -> JobReport:
+    """Post each channel's (or one `(team, channel)`'s) daily digest once per local date, at its time, on
+    working days."""
+    from scheduler.jobs import JobReport  # jobs.py imports this module for its table of jobs
+
+    report = JobReport()
+    query = select(DigestSubscription).where(col(DigestSubscription.active).is_(True))
+    if channel is not None:
+        query = query.where(DigestSubscription.team_id == channel[0], DigestSubscription.channel_id == channel[1])
+    for sub in session.exec(query).all():
         zone = ZoneInfo(sub.tz)
         week = from_dict(sub.hours, zone) if sub.hours else config.week(None, sub.tz)
         day = digest_owed(sub, week, now)

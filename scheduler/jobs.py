@@ -31,7 +31,7 @@ from models.tables import Person, RecurringTask, Task, TaskEvent
 from models.tasks import NewTask, create_task
 from models.worktime import WorkWeek
 from scheduler.config import JobConfig
-from scheduler.digest import run_digests, snapshot
+from scheduler.digest import run_digests, run_each_digest, snapshot
 
 __all__ = [
     "JobReport",
@@ -485,18 +485,10 @@ def _queue_morning(session: Session, person: Person, day: date, now: datetime) -
 Job = Callable[[Database, datetime, JobConfig], JobReport]
 
 
-def _in_one_transaction(job: Callable[[Session, datetime, JobConfig], JobReport]) -> Job:
-    """A job written against one session, run in a transaction of its own."""
-    def run(db: Database, now: datetime, config: JobConfig) -> JobReport:
-        with db.transaction() as session:
-            return job(session, now, config)
-    return run
-
-
 JOBS: dict[str, tuple[Job, ...]] = {
     "reminders": (run_sweep,),
     "recurring": (run_recurring,),
-    "digest": (_in_one_transaction(run_digests), run_morning),
+    "digest": (run_each_digest, run_morning),
 }
 
 

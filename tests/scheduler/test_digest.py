@@ -16,11 +16,11 @@ from models.db import Database
 from models.enums import Priority, TaskStatus, WorkspaceRole
 from models.people import Actor
 from models.schedule import set_digest
-from models.tables import Outbox, Task
+from models.tables import DigestSubscription, Outbox, Task
 from models.tasks import block_task, complete_task
 from sandbox.blockkit import message_refusal
 from scheduler.config import JobConfig
-from scheduler.digest import DIGEST_LIST, DIGEST_PEOPLE, run_digests
+from scheduler.digest import DIGEST_LIST, DIGEST_PEOPLE, run_digests, run_each_digest
 from tests.factories import TEAM, make_task
 
 CONFIG = JobConfig(managers=frozenset({"UMIA"}))
@@ -176,3 +176,14 @@ def test_a_team_larger_than_a_reply_is_counted_over_parts_with_nobody_twice(db: 
     assert sorted(users) == sorted(r["assignee_id"] for r in rows)
     assert all(row["overdue"] for row in parts[0]["rows"])  # 125 are late: they come first
     _assert_slack_takes(parent, sections)
+
+
+def test_a_subscription_in_a_zone_this_machine_does_not_know_stops_no_other_digest(db: Database) -> None:
+    _subscribe(db)
+    with db.transaction() as s:
+        s.add(DigestSubscription(team_id="TOTHER", channel_id="CMARS", user_id="UMIA", tz="Mars/Olympus_Mons",
+                                 at="09:00", created_at=datetime(2026, 1, 5, tzinfo=UTC)))
+    make_task(db, TUESDAY, due_at=LATE)
+    assert run_each_digest(db, DIGEST_AT, CONFIG).digests == 1
+    parent, _ = _queued(db)
+    assert parent["channel"] == "CDIGEST"
