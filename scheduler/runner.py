@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -74,8 +74,12 @@ class SchedulerRunner:
     def start(self) -> None:
         """Start the timers in a background thread."""
         scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
+        # The first sweep runs at once, not a sweep interval later: it catches up on what came due while the
+        # bot was down, and its housekeeping reads the member list a first start needs for plain @names.
+        # (APScheduler's timers run on the wall clock; the jobs themselves take `self.clock`.)
         scheduler.add_job(
-            self.run, IntervalTrigger(seconds=self.sweep_seconds), id="sweep", kwargs={"only": "reminders"}
+            self.run, IntervalTrigger(seconds=self.sweep_seconds), id="sweep", kwargs={"only": "reminders"},
+            next_run_time=datetime.now(UTC),
         )
         scheduler.add_job(self.run, IntervalTrigger(seconds=self.sweep_seconds), id="recurring",
                           kwargs={"only": "recurring"})
