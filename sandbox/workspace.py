@@ -226,6 +226,11 @@ def workspace(start: datetime, *, folder: Path | None = None, live: bool = False
         pool_channel=POOL, managers=frozenset({MANAGER}), slack_timeout=5.0,
     )
     handoff = create_app(settings, db=Database.from_url(url), clock=clock)
+    # The member list is read before the page opens (a running bot reads it in the background), so the
+    # first `/delegate @ana` typed in the page already knows Ana.
+    for _page in range(100):  # a handful of pages; bounded in case the stand-in fails
+        if not handoff.services.directory.list_page():
+            break
     server = start_http(handoff, "127.0.0.1", 0, 4)
 
     def serve() -> None:

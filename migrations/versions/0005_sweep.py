@@ -8,7 +8,6 @@ Unfinished tasks start with their next notice at the migration's instant, so the
 each once and moves it on to its exact next notice.
 """
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -49,10 +48,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_notice_at', models.types.UTCDateTime(timezone=True), nullable=True))
-    now = sa.bindparam('now', datetime.now(UTC), type_=models.types.UTCDateTime(timezone=True))
-    op.get_bind().execute(
-        sa.text("UPDATE task SET next_notice_at = :now WHERE status NOT IN ('done', 'cancelled')").bindparams(now)
-    )
+    # Every unfinished task is looked at by the first sweep after the upgrade, whatever the clock says then
+    # (its creation is before any "now"); that sweep moves each on to its own next instant.
+    op.execute("UPDATE task SET next_notice_at = created_at WHERE status NOT IN ('done', 'cancelled')")
     for table, name, columns in _INDEXES:
         op.create_index(name, table, columns, unique=False)
     for table, name, _columns in _SUPERSEDED:
