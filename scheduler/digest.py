@@ -58,8 +58,9 @@ def digest_owed(subscription: DigestSubscription, week: WorkWeek, now: datetime)
 
 
 def run_each_digest(db: Database, now: datetime, config: JobConfig) -> JobReport:
-    """`run_digests` for each channel in a transaction of its own: one bad subscription (a zone this
-    machine's tzdata lacks, a damaged week) is logged and skipped, and every other channel gets its digest."""
+    """Every channel's digest on its own: composed in a read (no write lock held meanwhile), then its run
+    recorded and its messages queued in one short transaction. One bad subscription (a zone this machine's
+    tzdata lacks, a damaged week) is logged and skipped, and every other channel gets its digest."""
     from scheduler.jobs import JobReport  # jobs.py imports this module for its table of jobs
 
     report = JobReport()
@@ -70,8 +71,12 @@ def run_each_digest(db: Database, now: datetime, config: JobConfig) -> JobReport
         ).all()
     for team_id, channel_id in channels:
         try:
-            with db.transaction() as session:
-                report += run_digests(session, now, config, channel=(team_id, channel_id))
+            with db.read() as session:
+                sub = session.get(DigestSubscription, (team_id, channel_id))
+                planned = _plan(session, sub, now, config) if sub is not None else None
+            if planned is not None:
+                with db.transaction() as session:
+                    report.digests += _record(session, *planned, now=now)
         except Exception:
             log.exception("digest of %s in %s failed at %s; skipped", team_id, channel_id, now.isoformat())
     return report
@@ -81,7 +86,7 @@ def run_digests(
     session: Session, now: datetime, config: JobConfig, *, channel: tuple[str, str] | None = None
 ) -> JobReport:
     """Post each channel's (or one `(team, channel)`'s) daily digest once per local date, at its time, on
-    working days."""
+    working days, all in `session`."""
     from scheduler.jobs import JobReport  # jobs.py imports this module for its table of jobs
 
     report = JobReport()
@@ -89,25 +94,40 @@ def run_digests(
     if channel is not None:
         query = query.where(DigestSubscription.team_id == channel[0], DigestSubscription.channel_id == channel[1])
     for sub in session.exec(query).all():
-        zone = ZoneInfo(sub.tz)
-        week = from_dict(sub.hours, zone) if sub.hours else config.week(None, sub.tz)
-        day = digest_owed(sub, week, now)
-        if day is None:
-            continue
-        previous = session.exec(
-            select(DigestRun.at)
-            .where(DigestRun.team_id == sub.team_id, DigestRun.channel_id == sub.channel_id)
-            .order_by(col(DigestRun.at).desc())
-        ).first()
-        if not insert_ignore(
-            session, DigestRun,
-            {"team_id": sub.team_id, "channel_id": sub.channel_id, "local_date": day.isoformat(), "at": now},
-        ):
-            continue
-        since = previous or now - timedelta(days=1)
-        _queue_digest(session, sub, day, week, since, now)
-        report.digests += 1
+        planned = _plan(session, sub, now, config)
+        if planned is not None:
+            report.digests += _record(session, *planned, now=now)
     return report
+
+
+def _plan(
+    session: Session, sub: DigestSubscription, now: datetime, config: JobConfig
+) -> tuple[str, str, date, list[Pending]] | None:
+    """The digest `sub` is owed at `now`, composed: (team, channel, local date, its messages); None if none."""
+    zone = ZoneInfo(sub.tz)
+    week = from_dict(sub.hours, zone) if sub.hours else config.week(None, sub.tz)
+    day = digest_owed(sub, week, now)
+    if day is None:
+        return None
+    runs = session.exec(
+        select(DigestRun.at, DigestRun.local_date)
+        .where(DigestRun.team_id == sub.team_id, DigestRun.channel_id == sub.channel_id)
+        .order_by(col(DigestRun.at).desc())
+    ).first()
+    if runs is not None and runs[1] == day.isoformat():
+        return None  # today's went out already
+    since = runs[0] if runs is not None else now - timedelta(days=1)
+    return sub.team_id, sub.channel_id, day, _compose(session, sub, day, week, since, now)
+
+
+def _record(session: Session, team_id: str, channel_id: str, day: date, items: list[Pending], *, now: datetime) -> int:
+    """Record the day's run and queue its messages; 0 when another run recorded it first."""
+    if not insert_ignore(
+        session, DigestRun, {"team_id": team_id, "channel_id": channel_id, "local_date": day.isoformat(), "at": now}
+    ):
+        return 0
+    enqueue_all(session, team_id=team_id, now=now, items=items)
+    return 1
 
 
 def snapshot(task: Task) -> dict[str, Any]:
@@ -173,9 +193,10 @@ def compose_digest(
     return headline, sections
 
 
-def _queue_digest(
+def _compose(
     session: Session, sub: DigestSubscription, day: date, week: WorkWeek, since: datetime, now: datetime
-) -> None:
+) -> list[Pending]:
+    """The digest's parent message and its replies, keyed so that each is queued once."""
     midnight = local_instant(day + timedelta(days=1), time(0, 0), week.tz)
     headline, sections = compose_digest(session, team_id=sub.team_id, day_end=midnight, since=since, now=now)
     parent = f"digest:{sub.team_id}:{sub.channel_id}:{day.isoformat()}"
@@ -184,4 +205,4 @@ def _queue_digest(
         Pending(f"{parent}:{n}", "digest.reply", {"channel": sub.channel_id, "parent": parent, "section": section})
         for n, section in enumerate(sections, start=1)
     ]
-    enqueue_all(session, team_id=sub.team_id, now=now, items=items)
+    return items
