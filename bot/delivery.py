@@ -7,14 +7,14 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot import render
 from models import outbox
@@ -35,6 +35,8 @@ LEASE_BATCH = 5
 LOOKUP_MARGIN = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
 _CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
+# A card row's result carries its permalink to the outcome write, which saves it on the task.
+_CARD_URL = "card_url"
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
@@ -56,6 +58,16 @@ class _Retry(Exception):
 
 class _Dead(Exception):
     pass
+
+
+@dataclass
+class _Outcome:
+    """What became of one attempt: the outbox write to make (under the lease) and task fields learnt."""
+
+    row: Outbox
+    write: Callable[..., bool]
+    values: dict[str, Any]
+    task_fields: dict[str, str] = field(default_factory=dict)
 
 
 class _Wait(Exception):
@@ -212,18 +224,20 @@ class Delivery:
             return self._pool
 
     def _deliver_lane(self, rows: Sequence[Outbox], owner: str) -> DeliveryReport:
+        """Send `rows` in order; each row's outcome is committed with the next row's `begin_attempt`."""
         report = DeliveryReport()
+        done: _Outcome | None = None
         for row in rows:
-            self._deliver_one(row, owner, report)
+            began = self._commit(done, begin=row, owner=owner)
+            done = self._deliver_one(row, owner, report) if began else None
+        self._commit(done, begin=None, owner=owner)
         return report
 
     # -- one row ---------------------------------------------------------------------------------
 
-    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> None:
+    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> _Outcome:
+        """Send a row whose attempt has begun; returns the outcome to record."""
         assert row.id is not None
-        # `row.uncertain` keeps what earlier attempts left; the stored flag is set for this one's duration.
-        if not self._write(row, outbox.begin_attempt, owner=owner, now=self.clock(), lease=self.lease):
-            return
         try:
             result = self._send(row)
         except _Wait as wait:
@@ -231,41 +245,58 @@ class Delivery:
             # Not an attempt: look again once the card may exist.
             soon = self.clock() + timedelta(seconds=1)
             at = max(soon, wait.until) if wait.until is not None else soon
-            self._write(row, outbox.release, owner=owner, at=at, uncertain=row.uncertain)
-            return
+            # `row.uncertain` keeps what earlier attempts left; the stored flag was set for this one only.
+            return _Outcome(row, outbox.release, {"at": at, "uncertain": row.uncertain})
         except _Retry as retry:
             report.retried += 1
             log.warning("delivery %s failed (%s); retrying in %s", row.key, retry.error, retry.delay)
-            self._write(
-                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=retry.delay, error=retry.error,
-                uncertain=row.uncertain or retry.uncertain,
-            )
-            return
+            return _Outcome(row, outbox.mark_retry, {
+                "now": self.clock(), "delay": retry.delay, "error": retry.error,
+                "uncertain": row.uncertain or retry.uncertain,
+            })
         except _Dead as dead:
             report.dead += 1
             log.error("delivery %s refused by Slack: %s", row.key, dead)
-            self._write(row, outbox.mark_dead, owner=owner, now=self.clock(), error=str(dead))
-            return
+            return _Outcome(row, outbox.mark_dead, {"now": self.clock(), "error": str(dead)})
         except Exception as exc:
             # A bug or a database error mid-row: retried after a back-off rather than left under its lease;
             # uncertain, since Slack may have acted.
             report.retried += 1
             log.exception("delivery %s failed unexpectedly", row.key)
-            self._write(
-                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=self._backoff(row),
-                error=f"{type(exc).__name__}: {exc}", uncertain=True,
-            )
-            return
+            return _Outcome(row, outbox.mark_retry, {
+                "now": self.clock(), "delay": self._backoff(row), "error": f"{type(exc).__name__}: {exc}",
+                "uncertain": True,
+            })
         report.sent += 1
-        self._write(row, outbox.mark_sent, owner=owner, now=self.clock(), result=result)
+        card_url = result.pop(_CARD_URL, None)
+        return _Outcome(
+            row, outbox.mark_sent, {"now": self.clock(), "result": result},
+            task_fields={"card_url": card_url} if card_url else {},
+        )
 
-    def _write(self, row: Outbox, outcome: Callable[..., bool], **values: Any) -> bool:
-        """Write one of the row's outcomes if this worker still holds its lease; a lost lease is logged."""
+    def _commit(self, done: _Outcome | None, *, begin: Outbox | None, owner: str) -> bool:
+        """In one transaction: record `done`'s outcome and begin the attempt on `begin`.
+
+        Returns whether `begin`'s lease is still held; a lost lease is logged, not recorded.
+        """
+        if done is None and begin is None:
+            return False
         with self.db.transaction() as session:
-            held = outcome(session, row.id, **values)
-        if not held:
-            log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, outcome.__name__)
-        return held
+            if done is not None:
+                if done.task_fields:
+                    self._set_task(session, done.row.task_id, done.task_fields)
+                if not done.write(session, done.row.id, owner=owner, **done.values):
+                    self._lost(done.row, done.write.__name__)
+            began = begin is not None and begin.id is not None and outbox.begin_attempt(
+                session, begin.id, owner=owner, now=self.clock(), lease=self.lease
+            )
+        if begin is not None and not began:
+            self._lost(begin, "begin_attempt")
+        return began
+
+    @staticmethod
+    def _lost(row: Outbox, what: str) -> None:
+        log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, what)
 
     def _send(self, row: Outbox) -> dict[str, Any]:
         handler = {
@@ -341,19 +372,24 @@ class Delivery:
             self._save_card(task, card_channel_id=channel, card_ts=ts)
         if task.card_url is None:
             # A transient failure retries the row (the card is not posted again); DMs wait for the link.
+            # Saved with the row's outcome, before the next row in this lane (the task's DM) is sent.
             url = self._permalink(channel, ts)
             if url:
-                self._save_card(task, card_url=url)
+                result = {**result, _CARD_URL: url}
         # The task may have changed while the card was on its way; a refresh is queued by then.
         return result
 
     def _save_card(self, task: Task, **fields: str) -> None:
         with self.db.transaction() as session:
-            fresh = session.get(Task, task.id)
-            assert fresh is not None
-            for name, value in fields.items():
-                setattr(fresh, name, value)
-            session.add(fresh)
+            self._set_task(session, task.id, fields)
+
+    @staticmethod
+    def _set_task(session: Session, task_id: int | None, fields: dict[str, str]) -> None:
+        fresh = session.get(Task, task_id)
+        assert fresh is not None
+        for name, value in fields.items():
+            setattr(fresh, name, value)
+        session.add(fresh)
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
         # The newest queued refresh is read before the task: a change committed after the task is read
