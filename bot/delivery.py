@@ -35,8 +35,8 @@ LEASE_BATCH = 5
 LOOKUP_MARGIN = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
 _CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
-# A card row's result carries its permalink to the outcome write, which saves it on the task.
-_CARD_URL = "card_url"
+# A result may carry task fields learnt on the way (the card's place, its link) to the outcome write.
+_TASK_FIELDS = "task_fields"
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
@@ -268,11 +268,8 @@ class Delivery:
                 "uncertain": True,
             })
         report.sent += 1
-        card_url = result.pop(_CARD_URL, None)
-        return _Outcome(
-            row, outbox.mark_sent, {"now": self.clock(), "result": result},
-            task_fields={"card_url": card_url} if card_url else {},
-        )
+        fields = result.pop(_TASK_FIELDS, None) or {}
+        return _Outcome(row, outbox.mark_sent, {"now": self.clock(), "result": result}, task_fields=fields)
 
     def _commit(self, done: _Outcome | None, *, begin: Outbox | None, owner: str) -> bool:
         """In one transaction: record `done`'s outcome and begin the attempt on `begin`.
@@ -357,31 +354,30 @@ class Delivery:
     def _card_post(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
         channel, ts = task.card_channel_id, task.card_ts
-        result = {"channel": channel, "ts": ts}
+        result: dict[str, Any] = {"channel": channel, "ts": ts}
         if ts is None:
             try:
-                posted = self._post(
+                result = self._post(
                     row, channel=channel, text=render.card_fallback(task), blocks=render.card(task, self.clock())
                 )
             except _Retry as retry:
                 if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
                     self._tell_requester_to_invite(task, retry.error)
                 raise
-            result, channel, ts = posted, posted["channel"], posted["ts"]
-            # Record where the card is at once: a ✋ can arrive before the permalink below is back.
-            self._save_card(task, card_channel_id=channel, card_ts=ts)
+        # The card's place is saved with the row's outcome, in one transaction: a ✋ that comes first sees the
+        # card still on its way (`tasks.card_on_its_way`), and the task's DM, next in this lane, sees the link.
+        fields = {"card_channel_id": result["channel"], "card_ts": result["ts"]}
         if task.card_url is None:
-            # A transient failure retries the row (the card is not posted again); DMs wait for the link.
-            # Saved with the row's outcome, before the next row in this lane (the task's DM) is sent.
-            url = self._permalink(channel, ts)
+            try:
+                url = self._permalink(result["channel"], result["ts"])
+            except _Retry as retry:
+                # The card is up: not worth posting it again for its link, which its DM fetches instead.
+                log.warning("permalink for %s not fetched (%s); its DM will ask", task.ref, retry.error)
+                url = None
             if url:
-                result = {**result, _CARD_URL: url}
+                fields["card_url"] = url
         # The task may have changed while the card was on its way; a refresh is queued by then.
-        return result
-
-    def _save_card(self, task: Task, **fields: str) -> None:
-        with self.db.transaction() as session:
-            self._set_task(session, task.id, fields)
+        return {**result, _TASK_FIELDS: fields}
 
     @staticmethod
     def _set_task(session: Session, task_id: int | None, fields: dict[str, str]) -> None:
@@ -440,13 +436,19 @@ class Delivery:
 
     def _dm(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_url is None:
+        fields: dict[str, str] = {}
+        if task.card_url is None and task.card_ts is not None:
+            # The card is up but its link could not be fetched then: fetched now, so the DM links to it.
+            url = self._permalink(task.card_channel_id, task.card_ts)
+            if url:
+                task.card_url = fields["card_url"] = url
+        elif task.card_url is None:
             card = self._card_row(task)
             if card is not None and not self._card_blocked(card):
                 raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
         event = self._event(int(row.payload["event_id"]))
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
-        return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
+        return {**self._post(row, channel=row.payload["user"], text=text, blocks=blocks), _TASK_FIELDS: fields}
 
     def _confirm(self, row: Outbox) -> dict[str, Any]:
         # Only rows queued by versions before the command's own answer became the confirmation.
