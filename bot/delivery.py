@@ -7,14 +7,14 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot import render
 from models import outbox
@@ -35,7 +35,65 @@ LEASE_BATCH = 5
 LOOKUP_MARGIN = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
 _CHANNEL_PROBLEMS = {"not_in_channel", "channel_not_found", "is_archived"}
+# A result may carry task fields learnt on the way (the card's place, its link) to the outcome write.
+_TASK_FIELDS = "task_fields"
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+
+
+# Slack's published limits for what delivery calls, per workspace: requests a minute by the method's tier,
+# and chat.postMessage about one a second per channel after a short burst. Slack does not publish the burst,
+# so a channel or method is paced from its first 429 on, until it has been calm for PACED_FOR.
+_PER_MINUTE = {
+    "chat.update": 50, "chat.getPermalink": 100, "chat.postEphemeral": 100,
+    "conversations.open": 50, "conversations.history": 50, "conversations.replies": 50,
+}
+_POST_PER_SECOND = 1.0
+_POST_BURST = 3.0
+PACED_FOR = 60.0
+
+
+class _Pacer:
+    """Token buckets per method, and per channel for chat.postMessage, so a burst meets few 429s."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str], list[float]] = {}  # key -> [tokens, when counted]
+        self._limited: dict[tuple[str, str], float] = {}  # key -> when Slack last answered 429
+
+    @staticmethod
+    def _limits(method: str, channel: str) -> tuple[tuple[str, str], float, float] | None:
+        """The bucket's key, size and refill per second; None for a method paced by Slack alone."""
+        if method == "chat.postMessage":
+            return (method, channel), _POST_BURST, _POST_PER_SECOND
+        per_minute = _PER_MINUTE.get(method)
+        return None if per_minute is None else ((method, ""), float(per_minute), per_minute / 60.0)
+
+    def take(self, method: str, channel: str, now: float) -> float:
+        """Take a token for a call at `now`: 0 if taken, else the seconds until one is free (none taken)."""
+        limits = self._limits(method, channel)
+        if limits is None:
+            return 0.0
+        key, size, rate = limits
+        with self._lock:
+            if now - self._limited.get(key, -PACED_FOR) >= PACED_FOR:
+                self._limited.pop(key, None)
+                self._buckets.pop(key, None)
+                return 0.0
+            bucket = self._buckets.setdefault(key, [size, now])
+            bucket[0], bucket[1] = min(size, bucket[0] + max(0.0, now - bucket[1]) * rate), now
+            if bucket[0] >= 1:
+                bucket[0] -= 1
+                return 0.0
+            return (1 - bucket[0]) / rate
+
+    def hold(self, method: str, channel: str, now: float, seconds: float) -> None:
+        """After a 429: no such call for `seconds`, for every row and lane of this process."""
+        limits = self._limits(method, channel)
+        if limits is not None:
+            key, _size, rate = limits
+            with self._lock:
+                self._limited[key] = now
+                self._buckets[key] = [1 - seconds * rate, now]
 
 
 class Wakeup(Protocol):
@@ -58,12 +116,23 @@ class _Dead(Exception):
     pass
 
 
+@dataclass
+class _Outcome:
+    """What became of one attempt: the outbox write to make (under the lease) and task fields learnt."""
+
+    row: Outbox
+    write: Callable[..., bool]
+    values: dict[str, Any]
+    task_fields: dict[str, str] = field(default_factory=dict)
+
+
 class _Wait(Exception):
     """Not yet deliverable (its card is not posted yet); look again at `until` if given."""
 
-    def __init__(self, until: datetime | None = None) -> None:
+    def __init__(self, until: datetime | None = None, *, paced: bool = False) -> None:
         super().__init__("waiting")
         self.until = until
+        self.paced = paced  # held back to keep within Slack's limits, not waiting for a card
 
 
 @dataclass
@@ -74,6 +143,8 @@ class DeliveryReport:
     retried: int = 0
     dead: int = 0
     waiting: int = 0
+    # When the soonest waiting row is due again (it waits for its card, or for Slack's pace).
+    again_at: datetime | None = None
 
     @property
     def touched(self) -> int:
@@ -86,6 +157,11 @@ class DeliveryReport:
         self.retried += other.retried
         self.dead += other.dead
         self.waiting += other.waiting
+        self.again_at = _soonest(self.again_at, other.again_at)
+
+
+def _soonest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list[list[Outbox]]:
@@ -127,6 +203,7 @@ class Delivery:
         self._pool_lock = threading.Lock()
         # A threading.Event, or the pipe the web process writes to when it kicks the worker process.
         self._wake: Wakeup = wake if wake is not None else threading.Event()
+        self._pacer = _Pacer()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -163,7 +240,11 @@ class Delivery:
                 log.exception("outbox pass failed")
                 report = DeliveryReport()
             if report.touched == 0:
-                self._wake.wait(self.poll_interval)
+                # Rows paced to Slack's limits are due again within a second or two, not a full poll later.
+                wait = self.poll_interval
+                if report.again_at is not None:
+                    wait = min(wait, max(0.0, (report.again_at - self.clock()).total_seconds()))
+                self._wake.wait(wait)
 
     def drain(self, *, rounds: int = 20) -> DeliveryReport:
         """Deliver until nothing due is left (or `rounds` passes); returns the totals."""
@@ -212,60 +293,77 @@ class Delivery:
             return self._pool
 
     def _deliver_lane(self, rows: Sequence[Outbox], owner: str) -> DeliveryReport:
+        """Send `rows` in order; each row's outcome is committed with the next row's `begin_attempt`."""
         report = DeliveryReport()
+        done: _Outcome | None = None
         for row in rows:
-            self._deliver_one(row, owner, report)
+            began = self._commit(done, begin=row, owner=owner)
+            done = self._deliver_one(row, owner, report) if began else None
+        self._commit(done, begin=None, owner=owner)
         return report
 
     # -- one row ---------------------------------------------------------------------------------
 
-    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> None:
+    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> _Outcome:
+        """Send a row whose attempt has begun; returns the outcome to record."""
         assert row.id is not None
-        # `row.uncertain` keeps what earlier attempts left; the stored flag is set for this one's duration.
-        if not self._write(row, outbox.begin_attempt, owner=owner, now=self.clock(), lease=self.lease):
-            return
         try:
             result = self._send(row)
         except _Wait as wait:
             report.waiting += 1
             # Not an attempt: look again once the card may exist.
-            soon = self.clock() + timedelta(seconds=1)
+            soon = self.clock() + (timedelta(0) if wait.paced else timedelta(seconds=1))
             at = max(soon, wait.until) if wait.until is not None else soon
-            self._write(row, outbox.release, owner=owner, at=at, uncertain=row.uncertain)
-            return
+            report.again_at = _soonest(report.again_at, at)
+            # `row.uncertain` keeps what earlier attempts left; the stored flag was set for this one only.
+            return _Outcome(row, outbox.release, {"at": at, "uncertain": row.uncertain})
         except _Retry as retry:
             report.retried += 1
             log.warning("delivery %s failed (%s); retrying in %s", row.key, retry.error, retry.delay)
-            self._write(
-                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=retry.delay, error=retry.error,
-                uncertain=row.uncertain or retry.uncertain,
-            )
-            return
+            return _Outcome(row, outbox.mark_retry, {
+                "now": self.clock(), "delay": retry.delay, "error": retry.error,
+                "uncertain": row.uncertain or retry.uncertain,
+            })
         except _Dead as dead:
             report.dead += 1
             log.error("delivery %s refused by Slack: %s", row.key, dead)
-            self._write(row, outbox.mark_dead, owner=owner, now=self.clock(), error=str(dead))
-            return
+            return _Outcome(row, outbox.mark_dead, {"now": self.clock(), "error": str(dead)})
         except Exception as exc:
             # A bug or a database error mid-row: retried after a back-off rather than left under its lease;
             # uncertain, since Slack may have acted.
             report.retried += 1
             log.exception("delivery %s failed unexpectedly", row.key)
-            self._write(
-                row, outbox.mark_retry, owner=owner, now=self.clock(), delay=self._backoff(row),
-                error=f"{type(exc).__name__}: {exc}", uncertain=True,
-            )
-            return
+            return _Outcome(row, outbox.mark_retry, {
+                "now": self.clock(), "delay": self._backoff(row), "error": f"{type(exc).__name__}: {exc}",
+                "uncertain": True,
+            })
         report.sent += 1
-        self._write(row, outbox.mark_sent, owner=owner, now=self.clock(), result=result)
+        fields = result.pop(_TASK_FIELDS, None) or {}
+        return _Outcome(row, outbox.mark_sent, {"now": self.clock(), "result": result}, task_fields=fields)
 
-    def _write(self, row: Outbox, outcome: Callable[..., bool], **values: Any) -> bool:
-        """Write one of the row's outcomes if this worker still holds its lease; a lost lease is logged."""
+    def _commit(self, done: _Outcome | None, *, begin: Outbox | None, owner: str) -> bool:
+        """In one transaction: record `done`'s outcome and begin the attempt on `begin`.
+
+        Returns whether `begin`'s lease is still held; a lost lease is logged, not recorded.
+        """
+        if done is None and begin is None:
+            return False
         with self.db.transaction() as session:
-            held = outcome(session, row.id, **values)
-        if not held:
-            log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, outcome.__name__)
-        return held
+            if done is not None:
+                if done.task_fields:
+                    self._set_task(session, done.row.task_id, done.task_fields)
+                if not done.write(session, done.row.id, owner=owner, **done.values):
+                    self._lost(done.row, done.write.__name__)
+            began = begin is not None and begin.id is not None and outbox.begin_attempt(
+                session, begin.id, owner=owner, now=self.clock(), lease=self.lease
+            )
+        if begin is not None and not began:
+            self._lost(begin, "begin_attempt")
+        return began
+
+    @staticmethod
+    def _lost(row: Outbox, what: str) -> None:
+        log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, what)
 
     def _send(self, row: Outbox) -> dict[str, Any]:
         handler = {
@@ -326,34 +424,38 @@ class Delivery:
     def _card_post(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
         channel, ts = task.card_channel_id, task.card_ts
-        result = {"channel": channel, "ts": ts}
+        result: dict[str, Any] = {"channel": channel, "ts": ts}
         if ts is None:
             try:
-                posted = self._post(
+                result = self._post(
                     row, channel=channel, text=render.card_fallback(task), blocks=render.card(task, self.clock())
                 )
             except _Retry as retry:
                 if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
                     self._tell_requester_to_invite(task, retry.error)
                 raise
-            result, channel, ts = posted, posted["channel"], posted["ts"]
-            # Record where the card is at once: a ✋ can arrive before the permalink below is back.
-            self._save_card(task, card_channel_id=channel, card_ts=ts)
+        # The card's place is saved with the row's outcome, in one transaction: a ✋ that comes first sees the
+        # card still on its way (`tasks.card_on_its_way`), and the task's DM, next in this lane, sees the link.
+        fields = {"card_channel_id": result["channel"], "card_ts": result["ts"]}
         if task.card_url is None:
-            # A transient failure retries the row (the card is not posted again); DMs wait for the link.
-            url = self._permalink(channel, ts)
+            try:
+                url = self._permalink(result["channel"], result["ts"])
+            except (_Retry, _Wait) as later:
+                # The card is up: not worth posting it again for its link, which its DM fetches instead.
+                log.warning("permalink for %s not fetched (%s); its DM will ask", task.ref, later)
+                url = None
             if url:
-                self._save_card(task, card_url=url)
+                fields["card_url"] = url
         # The task may have changed while the card was on its way; a refresh is queued by then.
-        return result
+        return {**result, _TASK_FIELDS: fields}
 
-    def _save_card(self, task: Task, **fields: str) -> None:
-        with self.db.transaction() as session:
-            fresh = session.get(Task, task.id)
-            assert fresh is not None
-            for name, value in fields.items():
-                setattr(fresh, name, value)
-            session.add(fresh)
+    @staticmethod
+    def _set_task(session: Session, task_id: int | None, fields: dict[str, str]) -> None:
+        fresh = session.get(Task, task_id)
+        assert fresh is not None
+        for name, value in fields.items():
+            setattr(fresh, name, value)
+        session.add(fresh)
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
         # The newest queued refresh is read before the task: a change committed after the task is read
@@ -404,13 +506,19 @@ class Delivery:
 
     def _dm(self, row: Outbox) -> dict[str, Any]:
         task = self._task(row)
-        if task.card_url is None:
+        fields: dict[str, str] = {}
+        if task.card_url is None and task.card_ts is not None:
+            # The card is up but its link could not be fetched then: fetched now, so the DM links to it.
+            url = self._permalink(task.card_channel_id, task.card_ts)
+            if url:
+                task.card_url = fields["card_url"] = url
+        elif task.card_url is None:
             card = self._card_row(task)
             if card is not None and not self._card_blocked(card):
                 raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
         event = self._event(int(row.payload["event_id"]))
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
-        return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
+        return {**self._post(row, channel=row.payload["user"], text=text, blocks=blocks), _TASK_FIELDS: fields}
 
     def _confirm(self, row: Outbox) -> dict[str, Any]:
         # Only rows queued by versions before the command's own answer became the confirmation.
@@ -538,8 +646,16 @@ class Delivery:
             return None
 
     def _call(self, method: str, backoff_from: Outbox | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Call a Web API method, turning failures into retry-or-give-up decisions."""
+        """Call a Web API method, turning failures into retry-or-give-up decisions.
+
+        Raises `_Wait` instead of calling when the call would go beyond Slack's limits.
+        """
         delay = self._backoff(backoff_from)
+        name, channel = method.replace("_", "."), str(kwargs.get("channel", ""))
+        now = self.clock()
+        paced = self._pacer.take(name, channel, now.timestamp())
+        if paced:
+            raise _Wait(now + timedelta(seconds=paced), paced=True)
         try:
             response = getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
@@ -547,6 +663,8 @@ class Delivery:
             error = str(exc.response.get("error", "")) if exc.response.data else f"HTTP {status}"
             if status == 429:
                 retry_after = int(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
+                # The whole channel (or method) waits, not only this row: the lane's next rows are held back.
+                self._pacer.hold(name, channel, self.clock().timestamp(), max(retry_after, 1))
                 raise _Retry(timedelta(seconds=max(retry_after, 1)), "ratelimited") from exc
             if status >= 500:
                 raise _Retry(delay, f"HTTP {status}", uncertain=True) from exc
