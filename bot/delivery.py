@@ -434,8 +434,11 @@ class Delivery:
                 if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
                     self._tell_requester_to_invite(task, retry.error)
                 raise
-        # The card's place is saved with the row's outcome, in one transaction: a ✋ that comes first sees the
-        # card still on its way (`tasks.card_on_its_way`), and the task's DM, next in this lane, sees the link.
+            # The card's place is saved at once, before its link's round trip: a ✋ on the card may arrive
+            # any moment now, and waits only briefly (`tasks.card_on_its_way`) for the place to be known.
+            with self.db.transaction() as session:
+                self._set_task(session, task.id, {"card_channel_id": result["channel"], "card_ts": result["ts"]})
+        # The link is saved with the row's outcome, so the task's DM, next in this lane, sees it.
         fields = {"card_channel_id": result["channel"], "card_ts": result["ts"]}
         if task.card_url is None:
             try:
