@@ -40,62 +40,6 @@ _TASK_FIELDS = "task_fields"
 _AUTH_PROBLEMS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 
 
-# Slack's published limits for what delivery calls, per workspace: requests a minute by the method's tier,
-# and chat.postMessage about one a second per channel after a short burst. Slack does not publish the burst,
-# so a channel or method is paced from its first 429 on, until it has been calm for PACED_FOR.
-_PER_MINUTE = {
-    "chat.update": 50, "chat.getPermalink": 100, "chat.postEphemeral": 100,
-    "conversations.open": 50, "conversations.history": 50, "conversations.replies": 50,
-}
-_POST_PER_SECOND = 1.0
-_POST_BURST = 3.0
-PACED_FOR = 60.0
-
-
-class _Pacer:
-    """Token buckets per method, and per channel for chat.postMessage, so a burst meets few 429s."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buckets: dict[tuple[str, str], list[float]] = {}  # key -> [tokens, when counted]
-        self._limited: dict[tuple[str, str], float] = {}  # key -> when Slack last answered 429
-
-    @staticmethod
-    def _limits(method: str, channel: str) -> tuple[tuple[str, str], float, float] | None:
-        """The bucket's key, size and refill per second; None for a method paced by Slack alone."""
-        if method == "chat.postMessage":
-            return (method, channel), _POST_BURST, _POST_PER_SECOND
-        per_minute = _PER_MINUTE.get(method)
-        return None if per_minute is None else ((method, ""), float(per_minute), per_minute / 60.0)
-
-    def take(self, method: str, channel: str, now: float) -> float:
-        """Take a token for a call at `now`: 0 if taken, else the seconds until one is free (none taken)."""
-        limits = self._limits(method, channel)
-        if limits is None:
-            return 0.0
-        key, size, rate = limits
-        with self._lock:
-            if now - self._limited.get(key, -PACED_FOR) >= PACED_FOR:
-                self._limited.pop(key, None)
-                self._buckets.pop(key, None)
-                return 0.0
-            bucket = self._buckets.setdefault(key, [size, now])
-            bucket[0], bucket[1] = min(size, bucket[0] + max(0.0, now - bucket[1]) * rate), now
-            if bucket[0] >= 1:
-                bucket[0] -= 1
-                return 0.0
-            return (1 - bucket[0]) / rate
-
-    def hold(self, method: str, channel: str, now: float, seconds: float) -> None:
-        """After a 429: no such call for `seconds`, for every row and lane of this process."""
-        limits = self._limits(method, channel)
-        if limits is not None:
-            key, _size, rate = limits
-            with self._lock:
-                self._limited[key] = now
-                self._buckets[key] = [1 - seconds * rate, now]
-
-
 class Wakeup(Protocol):
     """What `kick()` sets and the delivery loop waits on (a threading.Event, or the worker's pipe wake-up)."""
 
@@ -129,10 +73,9 @@ class _Outcome:
 class _Wait(Exception):
     """Not yet deliverable (its card is not posted yet); look again at `until` if given."""
 
-    def __init__(self, until: datetime | None = None, *, paced: bool = False) -> None:
+    def __init__(self, until: datetime | None = None) -> None:
         super().__init__("waiting")
         self.until = until
-        self.paced = paced  # held back to keep within Slack's limits, not waiting for a card
 
 
 @dataclass
@@ -143,8 +86,6 @@ class DeliveryReport:
     retried: int = 0
     dead: int = 0
     waiting: int = 0
-    # When the soonest waiting row is due again (it waits for its card, or for Slack's pace).
-    again_at: datetime | None = None
 
     @property
     def touched(self) -> int:
@@ -157,11 +98,6 @@ class DeliveryReport:
         self.retried += other.retried
         self.dead += other.dead
         self.waiting += other.waiting
-        self.again_at = _soonest(self.again_at, other.again_at)
-
-
-def _soonest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return b if a is None else a if b is None else min(a, b)
 
 
 def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list[list[Outbox]]:
@@ -203,7 +139,6 @@ class Delivery:
         self._pool_lock = threading.Lock()
         # A threading.Event, or the pipe the web process writes to when it kicks the worker process.
         self._wake: Wakeup = wake if wake is not None else threading.Event()
-        self._pacer = _Pacer()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -240,11 +175,7 @@ class Delivery:
                 log.exception("outbox pass failed")
                 report = DeliveryReport()
             if report.touched == 0:
-                # Rows paced to Slack's limits are due again within a second or two, not a full poll later.
-                wait = self.poll_interval
-                if report.again_at is not None:
-                    wait = min(wait, max(0.0, (report.again_at - self.clock()).total_seconds()))
-                self._wake.wait(wait)
+                self._wake.wait(self.poll_interval)
 
     def drain(self, *, rounds: int = 20) -> DeliveryReport:
         """Deliver until nothing due is left (or `rounds` passes); returns the totals."""
@@ -312,9 +243,8 @@ class Delivery:
         except _Wait as wait:
             report.waiting += 1
             # Not an attempt: look again once the card may exist.
-            soon = self.clock() + (timedelta(0) if wait.paced else timedelta(seconds=1))
+            soon = self.clock() + timedelta(seconds=1)
             at = max(soon, wait.until) if wait.until is not None else soon
-            report.again_at = _soonest(report.again_at, at)
             # `row.uncertain` keeps what earlier attempts left; the stored flag was set for this one only.
             return _Outcome(row, outbox.release, {"at": at, "uncertain": row.uncertain})
         except _Retry as retry:
@@ -443,9 +373,9 @@ class Delivery:
         if task.card_url is None:
             try:
                 url = self._permalink(result["channel"], result["ts"])
-            except (_Retry, _Wait) as later:
+            except _Retry as retry:
                 # The card is up: not worth posting it again for its link, which its DM fetches instead.
-                log.warning("permalink for %s not fetched (%s); its DM will ask", task.ref, later)
+                log.warning("permalink for %s not fetched (%s); its DM will ask", task.ref, retry.error)
                 url = None
             if url:
                 fields["card_url"] = url
@@ -649,16 +579,8 @@ class Delivery:
             return None
 
     def _call(self, method: str, backoff_from: Outbox | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Call a Web API method, turning failures into retry-or-give-up decisions.
-
-        Raises `_Wait` instead of calling when the call would go beyond Slack's limits.
-        """
+        """Call a Web API method, turning failures into retry-or-give-up decisions."""
         delay = self._backoff(backoff_from)
-        name, channel = method.replace("_", "."), str(kwargs.get("channel", ""))
-        now = self.clock()
-        paced = self._pacer.take(name, channel, now.timestamp())
-        if paced:
-            raise _Wait(now + timedelta(seconds=paced), paced=True)
         try:
             response = getattr(self.client, method)(**kwargs)
         except SlackApiError as exc:
@@ -666,8 +588,6 @@ class Delivery:
             error = str(exc.response.get("error", "")) if exc.response.data else f"HTTP {status}"
             if status == 429:
                 retry_after = int(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-                # The whole channel (or method) waits, not only this row: the lane's next rows are held back.
-                self._pacer.hold(name, channel, self.clock().timestamp(), max(retry_after, 1))
                 raise _Retry(timedelta(seconds=max(retry_after, 1)), "ratelimited") from exc
             if status >= 500:
                 raise _Retry(delay, f"HTTP {status}", uncertain=True) from exc
