@@ -25,7 +25,6 @@ import multiprocessing
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench.data import CHANNELS, NOW, Spec, Store, default_cache_dir, people, prepare, progress
@@ -59,6 +57,7 @@ from bench.run import (
     seed,
     server_env,
     signed_requests,
+    sigterm_interrupts,
     slash_body,
     wait_drained,
     wait_healthy,
@@ -590,18 +589,19 @@ def _config(argv: Sequence[str] | None) -> Config:
     )
 
 
-def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (SIGTERM stops it as Ctrl-C does)."""
+    with sigterm_interrupts():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     """Measure, print the table, write the JSON; 0 when the run completed (targets met or not)."""
     try:
         cfg = _config(argv)
     except ValueError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
-    previous: Callable[[int, FrameType | None], Any] | int | None = signal.signal(signal.SIGTERM, _on_sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="handoff-load-"))
     procs = Processes()
     stores = ([Store(tmp, cache_dir=cfg.cache_dir)] if cfg.sqlite else []) + (
@@ -631,7 +631,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(Exception):
                 store.drop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1064,14 +1064,29 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt, so a stopped run cleans up as after Ctrl-C."""
+    previous: Callable[[int, FrameType | None], Any] | int | None = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (SIGTERM stops it as Ctrl-C does)."""
+    with sigterm_interrupts():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     """Run both apps, print the figures, write the JSON; returns the exit code (0 when the run completed)."""
     try:
         cfg = _config(argv)
     except BenchError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
-    previous: Callable[[int, FrameType | None], Any] | int | None = signal.signal(signal.SIGTERM, _on_sigterm)
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="handoff-bench-"))
     dbs = Store(tmp, admin_url=cfg.database_url)
@@ -1103,7 +1118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         standin.stop()
         dbs.drop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

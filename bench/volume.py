@@ -15,19 +15,18 @@ import json
 import math
 import multiprocessing
 import shutil
-import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from bench.data import NOW, TEAM_ID, Spec, Store, default_cache_dir, prepare, progress
+from bench.run import sigterm_interrupts
 
 __all__ = ["JobRun", "Step", "WriteWaits", "main", "measure_job"]
 
@@ -443,18 +442,19 @@ def _config(argv: Sequence[str] | None) -> Config:
     )
 
 
-def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (SIGTERM stops it as Ctrl-C does)."""
+    with sigterm_interrupts():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     """Measure, print the table, write the JSON; 0 when the run completed (targets met or not)."""
     try:
         cfg = _config(argv)
     except ValueError as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
-    previous: Callable[[int, FrameType | None], Any] | int | None = signal.signal(signal.SIGTERM, _on_sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="handoff-volume-"))
     stores = ([Store(tmp, cache_dir=cfg.cache_dir)] if cfg.sqlite else []) + (
         [Store(tmp, admin_url=cfg.database_url, cache_dir=cfg.cache_dir)] if cfg.database_url else [])
@@ -481,7 +481,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             with contextlib.suppress(Exception):
                 store.drop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 if __name__ == "__main__":

@@ -146,18 +146,8 @@ def test_a_command_over_the_socket_is_acked_with_the_answer_and_the_card_and_dm_
 
 
 def test_a_reaction_event_over_the_socket_claims_a_pool_task(served: Served, slack: SlackStandIn) -> None:
-    text = _ack_text(slack, slack.socket_command(RITA, "/delegate", "Check the shared inbox", channel_id=GENERAL))
-    assert "Created *T-1* in the pool" in text, text
-    assert slack.wait_for(lambda s: len(s.messages(POOL)) == 1, timeout=WAIT), served.output()
-    ts = slack.messages(POOL)[0]["ts"]
-    # The worker records where the card is right after Slack answers; a person reacts after that.
-    assert _eventually(lambda: served.task(1).card_ts == ts), "the card's ts was never stored"
+    ts, event = _ben_reacts_to_a_pool_card(served, slack)
 
-    slack.add_reaction(POOL, ts, "raised_hand", BEN)
-    event = {
-        "type": "reaction_added", "user": BEN, "reaction": "raised_hand", "item_user": slack.bot_user_id,
-        "item": {"type": "message", "channel": POOL, "ts": ts},
-    }
     envelope = slack.socket_event(event)
     assert slack.socket_ack(envelope, timeout=WAIT) is not None
 
@@ -234,19 +224,26 @@ def test_sigterm_stops_the_bot_and_its_worker_with_exit_code_0(served: Served, s
 def test_an_event_that_failed_is_left_unacknowledged_so_slack_sends_it_again(
     served: Served, slack: SlackStandIn, db_url: str
 ) -> None:
-    text = _ack_text(slack, slack.socket_command(RITA, "/delegate", "Check the shared inbox", channel_id=GENERAL))
-    assert "Created *T-1* in the pool" in text, text
-    assert slack.wait_for(lambda s: len(s.messages(POOL)) == 1, timeout=WAIT), served.output()
-    ts = slack.messages(POOL)[0]["ts"]
-    assert _eventually(lambda: served.task(1).card_ts == ts), "the card's ts was never stored"
-    slack.add_reaction(POOL, ts, "raised_hand", BEN)
-    event = {
-        "type": "reaction_added", "user": BEN, "reaction": "raised_hand", "item_user": slack.bot_user_id,
-        "item": {"type": "message", "channel": POOL, "ts": ts},
-    }
+    ts, event = _ben_reacts_to_a_pool_card(served, slack)
     with locked_by_another_process(db_url):
         first = slack.socket_event(event, event_id="EvLocked")
         assert slack.socket_ack(first, timeout=LOCK_BUDGET + 1.5) is None  # an ack would lose the claim
     again = slack.socket_event(event, event_id="EvLocked", retry_attempt=1, retry_reason="timeout")
     assert slack.socket_ack(again, timeout=WAIT) is not None
     assert _eventually(lambda: served.task(1).assignee_id == BEN), served.output()
+
+
+def _ben_reacts_to_a_pool_card(served: Served, slack: SlackStandIn) -> tuple[str, dict[str, Any]]:
+    """Rita puts T-1 in the pool; once its card's place is stored, Ben ✋s it: the card's ts and the event."""
+    text = _ack_text(slack, slack.socket_command(RITA, "/delegate", "Check the shared inbox", channel_id=GENERAL))
+    assert "Created *T-1* in the pool" in text, text
+    assert slack.wait_for(lambda s: len(s.messages(POOL)) == 1, timeout=WAIT), served.output()
+    ts = str(slack.messages(POOL)[0]["ts"])
+    # The worker records where the card is right after Slack answers; a person reacts after that.
+    assert _eventually(lambda: served.task(1).card_ts == ts), "the card's ts was never stored"
+    slack.add_reaction(POOL, ts, "raised_hand", BEN)
+    event = {
+        "type": "reaction_added", "user": BEN, "reaction": "raised_hand", "item_user": slack.bot_user_id,
+        "item": {"type": "message", "channel": POOL, "ts": ts},
+    }
+    return ts, event
