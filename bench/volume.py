@@ -138,7 +138,8 @@ def _probe_writes(conn: Connection, url: str, task_id: int) -> None:
     """
     from sqlalchemy import text
 
-    from models.db import Database
+    from bot.gate import LOCK_BUDGET
+    from models.db import Database, request_scope
 
     db = Database.from_url(url)
     samples: list[tuple[float, float, str]] = []  # (began, seconds, error or "") per write
@@ -147,7 +148,8 @@ def _probe_writes(conn: Connection, url: str, task_id: int) -> None:
     def write() -> None:
         nonlocal n
         n += 1
-        with db.transaction() as session:
+        # As a request does: within a request's lock budget (and so, on SQLite, leaving checkpoints to jobs).
+        with request_scope(LOCK_BUDGET), db.transaction() as session:
             session.execute(
                 text("INSERT INTO processedevent (team_id, event_id, at) VALUES (:team, :key, :at)"),
                 {"team": TEAM_ID, "key": f"bench-probe-{n}", "at": datetime.now(UTC).replace(tzinfo=None)},

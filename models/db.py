@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 __all__ = [
@@ -22,6 +22,10 @@ __all__ = [
 
 # Background work (worker, scheduler, CLI) may wait this long for SQLite's write lock.
 BACKGROUND_WAIT_MS = 30_000
+# How often a SQLite writer tries again for the write lock (seconds).
+LOCK_POLL = 0.001
+# SQLite's default: background commits copy the write-ahead log back once it holds this many pages.
+AUTOCHECKPOINT_PAGES = 1000
 # Once a request has timed out on a lock, the next ones wait only this long until a write succeeds again:
 # a lock held for seconds by another process would otherwise queue every request behind it in turn.
 STALLED_WAIT = 0.2
@@ -106,20 +110,42 @@ def _tune_sqlite(engine: Engine) -> None:
 
     # pysqlite starts transactions lazily as DEFERRED; a read that later writes then fails with
     # "database is locked" instead of waiting. BEGIN IMMEDIATE takes the write lock up front, so
-    # concurrent writers queue on busy_timeout and every read-check-write is serialised. Read-only
-    # sessions (Database.read) begin DEFERRED: in WAL mode they never wait for, nor block, a writer.
+    # every read-check-write is serialised. Read-only sessions (Database.read) begin DEFERRED: in WAL
+    # mode they never wait for, nor block, a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A request waits only what is left of its budget; background work waits long. The pragma is
-        # per connection, and pooled connections serve both, so it is set whenever it changes.
+        # A request waits only what is left of its budget; background work waits long.
         scope = _SCOPE.get()
-        wait_ms = BACKGROUND_WAIT_MS if scope is None else int(scope.remaining() * 1000)
-        info = conn.connection.info
-        if info.get("busy_timeout") != wait_ms:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait_ms}")
-            info["busy_timeout"] = wait_ms
-        readonly = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        wait = BACKGROUND_WAIT_MS / 1000 if scope is None else scope.remaining()
+        if conn.get_execution_options().get(READ_ONLY, False):
+            _pragma(conn, "busy_timeout", int(wait * 1000))
+            conn.exec_driver_sql("BEGIN")
+            return
+        # A request's commit never copies the write-ahead log back into the database (a checkpoint
+        # after a big sweep takes a few hundred milliseconds): background work's commits do that.
+        _pragma(conn, "wal_autocheckpoint", 0 if scope is not None else AUTOCHECKPOINT_PAGES)
+        # Writers wait for the lock by trying again every millisecond, not on SQLite's busy handler:
+        # that one sleeps up to 100 ms between tries, so another process's writer (the sweep) that
+        # frees the lock for a few milliseconds between its batches would be missed, again and again.
+        _pragma(conn, "busy_timeout", 0)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if getattr(error.orig, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCK_POLL)
+
+
+def _pragma(conn: Any, name: str, value: int) -> None:
+    # Pragmas are per connection, and pooled connections serve requests and background work, reads and
+    # writes: each is set when it changes.
+    info = conn.connection.info
+    if info.get(name) != value:
+        conn.exec_driver_sql(f"PRAGMA {name}={value}")
+        info[name] = value
 
 
 READ_ONLY = "handoff_read_only"
@@ -132,7 +158,7 @@ class Database:
         self.engine = engine
         self._reader = engine.execution_options(**{READ_ONLY: True})
         # SQLite has one writer at a time. Threads of this process queue on this lock, which wakes the
-        # next one at once, instead of on SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        # next one at once, rather than each trying SQLite's lock again every millisecond.
         self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._stalled = False  # a request timed out on a lock, and no write has succeeded since
 

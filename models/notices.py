@@ -6,18 +6,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy import select as columns_of
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from models.enums import TaskStatus
 from models.lifecycle import FINISHED
 from models.outbox import Pending, enqueue_all
-from models.sql import insert_ignore, insert_ignore_many
+from models.sql import bulk_insert, insert_ignore
 from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent
 
 __all__ = [
@@ -44,7 +42,8 @@ GROUPED_ITEMS = 50
 class Notice:
     """One notice owed about a task: its once-key, who hears it by DM, and whether its card's thread does."""
 
-    task: Task
+    task_id: int
+    channel: str
     kind: str
     key: str
     dm_to: tuple[str | None, ...] = ()
@@ -96,16 +95,12 @@ def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: dat
     if not keys:
         return set()
     # Sorted, so two runs claiming overlapping keys on PostgreSQL take them in the same order.
-    rows = [{"team_id": team_id, "event_id": k[:KEY_CHARS], "at": now} for k in sorted(keys)]
-    claimed = set(session.execute(_claim_statement(session.get_bind().dialect.name), rows).scalars())
+    rows = [{"event_id": k} for k in sorted({k[:KEY_CHARS] for k in keys})]
+    claimed = {event_id for (event_id,) in bulk_insert(
+        session, ProcessedEvent, rows, same={"team_id": team_id, "at": now}, ignore_conflicts=True,
+        returning=("event_id",),
+    )}
     return {k for k in keys if k[:KEY_CHARS] in claimed}
-
-
-@cache
-def _claim_statement(dialect: str) -> Any:
-    # Built once: run with many rows, SQLAlchemy sends them as one INSERT … VALUES (…), (…) … RETURNING.
-    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(ProcessedEvent).on_conflict_do_nothing()
-    return stmt.returning(col(ProcessedEvent.event_id))
 
 
 def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
@@ -118,24 +113,25 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
     fresh = [n for n in notices if n.key in claimed]
     if not fresh:
         return []
-    rows = [
-        {"team_id": team_id, "task_id": n.task.id, "actor_id": SCHEDULER, "kind": n.kind, "detail": n.detail, "at": now}
-        for n in fresh
-    ]
+    rows = [{"task_id": n.task_id, "kind": n.kind, "detail": n.detail} for n in fresh]
     # A task has at most one notice of each kind in a pass, so (task, kind) names each new event.
-    ids = {(task_id, kind): event_id for event_id, task_id, kind in session.connection().execute(_INSERT_EVENTS, rows)}
+    ids = {(task_id, kind): event_id for event_id, task_id, kind in bulk_insert(
+        session, TaskEvent, rows, same={"team_id": team_id, "actor_id": SCHEDULER, "at": now},
+        returning=("id", "task_id", "kind"),
+    )}
     items: list[Pending] = []
     owed: list[dict[str, Any]] = []
     for notice in fresh:
-        event_id = ids[notice.task.id, notice.kind]
-        task, channel = notice.task, {"channel": notice.task.card_channel_id}
+        event_id = ids[notice.task_id, notice.kind]
+        channel = {"channel": notice.channel}
         if notice.thread:
-            items.append(Pending(f"thread:{event_id}", "thread.note", {**channel, "event_id": event_id}, task.id))
+            note = {**channel, "event_id": event_id}
+            items.append(Pending(f"thread:{event_id}", "thread.note", note, notice.task_id))
         if notice.refresh_card:
-            items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, task.id))
-        owed += [{"team_id": team_id, "user_id": u, "event_id": event_id} for u in dict.fromkeys(notice.dm_to) if u]
+            items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, notice.task_id))
+        owed += [{"user_id": u, "event_id": event_id} for u in dict.fromkeys(notice.dm_to) if u]
     enqueue_all(session, team_id=team_id, now=now, items=items)
-    insert_ignore_many(session, NoticeQueue, owed)
+    bulk_insert(session, NoticeQueue, owed, same={"team_id": team_id}, ignore_conflicts=True)
     return fresh
 
 
@@ -146,43 +142,51 @@ def send_owed_dm(session: Session, *, team_id: str, user_id: str, now: datetime)
     The owed notices are taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
     runs never queue the same one twice; what a crashed run left owed goes with the next run.
     """
-    taken = session.execute(
+    # A big pass owes a manager thousands: their kinds come back with the rows taken, to count them, and
+    # only the notices shown (the first GROUPED_ITEMS of each kind) are read in full.
+    kind_of = columns_of(col(TaskEvent.kind)).where(col(TaskEvent.id) == col(NoticeQueue.event_id)).scalar_subquery()
+    kinds = sorted((event_id, kind) for event_id, kind in session.execute(
         delete(NoticeQueue)
         .where(col(NoticeQueue.team_id) == team_id, col(NoticeQueue.user_id) == user_id)
-        .returning(col(NoticeQueue.event_id))
-    ).scalars().all()
-    if not taken:
+        .returning(col(NoticeQueue.event_id), kind_of)
+    ))
+    if not kinds:
         return False
-    # Plain rows of just what a DM shows: a big pass owes thousands, and ORM objects would cost more than the rest.
-    owed = sorted(session.execute(
+    counts: Counter[str] = Counter()
+    shown = []
+    for event_id, kind in kinds:
+        counts[kind] += 1
+        if counts[kind] <= GROUPED_ITEMS:
+            shown.append(event_id)
+    owed = session.execute(
         columns_of(col(TaskEvent.id), col(TaskEvent.kind), col(Task.id), col(Task.number), col(Task.title),
                    col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
         .join(Task, col(Task.id) == col(TaskEvent.task_id))
-        .where(col(TaskEvent.id).in_(taken))
-    ).all())
+        .where(col(TaskEvent.id).in_(shown))
+        .order_by(col(TaskEvent.id))
+    ).all()
     if not owed:
         return False
     first_id, task_id = owed[0][0], owed[0][2]
-    if len(owed) == 1:
+    if len(kinds) == 1:
         item = Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id)
     else:
-        counts = Counter(str(row[1]) for row in owed)
-        shown: Counter[str] = Counter()
-        items = []
-        for row in owed:
-            shown[row[1]] += 1
-            if shown[row[1]] <= GROUPED_ITEMS:
-                items.append(_item(*row))
+        items = [_item(*row) for row in owed]
         item = Pending(f"notices:{first_id}:{user_id}", "notices", {"user": user_id, "items": items, "counts": counts})
     enqueue_all(session, team_id=team_id, now=now, items=[item])
     return True
 
 
-def owed_dms(session: Session) -> dict[str, list[str]]:
-    """Who is owed a DM, by workspace (between passes normally nobody: a run that stopped left them)."""
-    owed: dict[str, list[str]] = {}
-    for team_id, user_id in session.exec(select(NoticeQueue.team_id, NoticeQueue.user_id).distinct()):
-        owed.setdefault(team_id, []).append(user_id)
+def owed_dms(session: Session) -> dict[str, list[tuple[str, int]]]:
+    """Who is owed a DM, and how many notices, by workspace (between passes normally nobody: a run that
+    stopped left them)."""
+    owed: dict[str, list[tuple[str, int]]] = {}
+    for team_id, user_id, count in session.execute(
+        columns_of(col(NoticeQueue.team_id), col(NoticeQueue.user_id), func.count())
+        .group_by(col(NoticeQueue.team_id), col(NoticeQueue.user_id))
+        .order_by(col(NoticeQueue.team_id), col(NoticeQueue.user_id))
+    ):
+        owed.setdefault(team_id, []).append((user_id, count))
     return owed
 
 
@@ -195,8 +199,3 @@ def _item(
         "kind": kind, "event_id": event_id, "ref": f"T-{number}", "title": title, "url": url,
         "due": due.isoformat() if due else None, "assignee": assignee, "requester": requester,
     }
-
-
-_EVENTS = TaskEvent.__table__  # type: ignore[attr-defined]
-# Many rows in one INSERT … RETURNING (SQLAlchemy's "insertmanyvalues").
-_INSERT_EVENTS = insert(_EVENTS).returning(_EVENTS.c.id, _EVENTS.c.task_id, _EVENTS.c.kind)

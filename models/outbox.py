@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from models.sql import insert_ignore, insert_ignore_many
+from models.sql import bulk_insert, insert_ignore
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox
 
 __all__ = [
@@ -65,7 +65,9 @@ def _row(team_id: str, item: Pending, now: datetime) -> dict[str, Any]:
 
 def enqueue_all(session: Session, *, team_id: str, now: datetime, items: Sequence[Pending]) -> None:
     """Add several deliveries in one statement; any whose key exists already is skipped."""
-    insert_ignore_many(session, Outbox, [_row(team_id, item, now) for item in items])
+    rows = [{"key": i.key, "kind": i.kind, "task_id": i.task_id, "payload": i.payload} for i in items]
+    same = {k: v for k, v in _row(team_id, Pending("", "", {}), now).items() if k not in rows[0]} if rows else {}
+    bulk_insert(session, Outbox, rows, same=same, ignore_conflicts=True)
 
 
 def enqueue(

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -187,7 +188,7 @@ class WorkWeek:
         previous_end: datetime | None = None
         while True:  # ends when a caller stops; every week has a working day, so periods keep coming
             if self.is_working_day(day):
-                start, end = self.day_start(day), self.day_end(day)
+                start, end = _day_bounds(self, day)
                 if previous_end is not None:
                     start = max(start, previous_end)  # a gap of a day or more (Samoa, 2011) must not overlap
                 # A start moved past its end by a gap leaves nothing to work that day.
@@ -195,6 +196,12 @@ class WorkWeek:
                     yield start, end
                     previous_end = end
             day += _ONE_DAY
+
+
+@lru_cache(maxsize=16_384)
+def _day_bounds(week: WorkWeek, day: date) -> tuple[datetime, datetime]:
+    # A sweep asks the same few days of the same few weeks thousands of times: zone arithmetic once each.
+    return week.day_start(day), week.day_end(day)
 
 
 # --- text ---------------------------------------------------------------------------------------------

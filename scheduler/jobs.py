@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import select as columns_of
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.db import Database
@@ -27,6 +28,7 @@ from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
 from models.roles import roles_of, seed_managers
+from models.sql import bulk_update
 from models.tables import Person, RecurringTask, Task, TaskEvent
 from models.tasks import NewTask, create_task
 from models.worktime import WorkWeek
@@ -89,12 +91,14 @@ def _stamp(moment: datetime) -> int:
 
 # -- the sweep: reminders, overdue, escalations, unclaimed pool tasks ------------------------------
 
-# Tasks per transaction: short enough that a request never waits long behind the sweep for the write lock.
+# Tasks in the first transaction; later ones are sized so that each holds the write lock about HOLD seconds.
 SWEEP_BATCH = 50
+HOLD = 0.015
 # A stored next notice is looked at again within a day at most, so changed hours, zones or settings catch up.
 RECHECK = timedelta(days=1)
-# The longest pause (seconds) after a write transaction, so SQLite's other writers get the lock in between.
-MAX_GAP = 0.05
+# The longest pause (seconds) after a write transaction, so SQLite's other writers get the lock in between:
+# they try for it every millisecond (models.db.LOCK_POLL).
+MAX_GAP = 0.005
 # A task whose notices could not be worked out (damaged data) is tried again this much later.
 RETRY_FAILED = timedelta(hours=1)
 _POOL_ENTRIES = ("created", "released", "reopened")
@@ -108,6 +112,42 @@ class _Team:
     people: _People
     managers: list[str]
     assistants: list[str] | None = None
+    weeks: dict[str | None, WorkWeek] = field(default_factory=dict)
+
+    def week(self, user_id: str | None, config: JobConfig) -> WorkWeek:
+        """Someone's working week, worked out once per run."""
+        if user_id not in self.weeks:
+            self.weeks[user_id] = config.week(self.people.get(user_id))
+        return self.weeks[user_id]
+
+
+@dataclass(slots=True)
+class _Owed:
+    """What the sweep reads of a task whose next notice has come (plain values: no ORM bookkeeping)."""
+
+    id: int
+    team_id: str
+    number: int
+    status: TaskStatus
+    due_at: datetime | None
+    created_at: datetime
+    snoozed_until: datetime | None
+    assignee_id: str | None
+    requester_id: str
+    card_channel_id: str
+    version: int
+
+    @property
+    def ref(self) -> str:
+        """`T-42`."""
+        return f"T-{self.number}"
+
+
+_OWED_COLUMNS = [col(getattr(Task, f)) for f in _Owed.__slots__]
+
+
+def _notice(task: _Owed, kind: str, key: str, **more: Any) -> Notice:
+    return Notice(task.id, task.card_channel_id, kind, key, **more)
 
 
 @dataclass
@@ -116,86 +156,122 @@ class _Batch:
 
     notices: list[Notice]
     moves: list[dict[str, Any]]
-    unsnoozed: list[Task]
+    unsnoozed: list[_Owed]
 
 
-def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int = SWEEP_BATCH) -> JobReport:
+def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | None = None) -> JobReport:
     """Queue the reminders, overdue notices, escalations and nudges owed at `now`.
 
-    Only tasks whose next-notice instant has come are read, workspace by workspace and `batch` at a
+    Only tasks whose next-notice instant has come are read, workspace by workspace and a batch at a
     time: each batch is worked out from a read, then written in one short transaction, and its tasks
-    moved on to their next notice. Last, each person gets one DM for all they are owed in the pass.
+    moved on to their next notice. Batches are sized to hold the write lock about HOLD seconds (or are
+    `batch` tasks each, when given). Last, each person gets one DM for all they are owed in the pass.
     One workspace failing stops none of the others.
     """
     with db.read() as session:
         owed = session.exec(select(Task.team_id, Task.id).where(col(Task.next_notice_at) <= now)).all()
         left_owing = owed_dms(session)
     by_team: dict[str, list[int]] = {team_id: [] for team_id in left_owing}
-    for team_id, task_id in sorted(owed):
+    # Sorted as plain tuples: comparing result rows costs more than the rest of this loop.
+    for team_id, task_id in sorted((t, i) for t, i in owed):
         assert task_id is not None
         by_team.setdefault(team_id, []).append(task_id)
     report = JobReport()
+    pace = _Pace(db, batch)
     for team_id, ids in sorted(by_team.items()):
         try:
             with db.transaction() as session:
                 team = _Team(team_id, _People(session, team_id), _managers(session, team_id, now, config))
-            for start in range(0, len(ids), batch):
-                with db.read() as session:
-                    planned = _plan(session, team, ids[start : start + batch], now, config)
-                with _then_a_gap(db) as session:
-                    report += _write(session, team, planned, now)
-            # The pass's DMs last, one per person however many batches it took, each in its own transaction.
+            report += _sweep_team(db, team, ids, now, config, pace)
+            # The pass's DMs last, one per person however many batches it took.
             with db.read() as session:
                 recipients = owed_dms(session).get(team_id, [])
-            for user_id in recipients:
-                with _then_a_gap(db) as session:
-                    send_owed_dm(session, team_id=team_id, user_id=user_id, now=now)
+            # As many people to a transaction as their notices fit in a batch (a manager may be owed thousands).
+            dms = _Pace(db, batch)
+            start = 0
+            while start < len(recipients):
+                end, owing = start + 1, recipients[start][1]
+                while end < len(recipients) and owing + recipients[end][1] <= dms.size:
+                    owing, end = owing + recipients[end][1], end + 1
+                with dms.transaction(owing) as session:
+                    for user_id, _count in recipients[start:end]:
+                        send_owed_dm(session, team_id=team_id, user_id=user_id, now=now)
+                start = end
         except Exception:
-            log.exception("sweep of workspace %s failed at %s; the others go on", team_id, now.isoformat())
+            log.exception("sweep of workspace %s failed at %s", team_id, now.isoformat())
     return report
 
 
-@contextmanager
-def _then_a_gap(db: Database) -> Iterator[Session]:
-    """A write transaction; on SQLite, then a pause as long as it held the lock (at most MAX_GAP seconds).
+def _sweep_team(
+    db: Database, team: _Team, ids: list[int], now: datetime, config: JobConfig, pace: _Pace
+) -> JobReport:
+    """Plan and write one workspace's owed tasks, batch by batch (a planner thread beside the writer was
+    tried: on SQLite the two fight over the GIL, and each batch then holds the lock longer)."""
+    report = JobReport()
+    start = 0
+    while start < len(ids):
+        chunk, start = ids[start : start + pace.size], start + pace.size
+        with db.read() as session:
+            planned = _plan(session, team, chunk, now, config)
+        with pace.transaction(len(chunk)) as session:
+            report += _write(session, team, planned, now)
+    return report
 
-    SQLite's other writers (the web process) wait for its one lock by polling it: a sweep that took it
-    again at once would starve them. Half the time free keeps their wait to a few polls.
+
+class _Pace:
+    """Write transactions that each hold the lock about HOLD seconds: `size` is how much to put in the next.
+
+    On SQLite, each is followed by a pause (as long as it held the lock, at most MAX_GAP): the other
+    processes' writers try for the lock every millisecond, and a job that took it again at once would
+    starve them.
     """
-    started = monotonic()
-    with db.transaction() as session:
-        yield session
-    if db.dialect == "sqlite":
-        sleep(min(monotonic() - started, MAX_GAP))
+
+    def __init__(self, db: Database, fixed: int | None) -> None:
+        self.db = db
+        self.size = fixed or SWEEP_BATCH
+        self.fixed = fixed is not None
+
+    @contextmanager
+    def transaction(self, done: int) -> Iterator[Session]:
+        """A write transaction for `done` items; sizes the next one from how long this one took."""
+        started = monotonic()
+        with self.db.transaction() as session:
+            yield session
+        held = monotonic() - started
+        if not self.fixed:
+            # At most doubling, at least halving: one slow transaction (a checkpoint, a busy disk) is no trend.
+            self.size = min(max(int(done * HOLD / max(held, 1e-4)), done // 2, 1), done * 2)
+        if self.db.dialect == "sqlite":
+            sleep(min(held, MAX_GAP))
 
 
 def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:
-    rows = session.connection().execute(
-        select(Task.__table__).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now)  # type: ignore[attr-defined]
+    rows = session.execute(
+        columns_of(*_OWED_COLUMNS).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now)
     )
-    # Plain rows, not ORM objects: these are only read, and the ORM's bookkeeping would cost more than the sweep.
-    tasks = [Task.model_construct(**row._mapping) for row in rows]
-    since = _open_since(session, [t.id for t in tasks if t.status == TaskStatus.OPEN and t.id is not None])
+    tasks = [_Owed(*row) for row in rows]
+    since = _open_since(session, [t.id for t in tasks if t.status == TaskStatus.OPEN])
     planned = _Batch([], [], [])
     for task in tasks:
         try:
             pooled = task.status == TaskStatus.OPEN
-            week = config.week(team.people.get(task.requester_id if pooled else task.assignee_id))
+            week = team.week(task.requester_id if pooled else task.assignee_id, config)
             if pooled:
                 entered = since.get(task.id or 0, task.created_at)
                 owed = _pool_notices(task, entered, now, config, week, team.managers)
                 upcoming = _pool_upcoming(entered, now, config, week)
             else:
                 escalate_from = week.add_working_time(task.due_at, config.overdue_grace) if task.due_at else now
-                owed = _due_notices(task, now, config, week, team.managers, escalate_from)
-                upcoming = _due_upcoming(task, now, config, week, escalate_from)
-            planned.moves.append({"b_id": task.id, "b_version": task.version, "b_next": _next_look(upcoming, now)})
+                moments = _lead_moments(task, config.reminder_leads, week) if task.due_at else []
+                owed = _due_notices(task, now, week, team.managers, escalate_from, moments)
+                upcoming = _due_upcoming(task, now, week, escalate_from, moments)
+            planned.moves.append({"id": task.id, "version": task.version, "next_notice_at": _next_look(upcoming, now)})
             planned.notices += owed
             if task.snoozed_until is not None and task.snoozed_until <= now:
                 planned.unsnoozed.append(task)
         except Exception:
             log.exception("sweep skipped %s of workspace %s", task.ref, task.team_id)
-            planned.moves.append({"b_id": task.id, "b_version": task.version, "b_next": now + RETRY_FAILED})
+            planned.moves.append({"id": task.id, "version": task.version, "next_notice_at": now + RETRY_FAILED})
     # The once-keys first: nothing is worked out or written for a notice that was sent before.
     fresh = unclaimed_keys(session, team_id=team.team_id, keys=[n.key for n in planned.notices])
     planned.notices = [_with_helpers(session, team, n, now, config) for n in planned.notices if n.key in fresh]
@@ -208,9 +284,8 @@ def _write(session: Session, team: _Team, planned: _Batch, now: datetime) -> Job
     for notice in record_notices(session, team_id=team.team_id, notices=planned.notices, now=now):
         setattr(report, _COUNTED[notice.kind], getattr(report, _COUNTED[notice.kind]) + 1)
     _unsnooze(session, team.team_id, planned.unsnoozed, now)
-    if planned.moves:
-        # Compare-and-set on the version: a change that committed meanwhile keeps its own "look again now".
-        session.connection().execute(_MOVE_ON, planned.moves)
+    # Compare-and-set on the version: a change that committed meanwhile keeps its own "look again now".
+    bulk_update(session, Task, planned.moves, match=("id", "version"))
     return report
 
 
@@ -223,14 +298,14 @@ def _next_look(upcoming: list[datetime], now: datetime) -> datetime | None:
     return min([*later, now + RECHECK]) if later else None
 
 
-def owed_leads(task: Task, now: datetime, leads: Iterable[timedelta], week: WorkWeek) -> list[timedelta]:
+def _owed_leads(task: _Owed, now: datetime, moments: list[tuple[timedelta, datetime]]) -> list[timedelta]:
     """The reminder lead times whose (working-hours-shifted) moment has come for `task` at `now`."""
     if task.due_at is None or now >= task.due_at:
         return []
-    return [lead for lead, at in _lead_moments(task, leads, week) if at <= now]
+    return [lead for lead, at in moments if at <= now]
 
 
-def _lead_moments(task: Task, leads: Iterable[timedelta], week: WorkWeek) -> list[tuple[timedelta, datetime]]:
+def _lead_moments(task: _Owed, leads: Iterable[timedelta], week: WorkWeek) -> list[tuple[timedelta, datetime]]:
     """Each reminder lead with the moment it lands, in working hours where that is before the due time."""
     assert task.due_at is not None
     due = task.due_at
@@ -243,35 +318,36 @@ def _lead_moments(task: Task, leads: Iterable[timedelta], week: WorkWeek) -> lis
     return moments
 
 
-def _snoozed(task: Task, now: datetime) -> bool:
+def _snoozed(task: _Owed, now: datetime) -> bool:
     return task.snoozed_until is not None and now < task.snoozed_until
 
 
 def _due_notices(
-    task: Task, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str], escalate_from: datetime
+    task: _Owed, now: datetime, week: WorkWeek, managers: list[str], escalate_from: datetime,
+    moments: list[tuple[timedelta, datetime]],
 ) -> list[Notice]:
     """What an assigned task with a due time is owed at `now`: the nearest reminder, overdue, an escalation."""
     if task.due_at is None:
         return []
     due, stamp = task.due_at, _stamp(task.due_at)
     notices = []
-    owed = owed_leads(task, now, config.reminder_leads, week)
+    owed = _owed_leads(task, now, moments)
     # After downtime several leads may be owed at once: the person needs only the nearest one.
     if owed and not _snoozed(task, now):
         lead = min(owed)
-        notices.append(Notice(
+        notices.append(_notice(
             task, "reminder", f"rem:{task.id}:{stamp}:{int(lead.total_seconds())}", dm_to=(task.assignee_id,),
             detail={"lead": int(lead.total_seconds())},
         ))
     if now >= due and not _snoozed(task, now):
-        notices.append(Notice(
+        notices.append(_notice(
             task, "overdue", f"od:{task.id}:{stamp}", dm_to=(task.assignee_id,), thread=True, refresh_card=True,
         ))
     at_now = _at(week, now)
     if now >= escalate_from and at_now.working:
         # At most once per working day (the assignee's local date) for the same due time.
         day = at_now.day.isoformat()
-        notices.append(Notice(
+        notices.append(_notice(
             task, "escalated", f"esc:{task.id}:{stamp}:{day}", dm_to=(task.requester_id, *managers),
             detail={"late_by": int((now - due).total_seconds())},
         ))
@@ -279,12 +355,12 @@ def _due_notices(
 
 
 def _due_upcoming(
-    task: Task, now: datetime, config: JobConfig, week: WorkWeek, escalate_from: datetime
+    task: _Owed, now: datetime, week: WorkWeek, escalate_from: datetime, moments: list[tuple[timedelta, datetime]]
 ) -> list[datetime]:
     """When an assigned task may be owed its next notice: reminders, due time, snooze end, next escalation."""
     if task.due_at is None:
         return []
-    upcoming = [at for _lead, at in _lead_moments(task, config.reminder_leads, week)] + [task.due_at]
+    upcoming = [at for _lead, at in moments] + [task.due_at]
     if task.snoozed_until is not None:
         upcoming.append(task.snoozed_until)
     upcoming.append(escalate_from if escalate_from > now else _at(week, now).next_escalation)
@@ -308,16 +384,16 @@ def _at(week: WorkWeek, now: datetime) -> _Now:
 
 
 def _pool_notices(
-    task: Task, since: datetime, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str]
+    task: _Owed, since: datetime, now: datetime, config: JobConfig, week: WorkWeek, managers: list[str]
 ) -> list[Notice]:
     """What a task waiting in the pool since `since` is owed: a nudge in its thread, then the managers' DM."""
     waited = week.working_time_between(since, now)
     stamp = _stamp(since)
     notices = []
     if waited >= config.unclaimed_after:
-        notices.append(Notice(task, "nudged", f"nudge:{task.id}:{stamp}", thread=True))
+        notices.append(_notice(task, "nudged", f"nudge:{task.id}:{stamp}", thread=True))
     if waited >= config.unclaimed_escalate_after:
-        notices.append(Notice(
+        notices.append(_notice(
             task, "unclaimed", f"unesc:{task.id}:{stamp}", dm_to=tuple(managers),
             detail={"waited": int(waited.total_seconds())},
         ))
@@ -361,7 +437,7 @@ def _available_assistants(
     return sorted(working)[:10]
 
 
-def _unsnooze(session: Session, team_id: str, tasks: list[Task], now: datetime) -> None:
+def _unsnooze(session: Session, team_id: str, tasks: list[_Owed], now: datetime) -> None:
     """A snooze is over: refresh each card once so its "snoozed until" note goes away, and forget the snooze."""
     if not tasks:
         return
@@ -375,13 +451,6 @@ def _unsnooze(session: Session, team_id: str, tasks: list[Task], now: datetime) 
         .where(col(Task.id).in_([t.id for t in tasks]), col(Task.snoozed_until) <= now)
         .values(snoozed_until=None)
     )
-
-
-_MOVE_ON = (
-    update(Task.__table__)  # type: ignore[attr-defined]
-    .where(col(Task.id) == bindparam("b_id"), col(Task.version) == bindparam("b_version"))
-    .values(next_notice_at=bindparam("b_next"))
-)
 
 
 # -- recurring tasks ------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""Many rows as one parameter (bulk_insert, bulk_update): every column type stored as a plain insert would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import col, select
+
+from models.db import Database
+from models.enums import TaskStatus
+from models.outbox import OUTBOX_PENDING, Pending, enqueue_all
+from models.sql import bulk_insert, bulk_update
+from models.tables import Outbox, ProcessedEvent, Task
+from models.tasks import NewTask, create_task
+
+NOW = datetime(2026, 11, 25, 15, 0, 0, 123456, tzinfo=UTC)
+# Text a JSON document must escape, and a word of each script Slack users type.
+AWKWARD = 'quote " backslash \\ newline \n tab \t emoji 🧾 Ünïcode 漢字 <&>'
+
+
+def test_rows_of_every_type_are_stored_as_given(db: Database) -> None:
+    payloads = [{"channel": "C1", "text": AWKWARD, "n": 3, "ok": True, "none": None, "list": [1, "two"]}, {}]
+    with db.transaction() as session:
+        enqueue_all(session, team_id="T1", now=NOW, items=[
+            Pending("k1", "card.post", payloads[0], None), Pending(AWKWARD, "dm", payloads[1], None),
+        ])
+    with db.read() as session:
+        rows = session.exec(select(Outbox).order_by(col(Outbox.id))).all()
+    assert [(r.key, r.kind, r.payload, r.task_id) for r in rows] == [
+        ("k1", "card.post", payloads[0], None), (AWKWARD, "dm", payloads[1], None),
+    ]
+    for row in rows:  # the columns given once for all rows
+        assert (row.team_id, row.status, row.attempts) == ("T1", OUTBOX_PENDING, 0)
+        assert (row.uncertain, row.result) == (False, {})
+        assert row.created_at == NOW and row.next_attempt_at == NOW  # to the microsecond, in UTC
+
+
+def test_conflicts_are_skipped_and_returning_names_only_the_rows_inserted(db: Database) -> None:
+    with db.transaction() as session:
+        first = bulk_insert(session, ProcessedEvent, [{"event_id": "a"}, {"event_id": "b"}],
+                            same={"team_id": "T1", "at": NOW}, ignore_conflicts=True, returning=("event_id",))
+        again = bulk_insert(session, ProcessedEvent, [{"event_id": "b"}, {"event_id": "c"}],
+                            same={"team_id": "T1", "at": NOW}, ignore_conflicts=True, returning=("event_id",))
+        assert bulk_insert(session, ProcessedEvent, [], same={"team_id": "T1", "at": NOW}) == []
+    assert sorted(first) == [("a",), ("b",)] and again == [("c",)]
+    with db.read() as session:
+        assert sorted(session.exec(select(ProcessedEvent.event_id))) == ["a", "b", "c"]
+
+
+def test_an_update_changes_only_the_rows_whose_match_columns_all_agree(db: Database) -> None:
+    with db.transaction() as session:
+        ids = [create_task(session=session, now=NOW, request=NewTask(
+            team_id="T1", requester_id="UR", title=f"Task {n}", origin_channel_id="C1", card_channel_id="C1",
+        )).id for n in range(3)]
+    later = NOW + timedelta(hours=5)
+    with db.transaction() as session:
+        bulk_update(session, Task, [
+            {"id": ids[0], "version": 1, "next_notice_at": later},
+            {"id": ids[1], "version": 7, "next_notice_at": later},  # a stale version: left as it is
+            {"id": ids[2], "version": 1, "next_notice_at": None},
+        ], match=("id", "version"))
+    with db.read() as session:
+        tasks = {t.id: t for t in session.exec(select(Task))}
+    assert tasks[ids[0]].next_notice_at == later
+    assert tasks[ids[1]].next_notice_at == NOW
+    assert tasks[ids[2]].next_notice_at is None
+    assert {t.status for t in tasks.values()} == {TaskStatus.OPEN}
