@@ -141,6 +141,9 @@ class Delivery:
         self._wake: Wakeup = wake if wake is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The workspace's address (auth.test), for links to messages; "" once known to be unusable.
+        self._url: str | None = None
+        self._url_lock = threading.Lock()
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -571,12 +574,31 @@ class Delivery:
                 return None
 
     def _permalink(self, channel: str, ts: str) -> str | None:
-        """The card's link; None if Slack refuses one for good. A transient failure raises `_Retry`."""
+        """A top-level message's link; None if Slack refuses one for good. A transient failure raises `_Retry`.
+
+        Slack's links to a top-level message are the workspace's address, `archives/<channel>/p<ts without
+        its dot>` (what chat.getPermalink answers): made here from auth.test's `url`, asked once, so a card
+        costs one Web API call, not two. Without that address, chat.getPermalink is asked.
+        """
+        base = self._workspace_url()
+        if base:
+            return f"{base}archives/{channel}/p{ts.replace('.', '')}"
         try:
             return str(self._call("chat_getPermalink", channel=channel, message_ts=ts)["permalink"])
         except _Dead as refused:
             log.warning("no permalink for %s/%s (%s); cards will link by reference only", channel, ts, refused)
             return None
+
+    def _workspace_url(self) -> str | None:
+        with self._url_lock:
+            if self._url is None:
+                try:
+                    url = str(self._call("auth_test").get("url") or "")
+                except (_Retry, _Dead) as failed:
+                    log.warning("auth.test failed (%s); links come from chat.getPermalink", failed)
+                    return None  # asked again next time
+                self._url = url if url.startswith("https://") and url.endswith("/") else ""
+            return self._url or None
 
     def _call(self, method: str, backoff_from: Outbox | None = None, **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method, turning failures into retry-or-give-up decisions."""

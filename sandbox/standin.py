@@ -710,6 +710,11 @@ class SlackStandIn:
         with self._lock:
             return list(self._calls)
 
+    def permalink(self, channel_id: str, ts: str) -> str:
+        """What chat.getPermalink answers for a message (without recording a call)."""
+        with self._lock:
+            return str(self._chat_get_permalink({"channel": channel_id, "message_ts": ts})["permalink"])
+
     def calls_to(self, method: str) -> list[ApiCall]:
         """Calls of one method, oldest first."""
         with self._lock:

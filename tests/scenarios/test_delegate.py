@@ -50,6 +50,10 @@ def test_delegate_to_a_mentioned_person(bot: Bot) -> None:
 
     dm = bot.slack.dms(ANA)
     assert len(dm) == 1 and "delegated" in dm[0]["text"] and "Reconcile October invoices" in dm[0]["text"]
+    # The DM links to the card by Slack's own permalink, made from the workspace's address (auth.test):
+    # no chat.getPermalink round trip per card.
+    assert task.card_ts is not None and task.card_url == bot.slack.permalink(GENERAL, task.card_ts)
+    assert task.card_url in json.dumps(dm[0]) and bot.slack.calls_to("chat.getPermalink") == []
 
     assert bot.slack.responses == [] and bot.slack.ephemerals(RITA) == []  # and no second one later
 

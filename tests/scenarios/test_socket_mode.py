@@ -167,15 +167,16 @@ def test_a_reaction_event_over_the_socket_claims_a_pool_task(served: Served, sla
 
 
 def test_a_claim_sent_while_the_bot_still_records_its_card_is_not_lost(served: Served, slack: SlackStandIn) -> None:
-    # Slack is slow to answer chat.getPermalink, the call the bot makes right after posting a card.
+    # Slack is slow to answer auth.test, which the worker asks for the workspace's address (to link to
+    # the card) right after posting its first card.
     slack.hang_seconds = 2.0
-    slack.fail_next("chat.getPermalink", "timeout_after_success")
+    slack.fail_next("auth.test", "timeout_after_success")
     text = _ack_text(slack, slack.socket_command(RITA, "/delegate", "Check the shared inbox", channel_id=GENERAL))
     assert "Created *T-1*" in text, text
     assert slack.wait_for(lambda s: len(s.messages(POOL)) == 1, timeout=WAIT), served.output()
     ts = slack.messages(POOL)[0]["ts"]
 
-    # Ben claims it as soon as he sees the card, while the bot is still waiting for the permalink.
+    # Ben claims it as soon as he sees the card, while the bot is still waiting for the card's link.
     slack.add_reaction(POOL, ts, "raised_hand", BEN)
     event = {
         "type": "reaction_added", "user": BEN, "reaction": "raised_hand", "item_user": slack.bot_user_id,
