@@ -413,7 +413,7 @@ def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: Me
         messages=sum(seen.values()), last_message_s=(max(arrivals) - began) if arrivals else math.nan,
         drained=pending == 0, pending=pending, lost=lost, duplicated=sum(n - 1 for n in seen.values() if n > 1),
         throttled=sum(1 for c in calls if c.error == "ratelimited"),
-        detail={"drain_wait_s": round(drain_s, 1), "api_calls": len(calls)},
+        detail={"sent_in_s": round(acks.seconds, 1), "drain_wait_s": round(drain_s, 1), "api_calls": len(calls)},
     )
 
 
@@ -479,6 +479,7 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str, str]]:
              f"{_mark(burst.lost == 0 and burst.duplicated == 0 and burst.drained)}", "0 / 0"),
             ("  outbox left at the end", f"{burst.pending}", "0"),
             ("  ack p99 / errors", f"{_ms(burst.ack_p99_ms)} / {burst.ack_errors}", ""),
+            ("  every command answered after", f"{burst.detail.get('sent_in_s', math.nan):.1f} s", ""),
         ]
     if result["memory"]:
         worst, memory = max(result["memory"].items(), key=lambda kv: kv[1]["sum_mb"])
