@@ -190,6 +190,7 @@ def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
 
     from bot.app import utc_now
     from bot.delivery import DeliveryReport
+    from models.outbox import newest_id
     from models.tables import OUTBOX_PENDING, Outbox
 
     started = utc_now()
@@ -207,17 +208,21 @@ def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
         report = handoff.scheduler.run(group, at=at, lead=False)
         assert report is not None
         print(f"queued: {report.summary()}")
+        # What this run queued, and whatever was waiting before it: not what the bot queues meanwhile
+        # (a busy bot's own worker delivers that; draining it too would never end under load).
+        with handoff.services.db.read() as session:
+            through = newest_id(session)
 
         def due() -> int:
             with handoff.services.db.read() as session:
                 return session.exec(select(func.count()).select_from(Outbox).where(
-                    Outbox.status == OUTBOX_PENDING, col(Outbox.next_attempt_at) <= clock()
+                    Outbox.status == OUTBOX_PENDING, col(Outbox.next_attempt_at) <= clock(), col(Outbox.id) <= through
                 )).one()
 
         delivered = DeliveryReport()
         deadline = time.monotonic() + JOBS_DELIVERY_LIMIT
         while True:
-            passed = handoff.services.delivery.drain()
+            passed = handoff.services.delivery.drain(through_id=through)
             delivered.sent += passed.sent
             delivered.retried += passed.retried
             delivered.dead += passed.dead

@@ -235,11 +235,12 @@ class Delivery:
             if report.touched == 0:
                 self._wake.wait(self.poll_interval)
 
-    def drain(self, *, rounds: int = 20) -> DeliveryReport:
-        """Deliver until nothing due is left (or `rounds` passes); returns the totals."""
+    def drain(self, *, rounds: int = 20, through_id: int | None = None) -> DeliveryReport:
+        """Deliver until nothing due is left (or `rounds` passes), only rows up to `through_id` if given;
+        returns the totals."""
         total = DeliveryReport()
         for _ in range(rounds):
-            report = self.deliver_due()
+            report = self.deliver_due(through_id=through_id)
             total.sent += report.sent
             total.retried += report.retried
             total.dead += report.dead
@@ -248,15 +249,18 @@ class Delivery:
                 break
         return total
 
-    def deliver_due(self, limit: int = 25) -> DeliveryReport:
-        """One pass over up to `limit` due rows, leased a few at a time: send each, record its outcome."""
+    def deliver_due(self, limit: int = 25, *, through_id: int | None = None) -> DeliveryReport:
+        """One pass over up to `limit` due rows (up to `through_id` if given), leased a few at a time:
+        send each, record its outcome."""
         report = DeliveryReport()
         taken = 0
         while taken < limit:
             owner = uuid.uuid4().hex  # this lease's token: only its holder may write the rows' outcomes
             batch = min(LEASE_BATCH * self.lanes, limit - taken)
             with self.db.transaction() as session:
-                rows = outbox.lease_due(session, now=self.clock(), owner=owner, lease=self.lease, limit=batch)
+                rows = outbox.lease_due(
+                    session, now=self.clock(), owner=owner, lease=self.lease, limit=batch, through_id=through_id
+                )
             if self.lanes == 1:
                 report.add(self._deliver_lane(rows, owner))
             else:

@@ -21,6 +21,7 @@ __all__ = [
     "begin_attempt",
     "enqueue_all",
     "latest_pending_id",
+    "newest_id",
     "supersede",
     "enqueue",
     "lease_due",
@@ -85,9 +86,11 @@ def enqueue(
 
 
 def lease_due(
-    session: Session, *, now: datetime, owner: str, lease: timedelta = LEASE, limit: int = 5
+    session: Session, *, now: datetime, owner: str, lease: timedelta = LEASE, limit: int = 5,
+    through_id: int | None = None,
 ) -> list[Outbox]:
-    """Take up to `limit` due rows (oldest first) for `owner` until `now + lease`; returns detached copies.
+    """Take up to `limit` due rows (oldest first; only up to `through_id` if given) for `owner` until
+    `now + lease`; returns detached copies.
 
     A row whose lease ran out is taken again, still marked uncertain if a call was in flight then.
     """
@@ -98,6 +101,8 @@ def lease_due(
         .order_by(col(Outbox.id))
         .limit(limit)
     )
+    if through_id is not None:
+        query = query.where(col(Outbox.id) <= through_id)
     if session.get_bind().dialect.name == "postgresql":
         # Another worker's rows are skipped, not waited for. (SQLite's BEGIN IMMEDIATE serialises this.)
         query = query.with_for_update(skip_locked=True)
@@ -224,6 +229,12 @@ def supersede(session: Session, *, task_id: int, kind: str, through_id: int, now
         )
         .values(status=OUTBOX_SENT, sent_at=now, locked_until=None, lease_owner=None)
     )
+
+
+def newest_id(session: Session) -> int:
+    """The id of the newest outbox row (0 when there is none): what was queued up to now."""
+    newest = session.exec(select(func.max(Outbox.id))).one()
+    return int(newest or 0)
 
 
 def latest_pending_id(session: Session, *, task_id: int, kind: str) -> int | None:

@@ -605,3 +605,26 @@ def test_jobs_run_delivers_everything_due_not_just_the_first_500(
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == "delivered: sent=520 retrying=0 refused=0"
     assert len(_dm_texts(bot, ANA, "Backlog")) == 520
+
+
+def test_a_drain_through_an_id_leaves_what_was_queued_after_it_to_the_bots_worker(
+    bot: Bot, clock: FakeClock
+) -> None:
+    # `jobs run` drains what it queued: under load the bot keeps queuing, and draining that too never ends.
+    from models.outbox import Pending, enqueue_all, newest_id
+
+    clock.set(utc(2025, 11, 19, 15))
+    db = bot.handoff.services.db
+    with db.transaction() as session:
+        enqueue_all(session, team_id=TEAM, now=clock(), items=[
+            Pending(f"mine:{n}", "notice", {"user": ANA, "text": f"Mine {n}"}) for n in range(3)
+        ])
+    with db.read() as session:
+        through = newest_id(session)
+    with db.transaction() as session:
+        enqueue_all(session, team_id=TEAM, now=clock(), items=[
+            Pending(f"later:{n}", "notice", {"user": ANA, "text": f"Later {n}"}) for n in range(2)
+        ])
+    assert bot.handoff.services.delivery.drain(through_id=through).sent == 3
+    assert len(_dm_texts(bot, ANA, "Mine")) == 3 and _dm_texts(bot, ANA, "Later") == []
+    assert bot.deliver().sent == 2  # the bot's own worker sends the rest
