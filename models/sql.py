@@ -33,7 +33,18 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
 
 # -- many rows as one parameter ---------------------------------------------------------------------
 # A batch of thousands of rows costs SQLAlchemy tens of microseconds a row to bind and render; sent as
-# one parameter and unpacked by the database (SQLite's json_each, PostgreSQL's unnest), it costs a few.
+# one parameter and unpacked by the database (SQLite's json_each, PostgreSQL's json_array_elements), it
+# costs a few. A handful of rows (a request's) goes the plain way: a statement built once and cached.
+SMALL = 16
+
+
+@cache
+def _plain_insert(dialect: str, model: type[SQLModel], ignore_conflicts: bool, returning: tuple[str, ...]) -> Any:
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    if ignore_conflicts:
+        stmt = stmt.on_conflict_do_nothing()
+    return stmt.returning(*(table.c[n] for n in returning)) if returning else stmt
 
 
 def bulk_insert(
@@ -52,6 +63,10 @@ def bulk_insert(
     """
     if not rows:
         return []
+    if len(rows) <= SMALL:
+        stmt = _plain_insert(session.get_bind().dialect.name, model, ignore_conflicts, tuple(returning))
+        result = session.execute(stmt, [{**row, **(same or {})} for row in rows])
+        return [tuple(row) for row in result] if returning else []
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
     source, params = _rows_source(session, table, names, rows)
