@@ -91,9 +91,11 @@ def _stamp(moment: datetime) -> int:
 
 # -- the sweep: reminders, overdue, escalations, unclaimed pool tasks ------------------------------
 
-# Tasks in the first transaction; later ones are sized so that each holds the write lock about HOLD seconds.
+# Tasks in the first transaction; later ones are sized so that each takes about HOLD seconds: on SQLite,
+# how long every other writer waits for its one lock; on PostgreSQL, only a request that touches one of
+# the batch's tasks waits, and fewer round trips matter more.
 SWEEP_BATCH = 50
-HOLD = 0.015
+HOLD = {"sqlite": 0.015, "postgresql": 0.05}
 # A stored next notice is looked at again within a day at most, so changed hours, zones or settings catch up.
 RECHECK = timedelta(days=1)
 # The longest pause (seconds) after a write transaction, so SQLite's other writers get the lock in between:
@@ -164,7 +166,7 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | No
 
     Only tasks whose next-notice instant has come are read, workspace by workspace and a batch at a
     time: each batch is worked out from a read, then written in one short transaction, and its tasks
-    moved on to their next notice. Batches are sized to hold the write lock about HOLD seconds (or are
+    moved on to their next notice. Batches are sized to take about HOLD seconds each (or are
     `batch` tasks each, when given). Last, each person gets one DM for all they are owed in the pass.
     One workspace failing stops none of the others.
     """
@@ -219,7 +221,7 @@ def _sweep_team(
 
 
 class _Pace:
-    """Write transactions that each hold the lock about HOLD seconds: `size` is how much to put in the next.
+    """Write transactions that each take about HOLD seconds: `size` is how much to put in the next.
 
     On SQLite, each is followed by a pause (as long as it held the lock, at most MAX_GAP): the other
     processes' writers try for the lock every millisecond, and a job that took it again at once would
@@ -240,7 +242,8 @@ class _Pace:
         held = monotonic() - started
         if not self.fixed:
             # At most doubling, at least halving: one slow transaction (a checkpoint, a busy disk) is no trend.
-            self.size = min(max(int(done * HOLD / max(held, 1e-4)), done // 2, 1), done * 2)
+            hold = HOLD.get(self.db.dialect, HOLD["sqlite"])
+            self.size = min(max(int(done * hold / max(held, 1e-4)), done // 2, 1), done * 2)
         if self.db.dialect == "sqlite":
             sleep(min(held, MAX_GAP))
 
