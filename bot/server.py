@@ -77,9 +77,15 @@ class _Snapshot:
     now: datetime
 
     @property
+    def worker_up(self) -> bool:
+        """No worker of its own, or one that runs and beats."""
+        return self.worker is None or self.worker.up
+
+    @property
     def ok(self) -> bool:
-        # A lock held for a while by a job is no reason to take this instance out of service.
-        return self.database in {"ok", BUSY}
+        # A lock held for a while by a job is no reason to take this instance out of service; a delivery
+        # worker that is down is: nothing would reach Slack.
+        return self.database in {"ok", BUSY} and self.worker_up
 
 
 def _snapshot(handoff: Handoff) -> _Snapshot:
@@ -115,8 +121,8 @@ def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
         }
         report["last_digest"] = _iso(snap.last_digest)
     if snap.worker is not None:
-        report["worker"] = {"alive": snap.worker.alive, "pid": snap.worker.pid, "restarts": snap.worker.restarts,
-                            "last_heartbeat": _iso(snap.worker.status.last_beat)}
+        report["worker"] = {"alive": snap.worker.alive, "up": snap.worker_up, "pid": snap.worker.pid,
+                            "restarts": snap.worker.restarts, "last_heartbeat": _iso(snap.worker.status.last_beat)}
         report["scheduler"] = {"enabled": snap.worker.scheduler, "alive": snap.scheduler_up,
                                "last_pass": _iso(snap.worker.status.last_scheduler_pass)}
     status = "200 OK" if snap.ok else "503 Service Unavailable"
@@ -153,8 +159,8 @@ def _metrics(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]
         metric("handoff_last_digest_timestamp_seconds", "gauge", "Unix time of the last digest posted.",
                {"": snap.last_digest.timestamp() if snap.last_digest else None})
     if snap.worker is not None:
-        metric("handoff_worker_up", "gauge", "1 when the delivery worker process is running.",
-               {"": float(snap.worker.alive)})
+        metric("handoff_worker_up", "gauge", "1 when the delivery worker process runs and beats.",
+               {"": float(snap.worker_up)})
         metric("handoff_worker_restarts_total", "counter", "Times the worker process died and was restarted.",
                {"": snap.worker.restarts})
         metric("handoff_scheduler_up", "gauge", "1 when this instance's scheduler leads and passes on time.",

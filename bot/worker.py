@@ -38,6 +38,9 @@ FIRST_RESTART_DELAY = 1.0
 MAX_RESTART_DELAY = 60.0
 STABLE_AFTER = 60.0
 HEARTBEAT_SECONDS = 1.0
+# A worker silent for this many heartbeats is down; one just started may take this long to beat first.
+QUIET_BEATS = 5
+STARTUP_GRACE = 30.0
 
 
 class PipeWakeup:
@@ -129,7 +132,10 @@ def worker_main(settings: Settings, wake: PipeWakeup, status: WorkerStatus, sche
     try:
         while True:
             status.beat()
-            if signal.sigtimedwait({signal.SIGTERM}, HEARTBEAT_SECONDS) is not None:
+            got = signal.sigtimedwait({signal.SIGTERM}, HEARTBEAT_SECONDS)
+            # After a SIGSTOP and SIGCONT (a debugger, a frozen container) CPython returns a made-up
+            # siginfo here, not None: only a real SIGTERM stops the worker.
+            if got is not None and got.si_signo == signal.SIGTERM:
                 log.info("SIGTERM: finishing the current delivery, then stopping")
                 break
             if os.getppid() != parent:  # the web process is gone: do not linger as an orphan
@@ -151,6 +157,7 @@ class Worker:
         self._context = multiprocessing.get_context("spawn")
         self._process: SpawnProcess | None = None
         self._started_at = 0.0
+        self._started_wall = 0.0
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # the watcher and stop() never reap or spawn at once
         self._watcher: threading.Thread | None = None
@@ -170,7 +177,7 @@ class Worker:
             daemon=True,
         )
         process.start()
-        self._process, self._started_at = process, time.monotonic()
+        self._process, self._started_at, self._started_wall = process, time.monotonic(), time.time()
         what = "delivery and scheduler" if self.scheduler else "delivery"
         log.info("worker process %s started (%s)", process.pid, what)
 
@@ -207,6 +214,19 @@ class Worker:
     def alive(self) -> bool:
         """Whether the worker process is running."""
         return self._process is not None and self._process.is_alive()
+
+    @property
+    def up(self) -> bool:
+        """Whether the worker is running and beating: a stopped or stuck one still exists but beats no more.
+
+        A worker just (re)started is up for STARTUP_GRACE seconds before its first beat.
+        """
+        if not self.alive:
+            return False
+        beat = self.status.last_beat
+        if beat is not None and beat >= self._started_wall:
+            return time.time() - beat < QUIET_BEATS * HEARTBEAT_SECONDS
+        return time.monotonic() - self._started_at < STARTUP_GRACE
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the worker, which finishes its current delivery and exits; kill it if it does not."""

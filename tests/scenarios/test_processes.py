@@ -161,3 +161,23 @@ def test_health_and_metrics_report_worker_scheduler_and_outbox(served: Served) -
     assert samples['handoff_outbox_messages{outcome="dead"}'] == 0
     assert samples["handoff_outbox_backlog"] >= 1
     assert abs(samples["handoff_scheduler_last_pass_timestamp_seconds"] - time.time()) < 60
+
+
+def test_health_is_503_while_the_worker_is_stopped_and_ok_again_once_it_goes_on(served: Served) -> None:
+    # A stopped (or hung) worker still exists, so it is not restarted; it only stops beating. Until it
+    # beats again nothing reaches Slack, and /healthz says so.
+    assert _until(lambda: served.health()["worker"]["last_heartbeat"] is not None, 30), served.log.read_text()
+    pid = served.health()["worker"]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert _until(lambda: served.get("/healthz")[0] == 503, 30), served.get("/healthz")
+        health = served.health()
+        assert health["ok"] is False and health["database"] == "ok"
+        assert health["worker"]["alive"] is True and health["worker"]["up"] is False
+        assert _samples(served.get("/metrics")[1])["handoff_worker_up"] == 0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert _until(lambda: served.get("/healthz")[0] == 200, 30)
+    assert served.health()["worker"]["up"] is True and served.health()["worker"]["pid"] == pid, served.log.read_text()
+    os.killpg(served.process.pid, signal.SIGTERM)
+    _stops_cleanly(served)
