@@ -183,6 +183,7 @@ JOBS_DELIVERY_LIMIT = 300.0
 
 
 def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
+    import os
     import time
 
     from sqlalchemy import func
@@ -190,9 +191,12 @@ def _run_jobs(settings: Settings, group: str, at: datetime | None) -> int:
 
     from bot.app import utc_now
     from bot.delivery import DeliveryReport
+    from bot.worker import WORKER_NICENESS
     from models.outbox import newest_id
     from models.tables import OUTBOX_PENDING, Outbox
 
+    # Background work, as the bot's own worker is: a bot serving beside it answers Slack first.
+    os.nice(WORKER_NICENESS)
     started = utc_now()
 
     def clock() -> datetime:
