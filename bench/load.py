@@ -46,6 +46,7 @@ from bench.run import (
     HOST,
     REQUEST_TIMEOUT,
     BenchError,
+    LoadResult,
     Processes,
     Signed,
     free_port,
@@ -85,6 +86,14 @@ _SPAWN = multiprocessing.get_context("spawn")
 
 
 # ----------------------------------------------------------------------------------------- open loop
+
+
+def _closed_loop(conn: Connection, port: int, requests: list[Signed], connections: int, expect: str) -> None:
+    """In a child process: send every request, `connections` at a time, as fast as answers come; sends
+    back the LoadResult. (In its own process, so the senders never compete with the stand-in for a GIL.)"""
+    conn.send("ready")
+    conn.recv()
+    conn.send(python_load(port, requests, connections=connections, total=len(requests), expect=expect))
 
 
 def _open_loop(conn: Connection, port: int, requests: list[Signed], rate: float, expect: str) -> None:
@@ -347,23 +356,33 @@ class Burst:
 _WORD = re.compile(r"burst(?P<tag>[0-9a-f]{6})x(?P<n>\d{5})")
 
 
-def _tally(calls: Sequence[ApiCall], tag: str) -> tuple[dict[tuple[int, str], int], list[float]]:
-    """Per (command, card|dm), how many times its message reached Slack; and the arrival times of them all."""
-    seen: dict[tuple[int, str], int] = {}
-    arrivals: list[float] = []
-    for call in calls:
+class _Tally:
+    """Per (command, card|dm), how many times its message reached Slack, and when each arrived; fed the
+    stand-in's calls as they come, each looked at once (the bench must not starve the stand-in it reads)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.seen: dict[tuple[int, str], int] = {}
+        self.arrivals: list[float] = []
+        self.read = 0
+
+    def add(self, calls: Sequence[ApiCall]) -> None:
+        """Count the calls after those already counted (`calls` is every call since the burst began)."""
+        for call in calls[self.read:]:
+            self._count(call)
+        self.read = len(calls)
+
+    def _count(self, call: ApiCall) -> None:
         if call.method != "chat.postMessage" or not call.ok or call.params.get("thread_ts"):
-            continue
-        text = f"{call.params.get('text', '')} {json.dumps(call.params.get('blocks'))}"
-        match = _WORD.search(text)
-        if match is None or match.group("tag") != tag:
-            continue
+            return
+        match = _WORD.search(str(call.params.get("text", ""))) or _WORD.search(json.dumps(call.params.get("blocks")))
+        if match is None or match.group("tag") != self.tag:
+            return
         n = int(match.group("n"))
         channel = str(call.params.get("channel"))
         where = "card" if channel == BURST_CHANNELS[n % len(BURST_CHANNELS)] else "dm"
-        seen[(n, where)] = seen.get((n, where), 0) + 1
-        arrivals.append(call.at)
-    return seen, arrivals
+        self.seen[(n, where)] = self.seen.get((n, where), 0) + 1
+        self.arrivals.append(call.at)
 
 
 def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: MemoryWatch, *,
@@ -387,21 +406,28 @@ def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: Me
             standin.enable_rate_limits()
         tag = secrets.token_hex(3)
         requests = signed_requests(sim, _bodies(standin, f"burst{tag}", count))
+        here, child = _SPAWN.Pipe()
+        sender = _SPAWN.Process(target=_closed_loop, args=(child, port, requests, 32, BOT_CONFIRMATION), daemon=True)
+        sender.start()
+        _receive(here, sender, 60)
         first_call = len(standin.calls)
         began = time.time()
-        acks = python_load(port, requests, connections=32, total=count, expect=BOT_CONFIRMATION)
+        here.send("go")
+        acks: LoadResult = _receive(here, sender, REQUEST_TIMEOUT + wait)
+        sender.join(5)
         expected = 2 * count
         deadline = time.monotonic() + wait
-        seen: dict[tuple[int, str], int] = {}
+        tally = _Tally(tag)
         while time.monotonic() < deadline:
-            seen, _ = _tally(standin.calls[first_call:], tag)
-            if len(seen) >= expected:
+            tally.add(standin.calls[first_call:])
+            if len(tally.seen) >= expected:
                 break
             time.sleep(0.2)
         # Then until the outbox is empty, so a late second copy is counted too.
         drain_s, pending = wait_drained(port, timeout=max(1.0, deadline - time.monotonic()))
         calls = standin.calls[first_call:]
-        seen, arrivals = _tally(calls, tag)
+        tally.add(calls)
+        seen, arrivals = tally.seen, tally.arrivals
         memory.sample()
         procs.stop(bot)
     finally:
