@@ -411,6 +411,17 @@ class Store:
         """`sqlite` or `postgresql`."""
         return "postgresql" if self.admin_url else "sqlite"
 
+    @property
+    def label(self) -> str:
+        """`SQLite` or `PostgreSQL`, as the tables' columns say."""
+        return "PostgreSQL" if self.admin_url else "SQLite"
+
+    @classmethod
+    def chosen(cls, tmp: Path, *, sqlite: bool, database_url: str | None, cache_dir: Path | None) -> list[Store]:
+        """The stores a run measures: SQLite unless left out, and PostgreSQL when a server is named."""
+        return ([cls(tmp, cache_dir=cache_dir)] if sqlite else []) + (
+            [cls(tmp, admin_url=database_url, cache_dir=cache_dir)] if database_url else [])
+
     def prepare(self, spec: Spec) -> Prepared:
         """A fresh copy of the workspace of `spec`: from the cache, or generated (and cached) first."""
         started = time.monotonic()

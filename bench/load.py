@@ -631,11 +631,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="handoff-load-"))
     procs = Processes()
-    stores = ([Store(tmp, cache_dir=cfg.cache_dir)] if cfg.sqlite else []) + (
-        [Store(tmp, admin_url=cfg.database_url, cache_dir=cfg.cache_dir)] if cfg.database_url else [])
+    stores = Store.chosen(tmp, sqlite=cfg.sqlite, database_url=cfg.database_url, cache_dir=cfg.cache_dir)
     started = time.monotonic()
     try:
-        by_db = {("SQLite" if s.kind == "sqlite" else "PostgreSQL"): run_store(procs, s, tmp, cfg) for s in stores}
+        by_db = {s.label: run_store(procs, s, tmp, cfg) for s in stores}
         print_table(f"Handoff under load ({time.monotonic() - started:.0f} s)", by_db)
         cfg.output.parent.mkdir(parents=True, exist_ok=True)
         cfg.output.write_text(json.dumps(_json_safe({

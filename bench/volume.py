@@ -458,11 +458,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="handoff-volume-"))
-    stores = ([Store(tmp, cache_dir=cfg.cache_dir)] if cfg.sqlite else []) + (
-        [Store(tmp, admin_url=cfg.database_url, cache_dir=cfg.cache_dir)] if cfg.database_url else [])
+    stores = Store.chosen(tmp, sqlite=cfg.sqlite, database_url=cfg.database_url, cache_dir=cfg.cache_dir)
     started = time.monotonic()
     try:
-        by_db = {("SQLite" if s.kind == "sqlite" else "PostgreSQL"): measure_store(s, cfg) for s in stores}
+        by_db = {s.label: measure_store(s, cfg) for s in stores}
         rows = figures(cfg, by_db)
         print_table(f"Handoff jobs at volume ({cfg.active:,} open tasks, {cfg.assistants} assistants; "
                     f"{time.monotonic() - started:.0f} s)", rows, list(by_db))
