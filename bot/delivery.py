@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ WAIT_FOR_INVITE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=5)
 # Rows leased at once: few, so a slow row does not keep many others waiting under an idle lease.
 LEASE_BATCH = 5
+# Rows the background loop takes in one pass (leased LEASE_BATCH per lane at a time, as lanes free up).
+LOOP_PASS = 250
 # A lookup for an earlier post reads back to its first attempt, less this for clocks that disagree.
 LOOKUP_MARGIN = timedelta(minutes=5)
 # Slack may have acted on a request that timed out or failed with 5xx; those are "uncertain".
@@ -154,7 +157,7 @@ class DeliveryReport:
         self.waiting += other.waiting
 
 
-def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list[list[Outbox]]:
+def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> dict[str, list[Outbox]]:
     """`rows` grouped into lanes, each delivered in order: one per card channel, other channel or person.
 
     A task's rows (its card, refreshes, thread lines and DMs, which wait for the card) share its card's lane.
@@ -163,7 +166,60 @@ def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> list
     for row in rows:
         key = card_channels.get(row.task_id) or row.payload.get("channel") or row.payload.get("user") or row.kind
         lanes.setdefault(str(key), []).append(row)
-    return list(lanes.values())
+    return lanes
+
+
+class _Streams:
+    """Lanes delivered as their rows come, without waiting for each other.
+
+    Rows of one lane are sent in the order added, by one thread at a time; different lanes go side by
+    side on the pool's threads. `add` never blocks on a lane, so a slow channel holds up only itself.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, deliver: Callable[[Sequence[Outbox], str], DeliveryReport]) -> None:
+        self._pool = pool
+        self._deliver = deliver
+        self._changed = threading.Condition()
+        self._queued: dict[str, deque[tuple[Sequence[Outbox], str]]] = {}
+        self._unfinished = 0
+        self.report = DeliveryReport()
+        self.error: BaseException | None = None
+
+    def add(self, key: str, rows: Sequence[Outbox], owner: str) -> None:
+        """Queue `rows` (leased by `owner`) after whatever `key`'s lane has queued."""
+        with self._changed:
+            self._unfinished += 1
+            if key in self._queued:
+                self._queued[key].append((rows, owner))
+                return
+            self._queued[key] = deque([(rows, owner)])
+        self._pool.submit(self._run, key)
+
+    def _run(self, key: str) -> None:
+        while True:
+            with self._changed:
+                lane = self._queued[key]
+                if not lane:
+                    del self._queued[key]
+                    return
+                rows, owner = lane[0]
+            try:
+                done = self._deliver(rows, owner)
+            except BaseException as error:  # recorded and raised by wait(), once every lane has stopped
+                done = DeliveryReport()
+                with self._changed:
+                    self.error = self.error or error
+            with self._changed:
+                lane.popleft()
+                self.report.add(done)
+                self._unfinished -= 1
+                self._changed.notify_all()
+
+    def wait(self, at_most: int = 0) -> None:
+        """Until no more than `at_most` of the added groups of rows are unfinished."""
+        with self._changed:
+            while self._unfinished > at_most:
+                self._changed.wait()
 
 
 class Delivery:
@@ -228,7 +284,7 @@ class Delivery:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                report = self.deliver_due()
+                report = self.deliver_due(limit=LOOP_PASS)
             except Exception:
                 log.exception("outbox pass failed")
                 report = DeliveryReport()
@@ -253,23 +309,31 @@ class Delivery:
         """One pass over up to `limit` due rows (up to `through_id` if given), leased a few at a time:
         send each, record its outcome."""
         report = DeliveryReport()
+        streams = _Streams(self._lane_pool(), self._deliver_lane) if self.lanes > 1 else None
         taken = 0
-        while taken < limit:
+        while taken < limit and not self._stop.is_set():
             owner = uuid.uuid4().hex  # this lease's token: only its holder may write the rows' outcomes
             batch = min(LEASE_BATCH * self.lanes, limit - taken)
             with self.db.transaction() as session:
                 rows = outbox.lease_due(
                     session, now=self.clock(), owner=owner, lease=self.lease, limit=batch, through_id=through_id
                 )
-            if self.lanes == 1:
+            if streams is None:
                 report.add(self._deliver_lane(rows, owner))
             else:
-                lanes = _lanes(rows, self._card_channels(rows))
-                for done in self._lane_pool().map(self._deliver_lane, lanes, [owner] * len(lanes)):
-                    report.add(done)
+                for key, lane in _lanes(rows, self._card_channels(rows)).items():
+                    streams.add(key, lane, owner)
+                # Lease more as soon as the lanes have fewer rows queued than one lease brings: they
+                # never wait for each other, and never run dry while rows are due.
+                streams.wait(at_most=batch)
             taken += len(rows)
             if len(rows) < batch:
                 break
+        if streams is not None:
+            streams.wait()
+            report.add(streams.report)
+            if streams.error is not None:
+                raise streams.error
         return report
 
     def _card_channels(self, rows: Sequence[Outbox]) -> dict[int | None, str]:
