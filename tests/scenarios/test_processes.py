@@ -172,7 +172,8 @@ def test_health_is_503_while_the_worker_is_stopped_and_ok_again_once_it_goes_on(
     try:
         assert _until(lambda: served.get("/healthz")[0] == 503, 30), served.get("/healthz")
         health = served.health()
-        assert health["ok"] is False and health["database"] == "ok"
+        # On SQLite a worker stopped inside a write keeps the lock: then the database is busy as well.
+        assert health["ok"] is False and health["database"] in {"ok", "busy"}
         assert health["worker"]["alive"] is True and health["worker"]["up"] is False
         assert _samples(served.get("/metrics")[1])["handoff_worker_up"] == 0
     finally:
