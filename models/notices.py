@@ -106,7 +106,7 @@ def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: dat
 def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
     """Once per key: record each notice's event, queue its thread line and card refresh, and owe its DMs.
 
-    The DMs wait in `NoticeQueue` until `send_owed_dms`, so that one person's notices from a whole
+    The DMs wait in `NoticeQueue` until `send_owed_dm`, so that one person's notices from a whole
     pass, over all its batches, become one DM. Returns the notices recorded (those claimed before are left out).
     """
     claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
