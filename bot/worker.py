@@ -212,8 +212,13 @@ class Worker:
 
     @property
     def alive(self) -> bool:
-        """Whether the worker process is running."""
-        return self._process is not None and self._process.is_alive()
+        """Whether the worker process is running.
+
+        Looks at the process's sentinel, never reaps it: `is_alive()` from a request thread could reap the
+        process while the supervisor joins it, and the supervisor would then read no exit code.
+        """
+        process = self._process
+        return process is not None and not wait_for_exit([process.sentinel], timeout=0)
 
     @property
     def up(self) -> bool:

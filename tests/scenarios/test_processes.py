@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +19,10 @@ from typing import Any
 
 import pytest
 
+import bot.worker as worker_module
+from bot.worker import Worker
 from sandbox import SlackClientSim, SlackStandIn
-from tests.scenarios.conftest import ANA, GENERAL, PRIVATE, RITA, SECRET, TEAM
+from tests.scenarios.conftest import ANA, GENERAL, PRIVATE, RITA, SECRET, TEAM, settings_for
 from tests.scenarios.test_cli import _env, _free_port
 
 STOP_WITHIN = 5.0
@@ -182,3 +186,39 @@ def test_health_is_503_while_the_worker_is_stopped_and_ok_again_once_it_goes_on(
     assert served.health()["worker"]["up"] is True and served.health()["worker"]["pid"] == pid, served.log.read_text()
     os.killpg(served.process.pid, signal.SIGTERM)
     _stops_cleanly(served)
+
+
+def test_the_supervisor_reads_how_the_worker_died_while_health_checks_poll_it(
+    slack: SlackStandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Health checks ask whether the worker is alive from request threads while the supervisor joins it. If
+    # asking reaped the process, the supervisor would read no exit code ("exited with code None"): about
+    # two kills in five did before `alive` looked only at the process's sentinel.
+    monkeypatch.setattr(worker_module, "FIRST_RESTART_DELAY", 0.01)
+    monkeypatch.setattr(worker_module, "MAX_RESTART_DELAY", 0.01)
+    worker = Worker(settings_for(slack, f"sqlite:///{tmp_path}/handoff.db"), scheduler=False)
+    polling = threading.Event()
+
+    def health_checks() -> None:
+        while not polling.is_set():
+            _ = worker.alive
+
+    checkers = [threading.Thread(target=health_checks, daemon=True) for _ in range(3)]
+    caplog.set_level(logging.ERROR, logger="bot.worker")
+    worker.start()
+    try:
+        for checker in checkers:
+            checker.start()
+        killed = []
+        for kills in range(1, 9):
+            assert _until(lambda: worker.alive and worker.restarts == kills - 1, 30)
+            pid = worker.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        assert _until(lambda: worker.restarts == len(killed), 30)
+    finally:
+        polling.set()
+        worker.stop()
+    said = [record.getMessage() for record in caplog.records if "exited with code" in record.getMessage()]
+    assert said == [f"worker process {pid} exited with code -9; restarting it in 0 s" for pid in killed]
