@@ -210,8 +210,8 @@ def test_the_supervisor_reads_how_the_worker_died_while_health_checks_poll_it(
         for checker in checkers:
             checker.start()
         killed = []
-        for kills in range(1, 9):
-            assert _until(lambda: worker.alive and worker.restarts == kills - 1, 30)
+        for before in range(8):
+            assert _until(lambda n=before: worker.alive and worker.restarts == n, 30)
             pid = worker.pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)
