@@ -22,6 +22,7 @@ import http.client
 import json
 import math
 import multiprocessing
+import os
 import re
 import secrets
 import shutil
@@ -49,6 +50,7 @@ from bench.run import (
     LoadResult,
     Processes,
     Signed,
+    cpu_seconds,
     free_port,
     log_tail,
     peak_rss_mb,
@@ -60,6 +62,7 @@ from bench.run import (
     signed_requests,
     sigterm_interrupts,
     slash_body,
+    tree_cpu_seconds,
     wait_drained,
     wait_healthy,
 )
@@ -412,6 +415,7 @@ def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: Me
         _receive(here, sender, 60)
         first_call = len(standin.calls)
         began = time.time()
+        cpu_before = (tree_cpu_seconds(bot.pid), cpu_seconds(os.getpid()))
         here.send("go")
         acks: LoadResult = _receive(here, sender, REQUEST_TIMEOUT + wait)
         sender.join(5)
@@ -425,6 +429,8 @@ def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: Me
             time.sleep(0.2)
         # Then until the outbox is empty, so a late second copy is counted too.
         drain_s, pending = wait_drained(port, timeout=max(1.0, deadline - time.monotonic()))
+        # The stand-in runs in this process: its CPU is what "Slack" cost on the machine's cores.
+        cpu_bot, cpu_standin = tree_cpu_seconds(bot.pid) - cpu_before[0], cpu_seconds(os.getpid()) - cpu_before[1]
         calls = standin.calls[first_call:]
         tally.add(calls)
         seen, arrivals = tally.seen, tally.arrivals
@@ -439,7 +445,8 @@ def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: Me
         messages=sum(seen.values()), last_message_s=(max(arrivals) - began) if arrivals else math.nan,
         drained=pending == 0, pending=pending, lost=lost, duplicated=sum(n - 1 for n in seen.values() if n > 1),
         throttled=sum(1 for c in calls if c.error == "ratelimited"),
-        detail={"sent_in_s": round(acks.seconds, 1), "drain_wait_s": round(drain_s, 1), "api_calls": len(calls)},
+        detail={"sent_in_s": round(acks.seconds, 1), "drain_wait_s": round(drain_s, 1), "api_calls": len(calls),
+                "bot_cpu_s": round(cpu_bot, 1), "standin_cpu_s": round(cpu_standin, 1)},
     )
 
 
@@ -506,6 +513,9 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str, str]]:
             ("  outbox left at the end", f"{burst.pending}", "0"),
             ("  ack p99 / errors", f"{_ms(burst.ack_p99_ms)} / {burst.ack_errors}", ""),
             ("  every command answered after", f"{burst.detail.get('sent_in_s', math.nan):.1f} s", ""),
+            ("  CPU: the bot's processes / the stand-in and tally",
+             f"{burst.detail.get('bot_cpu_s', math.nan):.1f} s / "
+             f"{burst.detail.get('standin_cpu_s', math.nan):.1f} s", ""),
         ]
     if result["memory"]:
         worst, memory = max(result["memory"].items(), key=lambda kv: kv[1]["sum_mb"])

@@ -767,7 +767,7 @@ def run_bot(procs: Processes, dbs: Store, tmp: Path, cfg: Config, standin: Slack
         cpu_start: list[float] = []
 
         def start_profiler() -> None:
-            cpu_start.extend((tree_cpu_seconds(proc.pid), cpu_seconds(os.getpid())))
+            cpu_start.extend((tree_cpu_seconds(proc.pid), cpu_seconds(os.getpid()), cpu_seconds(proc.pid)))
             if cfg.profile is not None:
                 profiler.append(start_py_spy(procs, tmp, cfg, proc.pid))
 
@@ -775,6 +775,7 @@ def run_bot(procs: Processes, dbs: Store, tmp: Path, cfg: Config, standin: Slack
                            on_measure=start_profiler)
         cpu_load = tree_cpu_seconds(proc.pid) - cpu_start[0]
         standin_cpu = cpu_seconds(os.getpid()) - cpu_start[1]
+        web_cpu = cpu_seconds(proc.pid) - cpu_start[2]
         for spy in profiler:
             finish_py_spy(procs, tmp, spy)
         drain_s, left = wait_drained(port)
@@ -806,6 +807,7 @@ def run_bot(procs: Processes, dbs: Store, tmp: Path, cfg: Config, standin: Slack
         "cpu_ms_per_request": 1000.0 * cpu_load / max(1, result.requests),
         "cpu_ms_per_task_with_delivery": 1000.0 * cpu_total / max(1, result.requests),
         "driver_cpu_s_during_load": standin_cpu,
+        "web_cpu_s_during_load": web_cpu,
         "wrk_output": raw,
         "log_tail": log_tail(log, 10),
     }
@@ -942,6 +944,8 @@ def report(cfg: Config, bot: dict[str, Any], bare: dict[str, Any]) -> dict[str, 
          f"{len(bot['processes'])} processes: " + ", ".join(_fmt(p["peak_rss_mb"]) for p in bot["processes"])),
         ("CPU ms/request in load", _fmt(bot["cpu_ms_per_request"], 2), _fmt(bare["cpu_ms_per_request"], 2),
          "all bot processes"),
+        ("  the bot's web process alone", _fmt(1000.0 * bot["web_cpu_s_during_load"] / max(1, bl.requests), 2), "",
+         ""),
         ("CPU ms/task incl. delivery", _fmt(bot["cpu_ms_per_task_with_delivery"], 2), "",
          f"stand-in used {_fmt(bot['driver_cpu_s_during_load'])} CPU s in the bot's load"),
         ("outbox drain after load s", _fmt(bot["outbox_drain_after_load_s"]), "",

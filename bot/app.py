@@ -17,7 +17,7 @@ from bot.directory import Directory
 from bot.services import Services
 from bot.settings import Settings
 from handlers import register_all
-from models.db import Database
+from models.db import Database, RequestWriters
 from models.worktime import parse_work_hours, to_dict
 from scheduler.config import JobConfig
 from scheduler.runner import SchedulerRunner
@@ -79,9 +79,13 @@ def create_app(
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
     wake: Wakeup | None = None,
+    writers: RequestWriters | None = None,
 ) -> Handoff:
-    """Build the app for `settings`; every Slack client it makes talks to `settings.api_url`."""
-    database = db or Database.from_url(settings.database_url)
+    """Build the app for `settings`; every Slack client it makes talks to `settings.api_url`.
+
+    `writers` is shared by `serve`'s web and worker processes: on SQLite the worker writes between requests.
+    """
+    database = db or Database.from_url(settings.database_url, writers=writers)
     # Listeners use Bolt's client for reads (users.info, views.open); retries there are harmless.
     # slack_sdk annotates the timeout as int, but urllib takes fractions of a second too.
     timeout: Any = settings.slack_timeout

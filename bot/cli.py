@@ -17,6 +17,7 @@ from bot.settings import Settings, SettingsError, load_settings
 if TYPE_CHECKING:
     from bot.app import Handoff
     from bot.delivery import Wakeup
+    from models.db import RequestWriters
 
 __all__ = ["main"]
 
@@ -154,7 +155,8 @@ def _check(settings: Settings) -> int:
 
 
 def _app(
-    settings: Settings, wake: Wakeup | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings, wake: Wakeup | None = None, clock: Callable[[], datetime] | None = None,
+    writers: RequestWriters | None = None,
 ) -> Handoff | None:
     from slack_bolt.error import BoltError
 
@@ -169,7 +171,7 @@ def _app(
     if _migrate(settings) != 0:
         return None
     try:
-        return create_app(settings, wake=wake, clock=clock or utc_now)
+        return create_app(settings, wake=wake, clock=clock or utc_now, writers=writers)
     except BoltError as error:
         print(f"handoff: Slack refused the bot token ({error}): check SLACK_BOT_TOKEN", file=sys.stderr)
         return None
@@ -250,7 +252,7 @@ def _serve(settings: Settings, *, port: int | None, scheduler: bool = True, web:
     from bot.worker import Worker
 
     worker = Worker(settings, scheduler=scheduler) if web else None
-    handoff = _app(settings, wake=worker.wake if worker else None)
+    handoff = _app(settings, wake=worker.wake if worker else None, writers=worker.writers if worker else None)
     if handoff is None:
         return 2
     handoff.worker = worker

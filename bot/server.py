@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -182,10 +183,35 @@ def start_http(handoff: Handoff, host: str, port: int, threads: int, *, loop_tim
     from waitress.server import create_server
 
     # A deep backlog and enough threads keep Slack's 3-second deadline under bursts of commands.
-    return create_server(
+    server = create_server(
         make_wsgi(handoff), host=host, port=port, threads=threads, backlog=1024, connection_limit=1000,
         ident="handoff", clear_untrusted_proxy_headers=True, asyncore_loop_timeout=loop_timeout,
     )
+    dispatcher: Any = server.task_dispatcher  # typed as waitress's Logger; it only calls `.warning`
+    dispatcher.queue_logger = QueueWarnings()
+    return server
+
+
+class QueueWarnings:
+    """Waitress's "Task queue depth is N", said at most once per `every` seconds with the deepest N.
+
+    Waitress warns on every request that finds all threads busy: under a burst that is a log line (and
+    its cost, on the thread that reads every connection) per request, saying the same thing.
+    """
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self._clock = every, clock
+        self._next = 0.0
+        self._deepest = self._waited = 0
+
+    def warning(self, _message: str, depth: int) -> None:
+        """Waitress queued a request, `depth` deep, for want of a free thread."""
+        self._deepest, self._waited = max(self._deepest, depth), self._waited + 1
+        now = self._clock()
+        if now >= self._next:
+            log.warning("%d request(s) waited for a free thread, queued up to %d deep (HANDOFF_THREADS sets "
+                        "how many there are)", self._waited, self._deepest)
+            self._next, self._deepest, self._waited = now + self.every, 0, 0
 
 
 def serve_http(handoff: Handoff, host: str, port: int, threads: int) -> None:

@@ -26,6 +26,7 @@ from multiprocessing.sharedctypes import RawArray
 from typing import Any
 
 from bot.settings import Settings
+from models.db import RequestWriters
 
 __all__ = ["PipeWakeup", "Worker", "WorkerStatus", "worker_main"]
 
@@ -105,7 +106,9 @@ class WorkerStatus:
         return self._slots[_SCHEDULER_PASS] or None
 
 
-def worker_main(settings: Settings, wake: PipeWakeup, status: WorkerStatus, scheduler: bool, parent: int) -> None:
+def worker_main(
+    settings: Settings, wake: PipeWakeup, status: WorkerStatus, writers: RequestWriters, scheduler: bool, parent: int
+) -> None:
     """Entry point of the worker process: deliver and schedule until SIGTERM or the parent dies."""
     from bot.app import create_app
 
@@ -120,7 +123,7 @@ def worker_main(settings: Settings, wake: PipeWakeup, status: WorkerStatus, sche
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s", stream=sys.stderr
     )
-    handoff = create_app(settings, wake=wake)
+    handoff = create_app(settings, wake=wake, writers=writers)
     after_run = handoff.scheduler.after_run
 
     def after_pass() -> None:
@@ -153,6 +156,7 @@ class Worker:
         self.scheduler = scheduler
         self.wake = PipeWakeup()
         self.status = WorkerStatus()
+        self.writers = RequestWriters()
         self.restarts = 0
         self._context = multiprocessing.get_context("spawn")
         self._process: SpawnProcess | None = None
@@ -172,7 +176,7 @@ class Worker:
     def _spawn(self) -> None:
         process = self._context.Process(
             target=worker_main,
-            args=(self.settings, self.wake, self.status, self.scheduler, os.getpid()),
+            args=(self.settings, self.wake, self.status, self.writers, self.scheduler, os.getpid()),
             name="handoff-worker",
             daemon=True,
         )

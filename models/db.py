@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
+import multiprocessing
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +19,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, create_engine
 
 __all__ = [
-    "BUSY", "UNWRITABLE", "Database", "RequestScope", "Unavailable", "current_scope", "make_engine", "request_scope",
+    "BUSY", "UNWRITABLE", "Database", "RequestScope", "RequestWriters", "Unavailable", "current_scope", "make_engine",
+    "request_scope",
 ]
 
 # Background work (worker, scheduler, CLI) may wait this long for SQLite's write lock.
@@ -26,6 +29,9 @@ BACKGROUND_WAIT_MS = 30_000
 LOCK_POLL = 0.001
 # SQLite's default: background commits copy the write-ahead log back once it holds this many pages.
 AUTOCHECKPOINT_PAGES = 1000
+# A background writer waits at most this long (seconds) for another process's requests to stop
+# writing before it takes the lock anyway: requests first, but background work is never starved.
+MAKE_WAY_FOR = 0.025
 # Once a request has timed out on a lock, the next ones wait only this long until a write succeeds again:
 # a lock held for seconds by another process would otherwise queue every request behind it in turn.
 STALLED_WAIT = 0.2
@@ -55,6 +61,52 @@ class RequestScope:
     def remaining(self) -> float:
         """Seconds left to wait for a lock (never negative)."""
         return max(0.0, self.deadline - time.monotonic())
+
+
+class RequestWriters:
+    """How many requests are waiting to write, or writing: a count shared by processes.
+
+    The web process counts its requests' write transactions; the worker's background writers wait while
+    the count is above zero (up to `make_way_for` seconds), so they write in the gaps between requests. On
+    SQLite a request then seldom waits behind a delivery's hold of the one write lock; on PostgreSQL the
+    worker (and the database server working for it) leaves the cores to requests while they come. Shared
+    memory without a lock (see bot.worker): one process writes it, under its own thread lock, and the
+    other only reads it.
+    """
+
+    def __init__(self, make_way_for: float = MAKE_WAY_FOR) -> None:
+        self.make_way_for = make_way_for
+        self._count: Any = multiprocessing.get_context("spawn").RawValue("i", 0)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A thread lock does not cross processes: each side has its own.
+        return {"make_way_for": self.make_way_for, "_count": self._count}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.make_way_for, self._count, self._lock = state["make_way_for"], state["_count"], threading.Lock()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Count a request's write while the block runs."""
+        with self._lock:
+            self._count.value += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count.value -= 1
+
+    @property
+    def count(self) -> int:
+        """Requests writing now."""
+        return int(self._count.value)
+
+    def wait_until_idle(self) -> None:
+        """Return once no request is writing, or after `make_way_for` seconds."""
+        deadline = time.monotonic() + self.make_way_for
+        while self._count.value > 0 and time.monotonic() < deadline:
+            time.sleep(LOCK_POLL)
 
 
 _SCOPE: ContextVar[RequestScope | None] = ContextVar("handoff_request_scope", default=None)
@@ -151,21 +203,71 @@ def _pragma(conn: Any, name: str, value: int) -> None:
 READ_ONLY = "handoff_read_only"
 
 
+class _Canceller:
+    """One thread that cancels the statement under way of each PostgreSQL request past its budget.
+
+    A request's transaction is watched from its start until it ends; one thread for them all, started on
+    first use, costs a dictionary entry per request instead of a thread each.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._watched: dict[int, tuple[float, Any]] = {}  # token -> (when to cancel, DB-API connection)
+        self._tokens = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, raw: Any, deadline: float) -> int:
+        """Cancel `raw`'s statement at `deadline` (monotonic), and every CANCEL_REPEAT after, until `done`."""
+        with self._changed:
+            token = next(self._tokens)
+            self._watched[token] = (deadline, raw)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="request-budget", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+        return token
+
+    def done(self, token: int) -> None:
+        """The transaction ended: never cancel its connection again (the pool may hand it to someone else)."""
+        with self._changed:
+            del self._watched[token]
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                if not self._watched:
+                    self._changed.wait()
+                    continue
+                token, (deadline, raw) = min(self._watched.items(), key=lambda item: item[1][0])
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)
+                    continue
+                # A cancel that lands between two statements is ignored by the server: repeat it. Done
+                # under the condition, so `done` cannot return (and the connection go back) meanwhile.
+                with contextlib.suppress(Exception):
+                    raw.cancel()
+                self._watched[token] = (time.monotonic() + CANCEL_REPEAT, raw)
+
+
 class Database:
     """The store: hands out sessions, one transaction each."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, writers: RequestWriters | None = None) -> None:
         self.engine = engine
+        # Requests count their writes here; background writers make way for them.
+        self.writers = writers
         self._reader = engine.execution_options(**{READ_ONLY: True})
         # SQLite has one writer at a time. Threads of this process queue on this lock, which wakes the
         # next one at once, rather than each trying SQLite's lock again every millisecond.
         self._write_lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._stalled = False  # a request timed out on a lock, and no write has succeeded since
+        self._canceller = _Canceller()
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        """Open the database at `url`."""
-        return cls(make_engine(url))
+    def from_url(cls, url: str, *, writers: RequestWriters | None = None) -> Database:
+        """Open the database at `url`; on SQLite, `writers` is shared with the other processes that write."""
+        return cls(make_engine(url), writers=writers)
 
     @property
     def dialect(self) -> str:
@@ -180,6 +282,17 @@ class Database:
         as does a read-only or full database (`unwritable`) anywhere; nothing is written then.
         """
         scope = _SCOPE.get()
+        if self.writers is None:
+            counted: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        elif scope is None:
+            self.writers.wait_until_idle()
+            counted = contextlib.nullcontext()
+        else:
+            counted = self.writers.writing()
+        with counted:
+            yield from self._transaction(scope)
+
+    def _transaction(self, scope: RequestScope | None) -> Iterator[Session]:
         if scope is not None and self._stalled:
             scope.deadline = min(scope.deadline, time.monotonic() + STALLED_WAIT)
         if self._write_lock is not None and not self._write_lock.acquire(
@@ -213,33 +326,16 @@ class Database:
             if self._write_lock is not None:
                 self._write_lock.release()
 
-    @staticmethod
     @contextmanager
-    def _cancelled_after(session: Session, seconds: float) -> Iterator[None]:
+    def _cancelled_after(self, session: Session, seconds: float) -> Iterator[None]:
         # lock_timeout counts each lock wait afresh (a row lock, then a table lock, is twice the budget);
         # cancelling the statement under way when the budget runs out bounds the whole transaction.
         raw: Any = session.connection().connection.dbapi_connection
-        guard = threading.Lock()
-        finished = threading.Event()
-
-        def cancel_until_finished() -> None:
-            if finished.wait(seconds):
-                return
-            # A cancel that lands between two statements is ignored by the server: repeat it.
-            while True:
-                with guard:  # never once the connection went back to the pool, to serve someone else
-                    if finished.is_set():
-                        return
-                    raw.cancel()
-                if finished.wait(CANCEL_REPEAT):
-                    return
-
-        threading.Thread(target=cancel_until_finished, name="request-budget", daemon=True).start()
+        token = self._canceller.watch(raw, time.monotonic() + seconds)
         try:
             yield
         finally:
-            with guard:
-                finished.set()
+            self._canceller.done(token)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

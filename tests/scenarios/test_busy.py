@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from sqlalchemy import text
@@ -16,9 +19,9 @@ from sqlmodel import func, select
 
 from bot.gate import LOCK_BUDGET
 from migrations import upgrade
-from models.db import AUTOCHECKPOINT_PAGES, Database, Unavailable, request_scope
+from models.db import AUTOCHECKPOINT_PAGES, Database, RequestWriters, Unavailable, request_scope
 from models.notices import claim_once
-from models.tables import Outbox, Task
+from models.tables import Outbox, ProcessedEvent, Task
 from tests.scenarios.conftest import Bot
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -137,5 +140,68 @@ def test_a_requests_commit_leaves_sqlite_checkpoints_to_background_work(tmp_path
         with request_scope(LOCK_BUDGET):
             assert autocheckpoint() == 0  # a checkpoint after a big job can take a request hundreds of ms
         assert autocheckpoint() == AUTOCHECKPOINT_PAGES
+    finally:
+        db.dispose()
+
+
+def _background_write(url: str, writers: RequestWriters, conn: Connection) -> None:
+    """In a process of its own, as the worker: one background transaction once told to go."""
+    db = Database.from_url(url, writers=writers)
+    with db.transaction() as session:  # connect (and, on SQLite, set WAL up) before timing anything
+        session.execute(text("SELECT 1"))
+    conn.send("ready")
+    conn.recv()
+    started = time.monotonic()
+    with db.transaction() as session:
+        claim_once(session, team_id="T1", key="background", now=NOW)
+    conn.send(time.monotonic() - started)
+    db.dispose()
+
+
+@contextmanager
+def _worker_writing(url: str, writers: RequestWriters) -> Iterator[tuple[Connection, BaseProcess]]:
+    here, there = multiprocessing.get_context("spawn").Pipe()
+    child = multiprocessing.get_context("spawn").Process(target=_background_write, args=(url, writers, there))
+    child.start()
+    try:
+        assert here.poll(60) and here.recv() == "ready"
+        yield here, child
+    finally:
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+
+
+def _written(db: Database) -> bool:
+    with db.read() as session:
+        return session.exec(select(func.count()).select_from(ProcessedEvent)
+                            .where(ProcessedEvent.event_id == "background")).one() == 1
+
+
+def test_background_writes_wait_while_another_processs_requests_write(db_url: str) -> None:
+    # Without making way, the worker's write went in at once, and on SQLite the request behind it waited.
+    upgrade(db_url)
+    db, writers = Database.from_url(db_url), RequestWriters(make_way_for=30.0)
+    try:
+        with _worker_writing(db_url, writers) as (conn, _child):
+            with writers.writing():  # a request of the web process, waiting for the lock or writing
+                conn.send("go")
+                assert not conn.poll(0.5) and not _written(db)
+            assert conn.poll(10), "the background write never went in once the request was done"
+            assert conn.recv() < 10
+        assert _written(db)
+    finally:
+        db.dispose()
+
+
+def test_background_writes_are_not_starved_by_requests_that_never_stop(db_url: str) -> None:
+    upgrade(db_url)
+    db, writers = Database.from_url(db_url), RequestWriters(make_way_for=0.2)
+    try:
+        with writers.writing(), _worker_writing(db_url, writers) as (conn, _child):
+            conn.send("go")
+            assert conn.poll(10)
+            assert 0.2 <= conn.recv() < 10
+        assert _written(db)
     finally:
         db.dispose()

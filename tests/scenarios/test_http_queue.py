@@ -1,0 +1,29 @@
+"""When every HTTP thread is busy, the log says so once a minute, not once per queued request."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+
+from tests.scenarios.conftest import ANA, GENERAL, RITA, Bot
+
+
+def test_requests_queued_behind_busy_threads_are_one_log_line(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    assert "Created *T-1*" in bot.client.command(RITA, "/delegate", f"<@{ANA}> First task", channel_id=GENERAL).json()["text"]
+    caplog.set_level(logging.WARNING)
+    # Another connection holds the workspace's row (on SQLite: the write lock), so the server's 4 threads
+    # each wait in a /delegate and the other commands queue for a thread.
+    with bot.handoff.services.db.engine.connect() as other:
+        other.execute(text("UPDATE workspace SET next_task_number = next_task_number"))
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(
+                lambda n: bot.client.command(RITA, "/delegate", f"<@{ANA}> Task {n}", channel_id=GENERAL),
+                range(12),
+            ))
+        other.rollback()
+    assert all(answer.status == 200 for answer in answers)
+    said = [record.getMessage() for record in caplog.records if record.name.startswith(("waitress", "bot.server"))]
+    assert len(said) == 1 and "waited for a free thread" in said[0], said
