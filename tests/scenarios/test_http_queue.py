@@ -12,7 +12,8 @@ from tests.scenarios.conftest import ANA, GENERAL, RITA, Bot
 
 
 def test_requests_queued_behind_busy_threads_are_one_log_line(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
-    assert "Created *T-1*" in bot.client.command(RITA, "/delegate", f"<@{ANA}> First task", channel_id=GENERAL).json()["text"]
+    first = bot.client.command(RITA, "/delegate", f"<@{ANA}> First task", channel_id=GENERAL)
+    assert "Created *T-1*" in first.json()["text"]
     caplog.set_level(logging.WARNING)
     # Another connection holds the workspace's row (on SQLite: the write lock), so the server's 4 threads
     # each wait in a /delegate and the other commands queue for a thread.
