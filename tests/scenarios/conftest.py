@@ -106,7 +106,9 @@ def settings_for(slack: SlackStandIn, db_url: str, **overrides: Any) -> Settings
         "database_url": db_url,
         "pool_channel": POOL,
         "managers": frozenset({MIA}),
-        "slack_timeout": 1.0,
+        # Long enough that a pause of the test process (a full garbage collection of a big suite's heap)
+        # is never taken for Slack not answering; tests of late answers ask for less (`slack_timeout`).
+        "slack_timeout": 5.0,
     }
     fields.update(overrides)
     return Settings(**fields)
@@ -135,10 +137,15 @@ def serving(handoff: Handoff, slack: SlackStandIn) -> Iterator[Bot]:
 
 
 @pytest.fixture
-def bot(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Bot]:
-    """Handoff served over HTTP, its member list read; deliveries run when the test says (`bot.deliver()`)."""
+def bot(slack: SlackStandIn, db_url: str, clock: FakeClock, request: pytest.FixtureRequest) -> Iterator[Bot]:
+    """Handoff served over HTTP, its member list read; deliveries run when the test says (`bot.deliver()`).
+
+    `@pytest.mark.slack_timeout(1.0)` sets how long it waits for Slack's answers.
+    """
     upgrade(db_url)
-    handoff = create_app(settings_for(slack, db_url), db=Database.from_url(db_url), clock=clock)
+    marker = request.node.get_closest_marker("slack_timeout")
+    overrides = {"slack_timeout": float(marker.args[0])} if marker is not None else {}
+    handoff = create_app(settings_for(slack, db_url, **overrides), db=Database.from_url(db_url), clock=clock)
     # What the worker does first when it starts: read the member list (one page holds the test workspace),
     # which plain @names resolve from.
     handoff.services.directory.list_page()

@@ -78,7 +78,7 @@ def state(bot: Bot) -> tuple[Any, ...]:
 
 def _slow_loopback(record: logging.LogRecord) -> bool:
     # slack_sdk logs a Web API call that timed out at ERROR; the outbox retries it (tested elsewhere).
-    # On a loaded 2-core machine the stand-in can miss the tests' 1 s timeout; that is not what these test.
+    # On a loaded 2-core machine the stand-in can miss the tests' Slack timeout; that is not what these test.
     return record.name == "slack_sdk.web.base_client" and "timed out" in record.getMessage()
 
 

@@ -58,6 +58,7 @@ def test_server_errors_back_off_and_retry(bot: Bot, clock: FakeClock) -> None:
     assert _row(bot, "card.post:1").attempts >= 2  # the DM took one of the failures
 
 
+@pytest.mark.slack_timeout(1.0)
 def test_a_timeout_after_slack_posted_is_not_posted_again(bot: Bot, clock: FakeClock) -> None:
     bot.slack.hang_seconds = 1.5  # longer than the bot's 1 s Slack timeout
     bot.slack.fail_next("chat.postMessage", "timeout_after_success")
@@ -74,6 +75,7 @@ def test_a_timeout_after_slack_posted_is_not_posted_again(bot: Bot, clock: FakeC
     assert _row(bot, "card.post:1").result.get("found") is True
 
 
+@pytest.mark.slack_timeout(1.0)
 def test_a_timeout_before_slack_acted_is_retried(bot: Bot, clock: FakeClock) -> None:
     bot.slack.hang_seconds = 1.5
     bot.slack.fail_next("chat.postMessage", "timeout")
@@ -229,6 +231,7 @@ def test_a_card_waiting_days_for_an_invite_still_goes_out(bot: Bot, clock: FakeC
     assert _row(bot, "card.post:1").status == "sent"
 
 
+@pytest.mark.slack_timeout(1.0)
 def test_a_card_slack_posted_is_found_behind_hundreds_of_newer_messages(bot: Bot, clock: FakeClock) -> None:
     """After a timeout and a long wait in a busy channel, the lookup pages back to the first attempt."""
     bot.slack.hang_seconds = 1.5

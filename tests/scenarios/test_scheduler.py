@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
 from models.enums import TaskStatus
@@ -300,6 +301,7 @@ def test_digest_keeps_chicago_nine_oclock_across_the_dst_change(bot: Bot, clock:
     assert len(posts) == 2 and "2026-11-02" in posts[1]["text"]
 
 
+@pytest.mark.slack_timeout(1.0)
 def test_a_digest_slack_refused_at_first_is_posted_once_with_each_reply_once(bot: Bot, clock: FakeClock) -> None:
     _digest_channel(bot)
     bot.tasks("digest here at 9:00", user=MIA, channel=DIGEST)
