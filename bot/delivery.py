@@ -499,13 +499,16 @@ class Delivery:
                 if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
                     self._tell_requester_to_invite(task, retry.error)
                 raise
-            # The card's place is saved at once, before its link (which may take a round trip): a ✋ on the
-            # card may arrive any moment now, and waits only briefly (`tasks.card_on_its_way`) for it.
-            place = {"card_channel_id": result["channel"], "card_ts": result["ts"]}
-            self._writes.commit(_Step(task_fields=(task.id, place)))
-        # The link is saved with the row's outcome, so the task's DM, next in this lane, sees it.
+        # The place and the link are saved with the row's outcome, so the task's DM, next in this lane,
+        # sees them. A ✋ on the card may arrive any moment now, and waits only briefly
+        # (`tasks.card_on_its_way`) for its place: when the link takes a round trip, the place is saved first.
         fields = {"card_channel_id": result["channel"], "card_ts": result["ts"]}
-        if task.card_url is None:
+        composed = self._composed_permalink(result["channel"], result["ts"]) if task.card_url is None else None
+        if composed is not None:
+            fields["card_url"] = composed
+        elif ts is None:
+            self._writes.commit(_Step(task_fields=(task.id, dict(fields))))
+        if task.card_url is None and composed is None:
             try:
                 url = self._permalink(result["channel"], result["ts"])
             except _Retry as retry:
@@ -716,6 +719,12 @@ class Delivery:
         except _Dead as refused:
             log.warning("no permalink for %s/%s (%s); cards will link by reference only", channel, ts, refused)
             return None
+
+    def _composed_permalink(self, channel: str, ts: str) -> str | None:
+        """The link `_permalink` makes without any Web API call, once the workspace's address is known."""
+        with self._url_lock:
+            base = self._url
+        return f"{base}archives/{channel}/p{ts.replace('.', '')}" if base else None
 
     def _workspace_url(self) -> str | None:
         with self._url_lock:

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from models.enums import Priority, TaskStatus
@@ -56,6 +57,29 @@ def test_delegate_to_a_mentioned_person(bot: Bot) -> None:
     assert task.card_url in json.dumps(dm[0]) and bot.slack.calls_to("chat.getPermalink") == []
 
     assert bot.slack.responses == [] and bot.slack.ephemerals(RITA) == []  # and no second one later
+
+
+def test_a_card_and_its_dm_cost_four_write_transactions(bot: Bot) -> None:
+    # The lease; the card's attempt begun; the card's outcome with its place and link, and the DM's attempt
+    # begun; the DM's outcome (and the drain's last lease, which finds nothing more). The card's place is
+    # not written on its own once its link needs no round trip.
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()  # the first card asks Slack (auth.test) for the workspace's address once
+    bot.delegate("<@UANA> Reconcile November invoices")
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    engine = bot.handoff.services.db.engine
+    event.listen(engine, "commit", count)
+    try:
+        bot.deliver()
+    finally:
+        event.remove(engine, "commit", count)
+    task = bot.task(2)
+    assert task.card_ts is not None and task.card_url == bot.slack.permalink(GENERAL, task.card_ts)
+    assert len(commits) == 4 + 1
 
 
 def test_a_plain_at_name_is_resolved_through_the_workspace(bot: Bot) -> None:
