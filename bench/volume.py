@@ -27,6 +27,7 @@ from typing import Any
 
 from bench.data import NOW, TEAM_ID, Spec, Store, default_cache_dir, prepare, progress
 from bench.run import sigterm_interrupts
+from models.db import RequestWriters
 
 __all__ = ["JobRun", "Step", "WriteWaits", "main", "measure_job"]
 
@@ -89,15 +90,15 @@ class WriteWaits:
 # ----------------------------------------------------------------------------------------- processes
 
 
-def _run_jobs(conn: Connection, url: str, plan: list[Step]) -> None:
-    """In a child process: run each step of `plan` in turn, sending back a JobRun for each."""
+def _run_jobs(conn: Connection, url: str, plan: list[Step], writers: RequestWriters) -> None:
+    """In a child process, as `serve`'s worker: run each step of `plan` in turn, sending back a JobRun for each."""
     from sqlalchemy import event
 
     from models.db import Database
     from scheduler.config import JobConfig
     from scheduler.runner import SchedulerRunner
 
-    db = Database.from_url(url)
+    db = Database.from_url(url, writers=writers)
     count = [0]
 
     def counter(*_: Any) -> None:
@@ -131,7 +132,7 @@ def _run_jobs(conn: Connection, url: str, plan: list[Step]) -> None:
         db.dispose()
 
 
-def _probe_writes(conn: Connection, url: str, task_id: int) -> None:
+def _probe_writes(conn: Connection, url: str, task_id: int, writers: RequestWriters) -> None:
     """In a child process: every 10 ms, one tiny write transaction, until told to stop; sends the samples.
 
     The write is what requests do all the time: record a processed Slack event, touch a task.
@@ -141,7 +142,7 @@ def _probe_writes(conn: Connection, url: str, task_id: int) -> None:
     from bot.gate import LOCK_BUDGET
     from models.db import Database, request_scope
 
-    db = Database.from_url(url)
+    db = Database.from_url(url, writers=writers)  # counted as `serve`'s web process counts its requests
     samples: list[tuple[float, float, str]] = []  # (began, seconds, error or "") per write
     n = 0
 
@@ -195,10 +196,12 @@ def measure_job(url: str, plan: list[Step], *, probe_task: int, timeout: float) 
 
     A run that takes longer than `timeout` is stopped; it and the runs after it report the timeout.
     """
+    # The probe's writes are counted for the jobs process to make way for, as `serve` does for its worker.
+    writers = RequestWriters()
     probe_end, probe_child = _SPAWN.Pipe()
-    probe = _SPAWN.Process(target=_probe_writes, args=(probe_child, url, probe_task), daemon=True)
+    probe = _SPAWN.Process(target=_probe_writes, args=(probe_child, url, probe_task, writers), daemon=True)
     jobs_end, jobs_child = _SPAWN.Pipe()
-    jobs = _SPAWN.Process(target=_run_jobs, args=(jobs_child, url, plan), daemon=True)
+    jobs = _SPAWN.Process(target=_run_jobs, args=(jobs_child, url, plan, writers), daemon=True)
     runs: list[JobRun] = []
     try:
         probe.start()

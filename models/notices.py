@@ -26,7 +26,7 @@ __all__ = [
     "notice_floor",
     "record_notices",
     "owed_dms",
-    "send_owed_dm",
+    "send_owed_dms",
     "unclaimed_keys",
 ]
 
@@ -106,7 +106,7 @@ def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: dat
 def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
     """Once per key: record each notice's event, queue its thread line and card refresh, and owe its DMs.
 
-    The DMs wait in `NoticeQueue` until `send_owed_dm`, so that one person's notices from a whole
+    The DMs wait in `NoticeQueue` until `send_owed_dms`, so that one person's notices from a whole
     pass, over all its batches, become one DM. Returns the notices recorded (those claimed before are left out).
     """
     claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
@@ -135,46 +135,56 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
     return fresh
 
 
-def send_owed_dm(session: Session, *, team_id: str, user_id: str, now: datetime) -> bool:
-    """Queue the DM owed to one person: a single notice is the usual DM about its task, several become
-    one `notices` DM that lists them (at most GROUPED_ITEMS of each kind, with the counts). True if queued.
+def send_owed_dms(session: Session, *, team_id: str, user_ids: Sequence[str], now: datetime) -> int:
+    """Queue the DM owed to each of `user_ids`: a single notice is the usual DM about its task, several
+    become one `notices` DM that lists them (at most GROUPED_ITEMS of each kind, with the counts).
+    Returns how many DMs were queued.
 
     The owed notices are taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
-    runs never queue the same one twice; what a crashed run left owed goes with the next run.
+    runs never queue the same one twice; what a crashed run left owed goes with the next run. Three
+    statements for all of them, however many people.
     """
+    if not user_ids:
+        return 0
     # A big pass owes a manager thousands: their kinds come back with the rows taken, to count them, and
     # only the notices shown (the first GROUPED_ITEMS of each kind) are read in full.
     kind_of = columns_of(col(TaskEvent.kind)).where(col(TaskEvent.id) == col(NoticeQueue.event_id)).scalar_subquery()
-    kinds = sorted((event_id, kind) for event_id, kind in session.execute(
+    taken: dict[str, list[tuple[int, str]]] = {}
+    # Core statements: the ORM's bulk DELETE would also look for the rows among loaded objects.
+    for user_id, event_id, kind in session.connection().execute(
         delete(NoticeQueue)
-        .where(col(NoticeQueue.team_id) == team_id, col(NoticeQueue.user_id) == user_id)
-        .returning(col(NoticeQueue.event_id), kind_of)
-    ))
-    if not kinds:
-        return False
-    counts: Counter[str] = Counter()
-    shown = []
-    for event_id, kind in kinds:
-        counts[kind] += 1
-        if counts[kind] <= GROUPED_ITEMS:
-            shown.append(event_id)
-    owed = session.execute(
+        .where(col(NoticeQueue.team_id) == team_id, col(NoticeQueue.user_id).in_(sorted(set(user_ids))))
+        .returning(col(NoticeQueue.user_id), col(NoticeQueue.event_id), kind_of)
+    ):
+        taken.setdefault(user_id, []).append((event_id, kind))
+    counts: dict[str, Counter[str]] = {}
+    shown: dict[str, list[int]] = {}
+    for user_id, kinds in taken.items():
+        counted, listed = counts.setdefault(user_id, Counter()), shown.setdefault(user_id, [])
+        for event_id, kind in sorted(kinds):
+            counted[kind] += 1
+            if counted[kind] <= GROUPED_ITEMS:
+                listed.append(event_id)
+    wanted = sorted({event_id for listed in shown.values() for event_id in listed})
+    rows: dict[int | None, Any] = {row[0]: row for row in session.connection().execute(
         columns_of(col(TaskEvent.id), col(TaskEvent.kind), col(Task.id), col(Task.number), col(Task.title),
                    col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
         .join(Task, col(Task.id) == col(TaskEvent.task_id))
-        .where(col(TaskEvent.id).in_(shown))
-        .order_by(col(TaskEvent.id))
-    ).all()
-    if not owed:
-        return False
-    first_id, task_id = owed[0][0], owed[0][2]
-    if len(kinds) == 1:
-        item = Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id)
-    else:
-        items = [_item(*row) for row in owed]
-        item = Pending(f"notices:{first_id}:{user_id}", "notices", {"user": user_id, "items": items, "counts": counts})
-    enqueue_all(session, team_id=team_id, now=now, items=[item])
-    return True
+        .where(col(TaskEvent.id).in_(wanted))
+    )} if wanted else {}
+    items: list[Pending] = []
+    for user_id in sorted(shown):
+        owed = [rows[event_id] for event_id in shown[user_id] if event_id in rows]
+        if not owed:
+            continue
+        first_id, task_id = owed[0][0], owed[0][2]
+        if len(taken[user_id]) == 1:
+            items.append(Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id))
+        else:
+            payload = {"user": user_id, "items": [_item(*row) for row in owed], "counts": counts[user_id]}
+            items.append(Pending(f"notices:{first_id}:{user_id}", "notices", payload))
+    enqueue_all(session, team_id=team_id, now=now, items=items)
+    return len(items)
 
 
 def owed_dms(session: Session) -> dict[str, list[tuple[str, int]]]:

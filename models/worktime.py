@@ -137,12 +137,14 @@ class WorkWeek:
         """
         moment = _utc(moment, "moment")
         limit = None if deadline is None else _utc(deadline, "deadline")
-        if self.is_working_time(moment):
-            return moment
-        start = self.next_start(moment)
-        if limit is None or start < limit:
-            return start
-        return moment
+        # One walk over the periods (a sweep asks this for every reminder of every owed task): the first
+        # that ends after `moment` either holds it or starts next.
+        for start, end in self._periods(moment):
+            if end > moment:
+                if start <= moment or (limit is not None and start >= limit):
+                    return moment
+                return start
+        raise AssertionError("unreachable: _periods never runs dry")
 
     def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
         """The instant at which `amount` of working time has passed since `start`, skipping nights and days off.

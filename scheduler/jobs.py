@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from models.db import Database
 from models.enums import TaskStatus
-from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dm, unclaimed_keys
+from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dms, unclaimed_keys
 from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
@@ -196,8 +196,8 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | No
                 while end < len(recipients) and owing + recipients[end][1] <= dms.size:
                     owing, end = owing + recipients[end][1], end + 1
                 with dms.transaction(owing) as session:
-                    for user_id, _count in recipients[start:end]:
-                        send_owed_dm(session, team_id=team_id, user_id=user_id, now=now)
+                    users = [user_id for user_id, _count in recipients[start:end]]
+                    send_owed_dms(session, team_id=team_id, user_ids=users, now=now)
                 start = end
         except Exception:
             log.exception("sweep of workspace %s failed at %s", team_id, now.isoformat())
@@ -225,7 +225,8 @@ class _Pace:
 
     On SQLite, each is followed by a pause (as long as it held the lock, at most MAX_GAP): the other
     processes' writers try for the lock every millisecond, and a job that took it again at once would
-    starve them.
+    starve them. Not in `serve`'s worker, whose database makes way for the web process's requests
+    (`RequestWriters`): there the next transaction waits while a request waits to write.
     """
 
     def __init__(self, db: Database, fixed: int | None) -> None:
@@ -244,12 +245,13 @@ class _Pace:
             # At most doubling, at least halving: one slow transaction (a checkpoint, a busy disk) is no trend.
             hold = HOLD.get(self.db.dialect, HOLD["sqlite"])
             self.size = min(max(int(done * hold / max(held, 1e-4)), done // 2, 1), done * 2)
-        if self.db.dialect == "sqlite":
+        if self.db.dialect == "sqlite" and self.db.writers is None:
             sleep(min(held, MAX_GAP))
 
 
 def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:
-    rows = session.execute(
+    # Core, not the ORM's execution: plain rows are all the planner needs, and ORM loading cost more.
+    rows = session.connection().execute(
         columns_of(*_OWED_COLUMNS).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now)
     )
     tasks = [_Owed(*row) for row in rows]

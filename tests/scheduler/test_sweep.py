@@ -147,7 +147,7 @@ def test_dms_a_stopped_pass_left_owed_go_with_the_next_run_once(
     def stopped(*_args: Any, **_kwargs: Any) -> int:
         raise RuntimeError("killed before its DMs")
 
-    monkeypatch.setattr(jobs, "send_owed_dm", stopped)
+    monkeypatch.setattr(jobs, "send_owed_dms", stopped)
     assert run_sweep(db, NOW, CONFIG, batch=2).overdue == 6
     assert _outbox(db, "notices") == [] and len(_outbox(db, "thread.note")) == 6
     monkeypatch.undo()
