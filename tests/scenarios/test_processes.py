@@ -144,6 +144,8 @@ def test_health_and_metrics_report_worker_scheduler_and_outbox(served: Served) -
     # The bot is not in #payroll: that card waits for an invite, and is the outbox's oldest pending message.
     served.client.command(RITA, "/delegate", "<@UANA> Payroll run by Friday", channel_id=PRIVATE)
     assert _until(lambda: served.health()["scheduler"]["alive"] is True, 20), served.log.read_text()
+    # The stand-in has the DM before the worker records that it went: its outcome follows a moment later.
+    assert _until(lambda: served.health()["outbox"]["sent"] >= 2, 20), served.health()
 
     health = served.health()
     assert health["ok"] is True and health["database"] == "ok"
