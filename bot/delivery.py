@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from bot import render
 from models import outbox
 from models.db import Database
+from models.sql import get_plain
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
 __all__ = ["Delivery", "DeliveryReport", "Wakeup"]
@@ -450,19 +451,17 @@ class Delivery:
 
     def _task(self, row: Outbox) -> Task:
         with self.db.read() as session:
-            task = session.get(Task, row.task_id)
-            if task is None:
-                raise _Dead("task is gone")
-            session.expunge(task)
-            return task
+            task = get_plain(session, Task, row.task_id)
+        if task is None:
+            raise _Dead("task is gone")
+        return task
 
     def _event(self, event_id: int) -> TaskEvent:
         with self.db.read() as session:
-            event = session.get(TaskEvent, event_id)
-            if event is None:
-                raise _Dead("event is gone")
-            session.expunge(event)
-            return event
+            event = get_plain(session, TaskEvent, event_id)
+        if event is None:
+            raise _Dead("event is gone")
+        return event
 
     def _card_ready(self, row: Outbox) -> Task:
         """The row's task once its card is in Slack; waits while the card is still on its way."""

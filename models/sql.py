@@ -6,13 +6,15 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, CursorResult, bindparam, text
+from sqlalchemy import JSON, CursorResult, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-__all__ = ["bulk_insert", "bulk_update", "insert_ignore"]
+__all__ = ["bulk_insert", "bulk_update", "get_plain", "insert_ignore"]
+
+M = TypeVar("M", bound=SQLModel)
 
 
 @cache
@@ -29,6 +31,23 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     stmt = _statement(session.get_bind().dialect.name, model)
     result = cast(CursorResult[Any], session.execute(stmt, values))
     return result.first() is not None
+
+
+@cache
+def _by_id(model: type[SQLModel]) -> Any:
+    table = model.__table__  # type: ignore[attr-defined]
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+def get_plain(session: Session, model: type[M], row_id: int | None) -> M | None:
+    """The row `row_id` of `model`'s table as a plain model, not attached to the session.
+
+    Read through Core and built without validation (the stored values are the model's): the worker reads a
+    task or an event for every message it sends, and the ORM's identity map and loading cost more than the
+    query.
+    """
+    found = session.connection().execute(_by_id(model), {"id": row_id}).mappings().first()
+    return None if found is None else model.model_construct(**found)
 
 
 # -- many rows as one parameter ---------------------------------------------------------------------

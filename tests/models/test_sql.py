@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from models.db import Database
 from models.enums import TaskStatus
 from models.outbox import OUTBOX_PENDING, Pending, enqueue_all
-from models.sql import bulk_insert, bulk_update
+from models.sql import bulk_insert, bulk_update, get_plain
 from models.tables import Outbox, ProcessedEvent, Task
 from models.tasks import NewTask, create_task
 
@@ -65,3 +65,19 @@ def test_an_update_changes_only_the_rows_whose_match_columns_all_agree(db: Datab
     assert tasks[ids[1]].next_notice_at == NOW
     assert tasks[ids[2]].next_notice_at is None
     assert {t.status for t in tasks.values()} == {TaskStatus.OPEN}
+
+
+def test_a_row_read_plain_is_the_row_the_orm_reads(db: Database) -> None:
+    with db.transaction() as session:
+        created = create_task(session=session, request=NewTask(
+            team_id="T1", requester_id="URITA", title=AWKWARD[:60], assignee_id="UANA",
+            due_at=NOW + timedelta(days=2), tags=("payroll", "q4"), origin_channel_id="C1", card_channel_id="C1",
+        ), now=NOW)
+    with db.read() as session:
+        plain = get_plain(session, Task, created.id)
+        missing = get_plain(session, Task, 999_999)
+        orm = session.get(Task, created.id)
+        assert orm is not None and plain is not None and missing is None
+        assert plain.model_dump() == orm.model_dump()
+    assert plain.status is TaskStatus.ASSIGNED and plain.tags == ["payroll", "q4"]
+    assert plain.due_at == NOW + timedelta(days=2) and plain.created_at == NOW  # aware, to the microsecond
