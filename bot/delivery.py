@@ -521,7 +521,9 @@ class Delivery:
 
     @staticmethod
     def _set_task(session: Session, task_id: int | None, fields: dict[str, str]) -> None:
-        session.execute(update(Task).where(col(Task.id) == task_id).values(**fields))
+        # Core: the ORM's bulk UPDATE would look for the task among loaded objects too, once per message.
+        table: Any = Task.__table__  # type: ignore[attr-defined]
+        session.connection().execute(update(table).where(table.c.id == task_id).values(**fields))
 
     def _card_update(self, row: Outbox) -> dict[str, Any]:
         # The newest queued refresh is read before the task: a change committed after the task is read

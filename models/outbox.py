@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from models.sql import bulk_insert, insert_ignore
@@ -117,15 +117,50 @@ def lease_due(
     return rows
 
 
-def _held(row_id: int, owner: str) -> Any:
-    """An UPDATE of `row_id` that matches only while `owner` still holds its lease (compare-and-set)."""
-    return update(Outbox).where(
-        col(Outbox.id) == row_id, col(Outbox.lease_owner) == owner, col(Outbox.status) == OUTBOX_PENDING
-    )
+# Outcome writes run for every message delivered: Core statements built once, with the row, the owner and
+# the values as parameters (the ORM's bulk UPDATE would also build its WHERE afresh and look for the row
+# among loaded objects each time).
+_T: Any = Outbox.__table__  # type: ignore[attr-defined]
 
 
-def _wrote(session: Session, statement: Any) -> bool:
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+def _param(name: str, column: str) -> Any:
+    # Named apart from the columns: SQLAlchemy reserves a column's own name for the SET clause.
+    return bindparam(f"p_{name}", type_=_T.c[column].type)
+
+
+def _held(**values: Any) -> Any:
+    """An UPDATE of a row that matches only while the given owner still holds its lease (compare-and-set)."""
+    return update(_T).where(
+        _T.c.id == _param("row", "id"), _T.c.lease_owner == _param("owner", "lease_owner"),
+        _T.c.status == OUTBOX_PENDING,
+    ).values(**values)
+
+
+_BEGIN = _held(
+    locked_until=_param("until", "locked_until"), uncertain=True,
+    first_attempt_at=func.coalesce(_T.c.first_attempt_at, _param("now", "first_attempt_at")),
+)
+_SENT = _held(
+    status=OUTBOX_SENT, sent_at=_param("now", "sent_at"), locked_until=None, lease_owner=None,
+    result=_param("result", "result"), attempts=_T.c.attempts + 1,
+)
+_RETRY = _held(
+    attempts=_T.c.attempts + 1, next_attempt_at=_param("at", "next_attempt_at"), locked_until=None, lease_owner=None,
+    last_error=_param("error", "last_error"), uncertain=_param("uncertain", "uncertain"),
+)
+_DEAD = _held(
+    attempts=_T.c.attempts + 1, status=OUTBOX_DEAD, locked_until=None, lease_owner=None,
+    last_error=_param("error", "last_error"), sent_at=_param("now", "sent_at"),
+)
+_RELEASE = _held(
+    next_attempt_at=_param("at", "next_attempt_at"), locked_until=None, lease_owner=None,
+    uncertain=_param("uncertain", "uncertain"),
+)
+
+
+def _wrote(session: Session, statement: Any, row_id: int, owner: str, **values: Any) -> bool:
+    params = {"p_row": row_id, "p_owner": owner, **{f"p_{name}": value for name, value in values.items()}}
+    return bool(session.connection().execute(statement, params).rowcount)
 
 
 def begin_attempt(session: Session, row_id: int, *, owner: str, now: datetime, lease: timedelta = LEASE) -> bool:
@@ -134,27 +169,14 @@ def begin_attempt(session: Session, row_id: int, *, owner: str, now: datetime, l
     Committed before the call, so a worker killed mid-call leaves a row that is looked up before it is
     posted again.
     """
-    return _wrote(
-        session,
-        _held(row_id, owner).values(
-            locked_until=now + lease,
-            uncertain=True,
-            first_attempt_at=func.coalesce(col(Outbox.first_attempt_at), now),
-        ),
-    )
+    return _wrote(session, _BEGIN, row_id, owner, until=now + lease, now=now)
 
 
 def mark_sent(
     session: Session, row_id: int, *, owner: str, now: datetime, result: dict[str, Any] | None = None
 ) -> bool:
     """Record that Slack confirmed the delivery (it is never sent again); False if the lease is lost."""
-    return _wrote(
-        session,
-        _held(row_id, owner).values(
-            status=OUTBOX_SENT, sent_at=now, locked_until=None, lease_owner=None, result=result or {},
-            attempts=col(Outbox.attempts) + 1,
-        ),
-    )
+    return _wrote(session, _SENT, row_id, owner, now=now, result=result or {})
 
 
 def mark_retry(
@@ -168,32 +190,17 @@ def mark_retry(
     uncertain: bool,
 ) -> bool:
     """Schedule another attempt after `delay`; `uncertain` says Slack may have acted on some attempt."""
-    return _wrote(
-        session,
-        _held(row_id, owner).values(
-            attempts=col(Outbox.attempts) + 1, next_attempt_at=now + delay, locked_until=None, lease_owner=None,
-            last_error=error[:500], uncertain=uncertain,
-        ),
-    )
+    return _wrote(session, _RETRY, row_id, owner, at=now + delay, error=error[:500], uncertain=uncertain)
 
 
 def mark_dead(session: Session, row_id: int, *, owner: str, now: datetime, error: str) -> bool:
     """Give up on a delivery Slack refuses for good (kept for inspection, never retried)."""
-    return _wrote(
-        session,
-        _held(row_id, owner).values(
-            attempts=col(Outbox.attempts) + 1, status=OUTBOX_DEAD, locked_until=None, lease_owner=None,
-            last_error=error[:500], sent_at=now,
-        ),
-    )
+    return _wrote(session, _DEAD, row_id, owner, error=error[:500], now=now)
 
 
 def release(session: Session, row_id: int, *, owner: str, at: datetime, uncertain: bool) -> bool:
     """Give the row back without counting an attempt (it waits for its card), due again at `at`."""
-    return _wrote(
-        session,
-        _held(row_id, owner).values(next_attempt_at=at, locked_until=None, lease_owner=None, uncertain=uncertain),
-    )
+    return _wrote(session, _RELEASE, row_id, owner, at=at, uncertain=uncertain)
 
 
 def wake_channel(session: Session, *, team_id: str, channel_id: str, now: datetime) -> int:
