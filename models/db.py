@@ -97,11 +97,6 @@ class RequestWriters:
             with self._lock:
                 self._count.value -= 1
 
-    @property
-    def count(self) -> int:
-        """Requests writing now."""
-        return int(self._count.value)
-
     def wait_until_idle(self) -> None:
         """Return once no request is writing, or after `make_way_for` seconds."""
         deadline = time.monotonic() + self.make_way_for
