@@ -128,6 +128,11 @@ class _GroupCommit:
             raise step.error
 
 
+def _message_link(workspace_url: str, channel: str, ts: str) -> str:
+    """Slack's link to a top-level message: the workspace's address, then `archives/<channel>/p<ts, no dot>`."""
+    return f"{workspace_url}archives/{channel}/p{ts.replace('.', '')}"
+
+
 class _Wait(Exception):
     """Not yet deliverable (its card is not posted yet); look again at `until` if given."""
 
@@ -714,7 +719,7 @@ class Delivery:
         """
         base = self._workspace_url()
         if base:
-            return f"{base}archives/{channel}/p{ts.replace('.', '')}"
+            return _message_link(base, channel, ts)
         try:
             return str(self._call("chat_getPermalink", channel=channel, message_ts=ts)["permalink"])
         except _Dead as refused:
@@ -725,7 +730,7 @@ class Delivery:
         """The link `_permalink` makes without any Web API call, once the workspace's address is known."""
         with self._url_lock:
             base = self._url
-        return f"{base}archives/{channel}/p{ts.replace('.', '')}" if base else None
+        return _message_link(base, channel, ts) if base else None
 
     def _workspace_url(self) -> str | None:
         with self._url_lock:
