@@ -440,6 +440,9 @@ def run_burst(procs: Processes, store: Store, tmp: Path, cfg: Config, memory: Me
         standin.stop()
         store.drop(url)
     lost = expected - len(seen)
+    import collections, sys as _s
+    hist = collections.Counter(int(a - began) for a in arrivals)
+    print("ARRIVALS", sorted(hist.items()), file=_s.stderr)
     return Burst(
         commands=count, rate_limited=rate_limited, ack_p99_ms=acks.p99_ms, ack_errors=acks.errors,
         messages=sum(seen.values()), last_message_s=(max(arrivals) - began) if arrivals else math.nan,

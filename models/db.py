@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 __all__ = [
@@ -161,37 +162,45 @@ def _tune_sqlite(engine: Engine) -> None:
     # mode they never wait for, nor block, a writer.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # A request waits only what is left of its budget; background work waits long.
-        scope = _SCOPE.get()
-        wait = BACKGROUND_WAIT_MS / 1000 if scope is None else scope.remaining()
-        if conn.get_execution_options().get(READ_ONLY, False):
-            _pragma(conn, "busy_timeout", int(wait * 1000))
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement machinery
+        # would cost more than SQLite's work here. Its errors are raised as SQLAlchemy's, as they would be.
+        try:
+            _begin(conn.connection.driver_connection, conn.connection.info, conn.get_execution_options())
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+
+
+def _begin(raw: sqlite3.Connection, info: dict[str, Any], options: Any) -> None:
+    # A request waits only what is left of its budget; background work waits long.
+    scope = _SCOPE.get()
+    wait = BACKGROUND_WAIT_MS / 1000 if scope is None else scope.remaining()
+    if options.get(READ_ONLY, False):
+        _pragma(raw, info, "busy_timeout", int(wait * 1000))
+        raw.execute("BEGIN")
+        return
+    # A request's commit never copies the write-ahead log back into the database (a checkpoint
+    # after a big sweep takes a few hundred milliseconds): background work's commits do that.
+    _pragma(raw, info, "wal_autocheckpoint", 0 if scope is not None else AUTOCHECKPOINT_PAGES)
+    # Writers wait for the lock by trying again every millisecond, not on SQLite's busy handler:
+    # that one sleeps up to 100 ms between tries, so another process's writer (the sweep) that
+    # frees the lock for a few milliseconds between its batches would be missed, again and again.
+    _pragma(raw, info, "busy_timeout", 0)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            raw.execute("BEGIN IMMEDIATE")
             return
-        # A request's commit never copies the write-ahead log back into the database (a checkpoint
-        # after a big sweep takes a few hundred milliseconds): background work's commits do that.
-        _pragma(conn, "wal_autocheckpoint", 0 if scope is not None else AUTOCHECKPOINT_PAGES)
-        # Writers wait for the lock by trying again every millisecond, not on SQLite's busy handler:
-        # that one sleeps up to 100 ms between tries, so another process's writer (the sweep) that
-        # frees the lock for a few milliseconds between its batches would be missed, again and again.
-        _pragma(conn, "busy_timeout", 0)
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except OperationalError as error:
-                if getattr(error.orig, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() >= deadline:
-                    raise
-            time.sleep(LOCK_POLL)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorname != "SQLITE_BUSY" or time.monotonic() >= deadline:
+                raise
+        time.sleep(LOCK_POLL)
 
 
-def _pragma(conn: Any, name: str, value: int) -> None:
+def _pragma(raw: sqlite3.Connection, info: dict[str, Any], name: str, value: int) -> None:
     # Pragmas are per connection, and pooled connections serve requests and background work, reads and
     # writes: each is set when it changes.
-    info = conn.connection.info
     if info.get(name) != value:
-        conn.exec_driver_sql(f"PRAGMA {name}={value}")
+        raw.execute(f"PRAGMA {name}={value}")
         info[name] = value
 
 
