@@ -16,12 +16,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot import render
 from models import outbox
 from models.db import Database
-from models.sql import get_plain
+from models.sql import get_plain, get_plain_many, set_plain
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
 __all__ = ["Delivery", "DeliveryReport", "Wakeup"]
@@ -86,6 +86,27 @@ class _Step:
     began: bool = False
     finished: bool = False
     error: BaseException | None = None
+
+
+@dataclass
+class _Lease:
+    """Rows taken under one owner token, with the tasks and events their messages show, read with them.
+
+    A message shows its task as it was when leased. A change made after that queues a card refresh, which
+    comes later in the same lane and reads the task afresh, as does whatever needs the card's place when
+    the lease's copy has none yet.
+    """
+
+    owner: str
+    tasks: dict[int, Task] = field(default_factory=dict)
+    events: dict[int, TaskEvent] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, session: Session, owner: str, rows: Sequence[Outbox]) -> _Lease:
+        """What `rows` show, in two queries."""
+        task_ids = sorted({row.task_id for row in rows if row.task_id is not None})
+        event_ids = sorted({int(row.payload["event_id"]) for row in rows if "event_id" in row.payload})
+        return cls(owner, get_plain_many(session, Task, task_ids), get_plain_many(session, TaskEvent, event_ids))
 
 
 class _GroupCommit:
@@ -182,23 +203,23 @@ class _Streams:
     side on the pool's threads. `add` never blocks on a lane, so a slow channel holds up only itself.
     """
 
-    def __init__(self, pool: ThreadPoolExecutor, deliver: Callable[[Sequence[Outbox], str], DeliveryReport]) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, deliver: Callable[[Sequence[Outbox], _Lease], DeliveryReport]) -> None:
         self._pool = pool
         self._deliver = deliver
         self._changed = threading.Condition()
-        self._queued: dict[str, deque[tuple[Sequence[Outbox], str]]] = {}
+        self._queued: dict[str, deque[tuple[Sequence[Outbox], _Lease]]] = {}
         self._unfinished = 0
         self.report = DeliveryReport()
         self.error: BaseException | None = None
 
-    def add(self, key: str, rows: Sequence[Outbox], owner: str) -> None:
-        """Queue `rows` (leased by `owner`) after whatever `key`'s lane has queued."""
+    def add(self, key: str, rows: Sequence[Outbox], lease: _Lease) -> None:
+        """Queue `rows` (taken under `lease`) after whatever `key`'s lane has queued."""
         with self._changed:
             self._unfinished += 1
             if key in self._queued:
-                self._queued[key].append((rows, owner))
+                self._queued[key].append((rows, lease))
                 return
-            self._queued[key] = deque([(rows, owner)])
+            self._queued[key] = deque([(rows, lease)])
         self._pool.submit(self._run, key)
 
     def _run(self, key: str) -> None:
@@ -208,9 +229,9 @@ class _Streams:
                 if not lane:
                     del self._queued[key]
                     return
-                rows, owner = lane[0]
+                rows, lease = lane[0]
             try:
-                done = self._deliver(rows, owner)
+                done = self._deliver(rows, lease)
             except BaseException as error:  # recorded and raised by wait(), once every lane has stopped
                 done = DeliveryReport()
                 with self._changed:
@@ -324,11 +345,13 @@ class Delivery:
                 rows = outbox.lease_due(
                     session, now=self.clock(), owner=owner, lease=self.lease, limit=batch, through_id=through_id
                 )
+                lease = _Lease.read(session, owner, rows)
             if streams is None:
-                report.add(self._deliver_lane(rows, owner))
+                report.add(self._deliver_lane(rows, lease))
             else:
-                for key, lane in _lanes(rows, self._card_channels(rows)).items():
-                    streams.add(key, lane, owner)
+                channels: dict[int | None, str] = {i: t.card_channel_id for i, t in lease.tasks.items()}
+                for key, lane in _lanes(rows, channels).items():
+                    streams.add(key, lane, lease)
                 # Lease more as soon as the lanes have fewer rows queued than one lease brings: they
                 # never wait for each other, and never run dry while rows are due.
                 streams.wait(at_most=batch)
@@ -342,36 +365,29 @@ class Delivery:
                 raise streams.error
         return report
 
-    def _card_channels(self, rows: Sequence[Outbox]) -> dict[int | None, str]:
-        task_ids = {row.task_id for row in rows if row.task_id is not None}
-        if not task_ids:
-            return {}
-        with self.db.read() as session:
-            return dict(session.exec(select(Task.id, Task.card_channel_id).where(col(Task.id).in_(task_ids))).all())
-
     def _lane_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix="outbox-lane")
             return self._pool
 
-    def _deliver_lane(self, rows: Sequence[Outbox], owner: str) -> DeliveryReport:
+    def _deliver_lane(self, rows: Sequence[Outbox], lease: _Lease) -> DeliveryReport:
         """Send `rows` in order; each row's outcome is committed with the next row's `begin_attempt`."""
         report = DeliveryReport()
         done: _Outcome | None = None
         for row in rows:
-            began = self._commit(done, begin=row, owner=owner)
-            done = self._deliver_one(row, owner, report) if began else None
-        self._commit(done, begin=None, owner=owner)
+            began = self._commit(done, begin=row, owner=lease.owner)
+            done = self._deliver_one(row, lease, report) if began else None
+        self._commit(done, begin=None, owner=lease.owner)
         return report
 
     # -- one row ---------------------------------------------------------------------------------
 
-    def _deliver_one(self, row: Outbox, owner: str, report: DeliveryReport) -> _Outcome:
+    def _deliver_one(self, row: Outbox, lease: _Lease, report: DeliveryReport) -> _Outcome:
         """Send a row whose attempt has begun; returns the outcome to record."""
         assert row.id is not None
         try:
-            result = self._send(row)
+            result = self._send(row, lease)
         except _Wait as wait:
             report.waiting += 1
             # Not an attempt: look again once the card may exist.
@@ -436,8 +452,8 @@ class Delivery:
     def _lost(row: Outbox, what: str) -> None:
         log.warning("lease on delivery %s lost to another worker; %s not recorded", row.key, what)
 
-    def _send(self, row: Outbox) -> dict[str, Any]:
-        handler = {
+    def _send(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
+        handler: Callable[[Outbox, _Lease], dict[str, Any]] | None = {
             "card.post": self._card_post,
             "card.update": self._card_update,
             "thread.note": self._thread_note,
@@ -452,25 +468,33 @@ class Delivery:
         }.get(row.kind)
         if handler is None:
             raise _Dead(f"unknown outbox kind {row.kind!r}")
-        return handler(row)
+        return handler(row, lease)
 
-    def _task(self, row: Outbox) -> Task:
+    def _task(self, row: Outbox, lease: _Lease | None = None) -> Task:
+        """The row's task: the copy read with `lease` if given, else as stored now."""
+        if lease is not None and row.task_id in lease.tasks:
+            return lease.tasks[row.task_id]
         with self.db.read() as session:
             task = get_plain(session, Task, row.task_id)
         if task is None:
             raise _Dead("task is gone")
         return task
 
-    def _event(self, event_id: int) -> TaskEvent:
+    def _event(self, event_id: int, lease: _Lease | None = None) -> TaskEvent:
+        if lease is not None and event_id in lease.events:
+            return lease.events[event_id]  # events never change
         with self.db.read() as session:
             event = get_plain(session, TaskEvent, event_id)
         if event is None:
             raise _Dead("event is gone")
         return event
 
-    def _card_ready(self, row: Outbox) -> Task:
-        """The row's task once its card is in Slack; waits while the card is still on its way."""
-        task = self._task(row)
+    def _card_ready(self, row: Outbox, lease: _Lease | None = None) -> Task:
+        """The row's task once its card is in Slack (as leased if the lease's copy knows the card's place,
+        else as stored now); waits while the card is still on its way."""
+        task = self._task(row, lease)
+        if task.card_ts is None and lease is not None:
+            task = self._task(row)
         if task.card_ts is None:
             card = self._card_row(task)
             if card is None or self._card_blocked(card):
@@ -490,8 +514,8 @@ class Delivery:
         """
         return card.status != OUTBOX_PENDING or card.last_error in _CHANNEL_PROBLEMS
 
-    def _card_post(self, row: Outbox) -> dict[str, Any]:
-        task = self._task(row)
+    def _card_post(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
+        task = self._task(row, lease)
         channel, ts = task.card_channel_id, task.card_ts
         result: dict[str, Any] = {"channel": channel, "ts": ts}
         if ts is None:
@@ -521,6 +545,8 @@ class Delivery:
                 url = None
             if url:
                 fields["card_url"] = url
+        # The lease's later rows (the task's DM) see the card's place and link as saved with the outcome.
+        set_plain(task, **fields)
         # The task may have changed while the card was on its way; a refresh is queued by then.
         return {**result, _TASK_FIELDS: fields}
 
@@ -530,13 +556,13 @@ class Delivery:
         table: Any = Task.__table__  # type: ignore[attr-defined]
         session.connection().execute(update(table).where(table.c.id == task_id).values(**fields))
 
-    def _card_update(self, row: Outbox) -> dict[str, Any]:
+    def _card_update(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         # The newest queued refresh is read before the task: a change committed after the task is read
         # queues a refresh newer than `newest`, which this render does not cover and so does not supersede.
         assert row.task_id is not None
         with self.db.read() as session:
             newest = outbox.latest_pending_id(session, task_id=row.task_id, kind="card.update") or row.id
-        task = self._card_ready(row)
+        task = self._card_ready(row)  # as stored now, never as leased: this refresh shows the latest state
         assert task.id is not None and task.card_ts is not None
         now = self.clock()
         self._call(
@@ -571,44 +597,47 @@ class Delivery:
                 # The person deleted the DM, or Slack refuses this copy: the card itself is still right.
                 log.warning("DM copy of %s in %s not updated: %s", task.ref, result["channel"], gone)
 
-    def _thread_note(self, row: Outbox) -> dict[str, Any]:
-        task = self._card_ready(row)
-        event = self._event(int(row.payload["event_id"]))
+    def _thread_note(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
+        task = self._card_ready(row, lease)
+        event = self._event(int(row.payload["event_id"]), lease)
         line = render.thread_line(event)
         return self._post(row, channel=task.card_channel_id, thread_ts=task.card_ts, text=line, blocks=None)
 
-    def _dm(self, row: Outbox) -> dict[str, Any]:
-        task = self._task(row)
+    def _dm(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
+        task = self._task(row, lease)
+        if task.card_url is None:
+            task = self._task(row)  # the lease's copy may predate the card's link
         fields: dict[str, str] = {}
         if task.card_url is None and task.card_ts is not None:
             # The card is up but its link could not be fetched then: fetched now, so the DM links to it.
             url = self._permalink(task.card_channel_id, task.card_ts)
             if url:
-                task.card_url = fields["card_url"] = url
+                fields["card_url"] = url
+                set_plain(task, card_url=url)
         elif task.card_url is None:
             card = self._card_row(task)
             if card is not None and not self._card_blocked(card):
                 raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
-        event = self._event(int(row.payload["event_id"]))
+        event = self._event(int(row.payload["event_id"]), lease)
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
         return {**self._post(row, channel=row.payload["user"], text=text, blocks=blocks), _TASK_FIELDS: fields}
 
-    def _confirm(self, row: Outbox) -> dict[str, Any]:
+    def _confirm(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
         # Only rows queued by versions before the command's own answer became the confirmation.
-        task = self._task(row)
+        task = self._task(row, lease)
         return self._reply(row, text=render.confirmation(task, UTC), blocks=None)
 
-    def _ephemeral(self, row: Outbox) -> dict[str, Any]:
+    def _ephemeral(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         return self._reply(row, text=row.payload["text"], blocks=row.payload.get("blocks"))
 
-    def _notice(self, row: Outbox) -> dict[str, Any]:
+    def _notice(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         return self._post(row, channel=row.payload["user"], text=row.payload["text"], blocks=row.payload.get("blocks"))
 
-    def _digest_post(self, row: Outbox) -> dict[str, Any]:
+    def _digest_post(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         text, blocks = render.digest_headline(row.payload)
         return self._post(row, channel=row.payload["channel"], text=text, blocks=blocks)
 
-    def _digest_reply(self, row: Outbox) -> dict[str, Any]:
+    def _digest_reply(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         with self.db.transaction() as session:
             parent = session.exec(select(Outbox).where(Outbox.key == row.payload["parent"])).first()
             if parent is None:
@@ -621,7 +650,7 @@ class Delivery:
         text, blocks = render.digest_section(row.payload["section"])
         return self._post(row, channel=result["channel"], thread_ts=result["ts"], text=text, blocks=blocks)
 
-    def _morning(self, row: Outbox) -> dict[str, Any]:
+    def _morning(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         text, blocks = render.morning_queue(row.payload)
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)
 
@@ -788,6 +817,6 @@ class Delivery:
                 payload={"user": task.requester_id, "text": text}, now=self.clock(),
             )
 
-    def _notices(self, row: Outbox) -> dict[str, Any]:
+    def _notices(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         text, blocks = render.grouped_notices(row.payload)
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, CursorResult, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-__all__ = ["bulk_insert", "bulk_update", "get_plain", "insert_ignore"]
+__all__ = ["bulk_insert", "bulk_update", "get_plain", "get_plain_many", "insert_ignore", "set_plain"]
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -48,6 +48,25 @@ def get_plain(session: Session, model: type[M], row_id: int | None) -> M | None:
     """
     found = session.connection().execute(_by_id(model), {"id": row_id}).mappings().first()
     return None if found is None else model.model_construct(**found)
+
+
+def set_plain(plain: SQLModel, **fields: Any) -> None:
+    """Change fields of a plain model (from `get_plain`): it has no ORM state, so assignment would fail."""
+    vars(plain).update(fields)
+
+
+@cache
+def _by_ids(model: type[SQLModel]) -> Any:
+    table = model.__table__  # type: ignore[attr-defined]
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def get_plain_many(session: Session, model: type[M], row_ids: Sequence[int]) -> dict[int, M]:
+    """The rows of `model`'s table among `row_ids`, by id, as plain models (see `get_plain`); one query."""
+    if not row_ids:
+        return {}
+    found = session.connection().execute(_by_ids(model), {"ids": list(row_ids)}).mappings()
+    return {int(row["id"]): model.model_construct(**row) for row in found}
 
 
 # -- many rows as one parameter ---------------------------------------------------------------------

@@ -59,6 +59,21 @@ def test_delegate_to_a_mentioned_person(bot: Bot) -> None:
     assert bot.slack.responses == [] and bot.slack.ephemerals(RITA) == []  # and no second one later
 
 
+def test_a_dm_fetches_the_link_its_card_could_not_get(bot: Bot) -> None:
+    # Slack answers neither the workspace's address nor the card's permalink while the card goes up: the
+    # card is not posted again for its link, which the DM then fetches, so it still links to the card.
+    bot.slack.fail_next("auth.test", "server_error")
+    bot.slack.fail_next("chat.getPermalink", "server_error")
+    bot.delegate("<@UANA> Reconcile October invoices")
+    report = bot.deliver()
+    assert report.dead == 0 and report.retried == 0
+    task = bot.task(1)
+    assert task.card_ts is not None and task.card_url == bot.slack.permalink(GENERAL, task.card_ts)
+    assert len(bot.slack.messages(GENERAL)) == 1
+    dm = bot.slack.dms(ANA)
+    assert len(dm) == 1 and task.card_url in json.dumps(dm[0])
+
+
 def test_a_card_and_its_dm_cost_four_write_transactions(bot: Bot) -> None:
     # The lease; the card's attempt begun; the card's outcome with its place and link, and the DM's attempt
     # begun; the DM's outcome (and the drain's last lease, which finds nothing more). The card's place is

@@ -6,6 +6,7 @@ import json
 import time
 import urllib.request
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -275,8 +276,8 @@ def test_a_change_while_the_card_is_being_refreshed_gets_its_own_refresh(
     read_task = Delivery._task
     changed: list[bool] = []
 
-    def read_then_change(self: Delivery, row: Outbox) -> Task:
-        task = read_task(self, row)
+    def read_then_change(self: Delivery, row: Outbox, lease: Any = None) -> Task:
+        task = read_task(self, row, lease)
         if row.kind == "card.update" and not changed:
             # Ana starts the task just after this refresh read it: that change must reach the card too.
             changed.append(True)
@@ -313,11 +314,11 @@ def test_an_unexpected_error_on_a_row_retries_it_instead_of_leaving_it_leased(
     post_card = Delivery._card_post
     failed: list[bool] = []
 
-    def fail_once(self: Delivery, row: Outbox) -> dict[str, object]:
+    def fail_once(self: Delivery, row: Outbox, lease: Any) -> dict[str, object]:
         if not failed:
             failed.append(True)
             raise RuntimeError("a bug")
-        return post_card(self, row)
+        return post_card(self, row, lease)
 
     monkeypatch.setattr(Delivery, "_card_post", fail_once)
     bot.delegate("<@UANA> Reconcile October invoices")
