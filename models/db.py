@@ -106,6 +106,8 @@ class RequestWriters:
 
 
 _SCOPE: ContextVar[RequestScope | None] = ContextVar("handoff_request_scope", default=None)
+# Inside `Database.checkpoint_after()`: this thread's commits leave the write-ahead log to one checkpoint at the end.
+_DEFERRED: ContextVar[bool] = ContextVar("handoff_deferred_checkpoint", default=False)
 
 
 @contextmanager
@@ -179,8 +181,11 @@ def _begin(raw: sqlite3.Connection, info: dict[str, Any], options: Any) -> None:
         raw.execute("BEGIN")
         return
     # A request's commit never copies the write-ahead log back into the database (a checkpoint
-    # after a big sweep takes a few hundred milliseconds): background work's commits do that.
-    _pragma(raw, info, "wal_autocheckpoint", 0 if scope is not None else AUTOCHECKPOINT_PAGES)
+    # after a big sweep takes a few hundred milliseconds): background work's commits do that, or a
+    # job's batches leave it to one checkpoint when the job ends (pages the batches all touch, like an
+    # index's, are then copied back once, not once per thousand pages logged).
+    deferred = scope is not None or _DEFERRED.get()
+    _pragma(raw, info, "wal_autocheckpoint", 0 if deferred else AUTOCHECKPOINT_PAGES)
     # Writers wait for the lock by trying again every millisecond, not on SQLite's busy handler:
     # that one sleeps up to 100 ms between tries, so another process's writer (the sweep) that
     # frees the lock for a few milliseconds between its batches would be missed, again and again.
@@ -340,6 +345,23 @@ class Database:
             yield
         finally:
             self._canceller.done(token)
+
+    @contextmanager
+    def checkpoint_after(self) -> Iterator[None]:
+        """Run a job of many write transactions with one SQLite checkpoint at its end, not one per
+        AUTOCHECKPOINT_PAGES logged (nothing changes on PostgreSQL)."""
+        token = _DEFERRED.set(True)
+        try:
+            yield
+        finally:
+            _DEFERRED.reset(token)
+            if self.dialect == "sqlite":
+                # PASSIVE: copies what it can without waiting for, or blocking, anyone.
+                # On the driver's connection: SQLAlchemy would begin a transaction first, inside which
+                # SQLite does not checkpoint.
+                with self.engine.connect() as conn:
+                    raw: Any = conn.connection.driver_connection
+                    raw.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @contextmanager
     def read(self) -> Iterator[Session]:

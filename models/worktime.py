@@ -17,10 +17,12 @@ start lands at or after its end is empty, and a period never starts before the p
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -183,11 +185,17 @@ class WorkWeek:
         return total
 
     def _periods(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Non-empty working periods (UTC start, end) in time order, from the one that may hold `moment` on."""
+        """Non-empty working periods (UTC start, end) in time order, from the first that ends after `moment`."""
         # Start a day early: an end moved forward by a gap late in the evening may cross into `moment`'s
-        # date. Callers skip periods that ended before `moment`.
+        # date. The first weeks come from a table worked out once per week and date (a sweep asks for
+        # the periods around the same few days thousands of times), the rest are walked day by day.
         day = moment.astimezone(self.tz).date() - _ONE_DAY
-        previous_end: datetime | None = None
+        table = _period_table(self, day - timedelta(days=day.weekday()))
+        yield from islice(table.periods, bisect_right(table.ends, moment), None)
+        yield from self._walk(table.after, table.periods[-1][1] if table.periods else None)
+
+    def _walk(self, day: date, previous_end: datetime | None) -> Iterator[tuple[datetime, datetime]]:
+        """The non-empty working periods from `day` on, the one before having ended at `previous_end`."""
         while True:  # ends when a caller stops; every week has a working day, so periods keep coming
             if self.is_working_day(day):
                 start, end = _day_bounds(self, day)
@@ -198,6 +206,29 @@ class WorkWeek:
                     yield start, end
                     previous_end = end
             day += _ONE_DAY
+
+
+@dataclass(frozen=True)
+class _PeriodTable:
+    """A week's working periods over _TABLE_DAYS days, with their ends apart (to bisect on)."""
+
+    periods: tuple[tuple[datetime, datetime], ...]
+    ends: tuple[datetime, ...]
+    after: date  # the first day not in the table
+
+
+_TABLE_DAYS: Final = 21
+
+
+@lru_cache(maxsize=4096)
+def _period_table(week: WorkWeek, first: date) -> _PeriodTable:
+    after = first + timedelta(days=_TABLE_DAYS)
+    periods = []
+    for start, end in week._walk(first, None):
+        if start >= _day_bounds(week, after)[0]:
+            break
+        periods.append((start, end))
+    return _PeriodTable(tuple(periods), tuple(end for _start, end in periods), after)
 
 
 @lru_cache(maxsize=16_384)

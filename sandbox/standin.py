@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -206,6 +206,25 @@ class _Trigger:
     user_id: str
     minted_at: float
     used: bool = False
+
+
+_J = TypeVar("_J")
+
+
+def _copy(value: _J) -> _J:
+    """A deep copy of JSON-shaped data, several times faster than `copy.deepcopy` (which the stand-in would
+    otherwise spend a fifth of its time in, copying every message's blocks in and out)."""
+    return cast(_J, _copied(value))
+
+
+def _copied(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return copy.deepcopy(value)
 
 
 def _flag(value: Any) -> bool:
@@ -605,10 +624,10 @@ class SlackStandIn:
                 "team": self.team_id,
             }
             if blocks is not None:
-                message["blocks"] = copy.deepcopy(blocks)
+                message["blocks"] = _copy(blocks)
             self._store_message(channel_id, message, thread_ts, broadcast=False)
             self._bump()
-            return copy.deepcopy(message)
+            return _copy(message)
 
     def add_reaction(self, channel: str, ts: str, name: str, user_id: str) -> None:
         """Record a reaction made by a person, so Slack state matches a `reaction_added` event."""
@@ -753,7 +772,7 @@ class SlackStandIn:
                 picked = list(stored)
             else:
                 picked = [m for m in stored if self._in_history(m)]
-            return copy.deepcopy(picked)
+            return _copy(picked)
 
     def dms(self, user_id: str) -> list[JSONDict]:
         """Everything in the bot's DM with a user, thread replies included, oldest first."""
@@ -763,7 +782,7 @@ class SlackStandIn:
         """Ephemeral messages, optionally for one recipient and/or channel, oldest first."""
         with self._lock:
             channel_id = self._known_channel(channel) if channel is not None else None
-            return copy.deepcopy(
+            return _copy(
                 [
                     e
                     for e in self._ephemerals
@@ -790,7 +809,7 @@ class SlackStandIn:
             channel_id = self._lookup_channel_id(channel)
             for message in self._messages.get(channel_id or "", []):
                 if message["ts"] == ts:
-                    return copy.deepcopy(message)
+                    return _copy(message)
         raise KeyError(f"no message {ts} in {channel}")
 
     def user(self, user_id: str) -> JSONDict:
@@ -807,31 +826,31 @@ class SlackStandIn:
     def edits(self) -> list[JSONDict]:
         """Every chat.update/response_url replacement: {channel, ts, before, after, at}."""
         with self._lock:
-            return copy.deepcopy(self._edits)
+            return _copy(self._edits)
 
     @property
     def views(self) -> dict[str, JSONDict]:
         """All views ever opened, pushed or published, by view id (latest version)."""
         with self._lock:
-            return copy.deepcopy(self._views)
+            return _copy(self._views)
 
     @property
     def open_views(self) -> list[JSONDict]:
         """Modals currently open (opened or pushed and not closed), oldest first."""
         with self._lock:
-            return copy.deepcopy(self._open_views)
+            return _copy(self._open_views)
 
     @property
     def home_views(self) -> dict[str, JSONDict]:
         """The published App Home view per user id."""
         with self._lock:
-            return copy.deepcopy(self._home_views)
+            return _copy(self._home_views)
 
     @property
     def responses(self) -> list[tuple[str, JSONDict]]:
         """Accepted response_url posts as (response id, payload), oldest first."""
         with self._lock:
-            return copy.deepcopy(self._responses)
+            return _copy(self._responses)
 
     def close_view(self, view_id: str, *, clear: bool = False) -> None:
         """Close a modal as the user would (with `clear`, its whole stack)."""
@@ -855,7 +874,7 @@ class SlackStandIn:
             action = response.get("response_action") if isinstance(response, dict) else None
             if action == "errors":
                 errors = response.get("errors") if isinstance(response, dict) else None
-                self._view_errors[view_id] = copy.deepcopy(errors) if isinstance(errors, dict) else {}
+                self._view_errors[view_id] = _copy(errors) if isinstance(errors, dict) else {}
                 self._bump()
                 return
             self._view_errors.pop(view_id, None)
@@ -964,8 +983,8 @@ class SlackStandIn:
             modals = []
             for view in self._open_views:
                 if self._view_users.get(view["id"]) == user_id:
-                    shown = copy.deepcopy(view)
-                    shown["errors"] = copy.deepcopy(self._view_errors.get(view["id"], {}))
+                    shown = _copy(view)
+                    shown["errors"] = _copy(self._view_errors.get(view["id"], {}))
                     modals.append(shown)
             home = self._home_views.get(user_id)
             return {
@@ -980,9 +999,9 @@ class SlackStandIn:
                 "channels": {c.id: c.name for c in self._channels.values() if not c.is_im},
                 "conversations": conversations,
                 "messages": messages,
-                "ephemerals": copy.deepcopy([e for e in self._ephemerals if e["user"] == user_id]),
+                "ephemerals": _copy([e for e in self._ephemerals if e["user"] == user_id]),
                 "modals": modals,
-                "home": copy.deepcopy(home) if home is not None else None,
+                "home": _copy(home) if home is not None else None,
             }
 
     # ----------------------------------------------------------------- Socket Mode
@@ -1016,7 +1035,7 @@ class SlackStandIn:
         envelope_id = str(uuid.uuid4())
         envelope: JSONDict = {
             "envelope_id": envelope_id,
-            "payload": copy.deepcopy(payload),
+            "payload": _copy(payload),
             "type": type_,
             "accepts_response_payload": accepts_response_payload,
         }
@@ -1039,7 +1058,7 @@ class SlackStandIn:
         with self._changed:
             if not self._changed.wait_for(lambda: envelope_id in self._acks, timeout=timeout):
                 return None
-            return copy.deepcopy(self._acks[envelope_id])
+            return _copy(self._acks[envelope_id])
 
     def socket_command(
         self,
@@ -1084,7 +1103,7 @@ class SlackStandIn:
         with self._lock:
             fresh_id = f"Ev{self._next_id('')}"
         payload = event_envelope(
-            {"event_ts": f"{now:.6f}", **copy.deepcopy(event)},
+            {"event_ts": f"{now:.6f}", **_copy(event)},
             token=_VERIFICATION_TOKEN, team_id=self.team_id, api_app_id=self.app_id,
             bot_user_id=self.bot_user_id, event_id=event_id or fresh_id, event_time=int(now),
         )
@@ -1327,7 +1346,7 @@ class SlackStandIn:
     ) -> None:
         with self._changed:
             call = ApiCall(
-                method, copy.deepcopy(params), time.time(), ok, error, injected, tuple(messages), self._timer()
+                method, _copy(params), time.time(), ok, error, injected, tuple(messages), self._timer()
             )
             self._calls.append(call)
             if error in CONTRACT_ERRORS and injected is None:
@@ -1395,7 +1414,7 @@ class SlackStandIn:
             else:
                 status = 200
                 entry.uses += 1
-                self._responses.append((response_id, copy.deepcopy(payload)))
+                self._responses.append((response_id, _copy(payload)))
                 self._apply_response(entry, payload)
             injected = failure.error if failure is not None else None
             self._record("response_url", params, ok=error is None, error=error, injected=injected, messages=problems)
@@ -1430,7 +1449,7 @@ class SlackStandIn:
             mine["text"] = payload.get("text") or ""
             mine.pop("blocks", None)
             if payload.get("blocks") is not None:
-                mine["blocks"] = copy.deepcopy(payload["blocks"])
+                mine["blocks"] = _copy(payload["blocks"])
             return
         thread_ts = payload.get("thread_ts")
         if payload.get("response_type") == "in_channel":
@@ -1463,7 +1482,7 @@ class SlackStandIn:
         return f"{prefix}{self._id_counter:06d}{secrets.token_hex(2).upper()}"
 
     def _user_view(self, user: JSONDict, *, include_locale: bool = False) -> JSONDict:
-        view = copy.deepcopy(user)
+        view = _copy(user)
         if not include_locale:
             view.pop("locale", None)  # Slack sends it only when asked (`include_locale`)
         zone = ZoneInfo(user["tz"])
@@ -1608,9 +1627,9 @@ class SlackStandIn:
             },
         }
         if blocks is not None:
-            message["blocks"] = copy.deepcopy(blocks)
+            message["blocks"] = _copy(blocks)
         if metadata is not None:
-            message["metadata"] = copy.deepcopy(metadata)
+            message["metadata"] = _copy(metadata)
         return message
 
     def _store_message(self, channel_id: str, message: JSONDict, thread_ts: Any, *, broadcast: bool) -> None:
@@ -1656,25 +1675,25 @@ class SlackStandIn:
             "ts": self._next_ts(),
         }
         if blocks is not None:
-            ephemeral["blocks"] = copy.deepcopy(blocks)
+            ephemeral["blocks"] = _copy(blocks)
         if thread_ts:
             ephemeral["thread_ts"] = thread_ts
         self._ephemerals.append(ephemeral)
         return ephemeral
 
     def _edit(self, channel_id: str, message: JSONDict, text: Any, blocks: Any) -> None:
-        before = copy.deepcopy(message)
+        before = _copy(message)
         if text is not None:
             message["text"] = text
         if blocks is not None:
-            message["blocks"] = copy.deepcopy(blocks)
+            message["blocks"] = _copy(blocks)
         message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         self._edits.append(
             {
                 "channel": channel_id,
                 "ts": message["ts"],
                 "before": before,
-                "after": copy.deepcopy(message),
+                "after": _copy(message),
                 "at": time.time(),
             }
         )
@@ -1726,7 +1745,7 @@ class SlackStandIn:
             raise SlackError("invalid_metadata_format")
 
     def _strip_metadata(self, messages: list[JSONDict], params: JSONDict) -> list[JSONDict]:
-        out = copy.deepcopy(messages)
+        out = _copy(messages)
         if not _flag(params.get("include_all_metadata")):
             for message in out:
                 message.pop("metadata", None)
@@ -1756,7 +1775,7 @@ class SlackStandIn:
         view_id = self._next_id("V")
         view = self._view_base(view_id, spec["type"], root, previous)
         # Identity fields are Slack's to assign, whatever the bot sent.
-        view.update({k: copy.deepcopy(v) for k, v in spec.items() if k not in view or k in _VIEW_SETTABLE})
+        view.update({k: _copy(v) for k, v in spec.items() if k not in view or k in _VIEW_SETTABLE})
         self._views[view_id] = view
         return view
 
@@ -1765,7 +1784,7 @@ class SlackStandIn:
         if expected_hash and expected_hash != view["hash"]:
             raise SlackError("hash_conflict")
         fresh = self._view_base(view["id"], view["type"], view["root_view_id"], view["previous_view_id"])
-        fresh.update({k: copy.deepcopy(v) for k, v in spec.items() if k not in fresh or k in _VIEW_SETTABLE})
+        fresh.update({k: _copy(v) for k, v in spec.items() if k not in fresh or k in _VIEW_SETTABLE})
         # Mutate in place so the open-modal stack and home-tab map see the same object.
         view.clear()
         view.update(fresh)
@@ -1864,7 +1883,7 @@ class SlackStandIn:
         message = self._bot_message(text or "", blocks, metadata)
         thread_ts = params.get("thread_ts") or None
         self._store_message(channel_id, message, thread_ts, broadcast=_flag(params.get("reply_broadcast")))
-        return {"channel": channel_id, "ts": message["ts"], "message": copy.deepcopy(message)}
+        return {"channel": channel_id, "ts": message["ts"], "message": _copy(message)}
 
     def _chat_update(self, params: JSONDict) -> JSONDict:
         channel_id = self._channel_id(params.get("channel"))
@@ -1876,12 +1895,12 @@ class SlackStandIn:
         self._check_content(text, blocks, metadata)
         self._edit(channel_id, message, text, blocks)
         if metadata is not None:
-            message["metadata"] = copy.deepcopy(metadata)
+            message["metadata"] = _copy(metadata)
         return {
             "channel": channel_id,
             "ts": message["ts"],
             "text": message["text"],
-            "message": copy.deepcopy(message),
+            "message": _copy(message),
         }
 
     def _chat_delete(self, params: JSONDict) -> JSONDict:
@@ -2058,12 +2077,12 @@ class SlackStandIn:
         self._open_views.append(view)
         if owner is not None:
             self._view_users[view["id"]] = owner
-        return {"view": copy.deepcopy(view)}
+        return {"view": _copy(view)}
 
     def _views_push(self, params: JSONDict) -> JSONDict:
         self._check_view(params.get("view"), ("modal",))
         self._use_trigger(params.get("trigger_id"))
-        return {"view": copy.deepcopy(self._push_view(params.get("view")))}
+        return {"view": _copy(self._push_view(params.get("view")))}
 
     def _views_update(self, params: JSONDict) -> JSONDict:
         view_id, external_id = params.get("view_id"), params.get("external_id")
@@ -2075,7 +2094,7 @@ class SlackStandIn:
             )
         if view is None:
             raise SlackError("not_found")
-        return {"view": copy.deepcopy(self._update_view(view, params.get("view"), params.get("hash")))}
+        return {"view": _copy(self._update_view(view, params.get("view"), params.get("hash")))}
 
     def _views_publish(self, params: JSONDict) -> JSONDict:
         user_id = str(params.get("user_id") or "")
@@ -2089,4 +2108,4 @@ class SlackStandIn:
         else:
             view = self._new_view(cast(JSONDict, spec), root=None, previous=None)
             self._home_views[user_id] = view
-        return {"view": copy.deepcopy(view)}
+        return {"view": _copy(view)}

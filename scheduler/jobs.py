@@ -178,6 +178,15 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | No
     for team_id, task_id in sorted((t, i) for t, i in owed):
         assert task_id is not None
         by_team.setdefault(team_id, []).append(task_id)
+    if not by_team:
+        return JobReport()
+    with db.checkpoint_after():
+        return _sweep(db, by_team, now, config, batch)
+
+
+def _sweep(
+    db: Database, by_team: dict[str, list[int]], now: datetime, config: JobConfig, batch: int | None
+) -> JobReport:
     report = JobReport()
     pace = _Pace(db, batch)
     for team_id, ids in sorted(by_team.items()):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import func, select
@@ -140,6 +141,35 @@ def test_a_requests_commit_leaves_sqlite_checkpoints_to_background_work(tmp_path
         with request_scope(LOCK_BUDGET):
             assert autocheckpoint() == 0  # a checkpoint after a big job can take a request hundreds of ms
         assert autocheckpoint() == AUTOCHECKPOINT_PAGES
+    finally:
+        db.dispose()
+
+
+def test_a_jobs_batches_leave_sqlite_one_checkpoint_at_its_end(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/handoff.db"
+    upgrade(url)
+    db = Database.from_url(url)
+
+    def write() -> int:
+        with db.transaction() as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS filler (x BLOB)"))
+            session.execute(text("INSERT INTO filler VALUES (randomblob(200000))"))
+            return int(session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
+
+    def wal() -> tuple[int, int]:
+        with db.engine.connect() as conn:
+            raw: Any = conn.connection.driver_connection
+            _busy, logged, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return logged, copied
+
+    try:
+        with db.checkpoint_after():
+            # Each batch's commit leaves the log alone: more than AUTOCHECKPOINT_PAGES pile up.
+            assert [write() for _ in range(25)] == [0] * 25
+            assert (tmp_path / "handoff.db-wal").stat().st_size > AUTOCHECKPOINT_PAGES * 4096
+        logged, copied = wal()
+        assert logged == copied > AUTOCHECKPOINT_PAGES  # copied back at the end, once
+        assert write() == AUTOCHECKPOINT_PAGES  # and afterwards commits checkpoint as usual
     finally:
         db.dispose()
 
