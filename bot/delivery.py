@@ -351,7 +351,7 @@ class Delivery:
         while taken < limit and not self._stop.is_set():
             owner = uuid.uuid4().hex  # this lease's token: only its holder may write the rows' outcomes
             batch = min(LEASE_BATCH * self.lanes, limit - taken)
-            with self.db.transaction(short=True) as session:
+            with self.db.transaction() as session:
                 rows = outbox.lease_due(
                     session, now=self.clock(), owner=owner, lease=self.lease, limit=batch, through_id=through_id
                 )
@@ -444,7 +444,7 @@ class Delivery:
         return step.began
 
     def _write_steps(self, steps: list[_Step]) -> None:
-        with self.db.transaction(short=True) as session:
+        with self.db.transaction() as session:
             for step in steps:
                 if step.task_fields is not None:
                     self._set_task(session, *step.task_fields)

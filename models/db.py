@@ -284,20 +284,17 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, short: bool = False) -> Iterator[Session]:
+    def transaction(self) -> Iterator[Session]:
         """Yield a session whose work is committed on success and rolled back on any error.
 
         Inside a `request_scope`, waiting for a lock past the scope's budget raises `Unavailable("busy")`,
-        as does a read-only or full database (`unwritable`) anywhere; nothing is written then. Background
-        work makes way for requests (see `RequestWriters`) unless `short`: a write that holds the lock
-        for about a millisecond (a delivery's outcome) delays a request less than waiting would delay it.
+        as does a read-only or full database (`unwritable`) anywhere; nothing is written then.
         """
         scope = _SCOPE.get()
         if self.writers is None:
             counted: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         elif scope is None:
-            if not short:
-                self.writers.wait_until_idle()
+            self.writers.wait_until_idle()
             counted = contextlib.nullcontext()
         else:
             counted = self.writers.writing()

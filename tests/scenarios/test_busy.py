@@ -174,7 +174,7 @@ def test_a_jobs_batches_leave_sqlite_one_checkpoint_at_its_end(tmp_path: Path) -
         db.dispose()
 
 
-def _background_write(url: str, writers: RequestWriters, conn: Connection, short: bool = False) -> None:
+def _background_write(url: str, writers: RequestWriters, conn: Connection) -> None:
     """In a process of its own, as the worker: one background transaction once told to go."""
     db = Database.from_url(url, writers=writers)
     with db.transaction() as session:  # connect (and, on SQLite, set WAL up) before timing anything
@@ -182,20 +182,16 @@ def _background_write(url: str, writers: RequestWriters, conn: Connection, short
     conn.send("ready")
     conn.recv()
     started = time.monotonic()
-    with db.transaction(short=short) as session:
+    with db.transaction() as session:
         claim_once(session, team_id="T1", key="background", now=NOW)
     conn.send(time.monotonic() - started)
     db.dispose()
 
 
 @contextmanager
-def _worker_writing(
-    url: str, writers: RequestWriters, *, short: bool = False
-) -> Iterator[tuple[Connection, BaseProcess]]:
+def _worker_writing(url: str, writers: RequestWriters) -> Iterator[tuple[Connection, BaseProcess]]:
     here, there = multiprocessing.get_context("spawn").Pipe()
-    child = multiprocessing.get_context("spawn").Process(
-        target=_background_write, args=(url, writers, there, short)
-    )
+    child = multiprocessing.get_context("spawn").Process(target=_background_write, args=(url, writers, there))
     child.start()
     try:
         assert here.poll(60) and here.recv() == "ready"
@@ -223,20 +219,6 @@ def test_background_writes_wait_while_another_processs_requests_write(db_url: st
                 assert not conn.poll(0.5) and not _written(db)
             assert conn.poll(10), "the background write never went in once the request was done"
             assert conn.recv() < 10
-        assert _written(db)
-    finally:
-        db.dispose()
-
-
-def test_a_short_background_write_does_not_wait_for_requests(db_url: str) -> None:
-    # A delivery's outcome holds the lock about a millisecond: making way for a burst's requests would
-    # hold every card back until the burst ends, to spare each request that millisecond.
-    upgrade(db_url)
-    db, writers = Database.from_url(db_url), RequestWriters(make_way_for=30.0)
-    try:
-        with writers.writing(), _worker_writing(db_url, writers, short=True) as (conn, _child):
-            conn.send("go")
-            assert conn.poll(10) and conn.recv() < 5
         assert _written(db)
     finally:
         db.dispose()
