@@ -20,6 +20,7 @@ from models.people import (
     find_by_name,
     get_person,
     member_list_read,
+    save_people,
     save_person,
 )
 from models.tables import Person
@@ -199,10 +200,10 @@ class Directory:
             else self.client.users_list(limit=200, include_locale=True)
         )
         members = page.get("members") or []
-        for start in range(0, len(members), SAVE_BATCH):
+        infos = [info_from_slack(user) for user in members]
+        for start in range(0, len(infos), SAVE_BATCH):
             with self.db.transaction() as session:
-                for user in members[start : start + SAVE_BATCH]:
-                    save_person(session, team_id=self._team_id, info=info_from_slack(user), now=now)
+                save_people(session, team_id=self._team_id, infos=infos[start : start + SAVE_BATCH], now=now)
         self._memo.clear()  # names, zones and admin flags may have changed
         return (page.get("response_metadata") or {}).get("next_cursor") or None
 
