@@ -125,7 +125,8 @@ def _health(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]:
         report["worker"] = {"alive": snap.worker.alive, "up": snap.worker_up, "pid": snap.worker.pid,
                             "restarts": snap.worker.restarts, "last_heartbeat": _iso(snap.worker.status.last_beat)}
         report["scheduler"] = {"enabled": snap.worker.scheduler, "alive": snap.scheduler_up,
-                               "last_pass": _iso(snap.worker.status.last_scheduler_pass)}
+                               "last_pass": _iso(snap.worker.status.last_scheduler_pass),
+                               "last_sweep": _iso(snap.worker.status.last_sweep)}
     status = "200 OK" if snap.ok else "503 Service Unavailable"
     body = json.dumps(report).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -169,6 +170,9 @@ def _metrics(handoff: Handoff, start_response: StartResponse) -> Iterable[bytes]
         metric("handoff_scheduler_last_pass_timestamp_seconds", "gauge",
                "Unix time the scheduler last finished a pass (sweep, recurring or digest check).",
                {"": snap.worker.status.last_scheduler_pass})
+        metric("handoff_scheduler_last_sweep_timestamp_seconds", "gauge",
+               "Unix time the scheduler last finished a sweep (reminders, overdue notices, escalations).",
+               {"": snap.worker.status.last_sweep})
     body = ("\n".join(lines) + "\n").encode()
     start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                               ("Content-Length", str(len(body)))])

@@ -78,22 +78,25 @@ class PipeWakeup:
 
 
 # Slots of the status the worker shares with the web process (plain doubles, no lock: one writer each).
-_HEARTBEAT, _SCHEDULER_PASS = range(2)
+_HEARTBEAT, _SCHEDULER_PASS, _SWEEP = range(3)
 
 
 class WorkerStatus:
-    """What the worker reports to the web process: unix times of its last heartbeat and scheduler pass."""
+    """What the worker reports to the web process: unix times of its last heartbeat, scheduler pass and sweep."""
 
     def __init__(self) -> None:
-        self._slots: Any = RawArray("d", 2)
+        self._slots: Any = RawArray("d", 3)
 
     def beat(self) -> None:
         """The worker is alive now."""
         self._slots[_HEARTBEAT] = time.time()
 
-    def scheduler_pass(self) -> None:
-        """The scheduler finished a pass now."""
-        self._slots[_SCHEDULER_PASS] = time.time()
+    def scheduler_pass(self, group: str = "all") -> None:
+        """The scheduler finished a pass of `group` now (a sweep when it held the reminders)."""
+        now = time.time()
+        self._slots[_SCHEDULER_PASS] = now
+        if group in ("reminders", "all"):
+            self._slots[_SWEEP] = now
 
     @property
     def last_beat(self) -> float | None:
@@ -104,6 +107,11 @@ class WorkerStatus:
     def last_scheduler_pass(self) -> float | None:
         """When the worker's scheduler last finished a pass (unix time)."""
         return self._slots[_SCHEDULER_PASS] or None
+
+    @property
+    def last_sweep(self) -> float | None:
+        """When the worker's scheduler last finished a sweep (reminders, overdue, escalations; unix time)."""
+        return self._slots[_SWEEP] or None
 
 
 def worker_main(
@@ -124,13 +132,7 @@ def worker_main(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s", stream=sys.stderr
     )
     handoff = create_app(settings, wake=wake, writers=writers)
-    after_run = handoff.scheduler.after_run
-
-    def after_pass() -> None:
-        status.scheduler_pass()
-        after_run()
-
-    handoff.scheduler.after_run = after_pass
+    handoff.scheduler.after_group = status.scheduler_pass
     handoff.start_background(scheduler=scheduler)
     try:
         while True:

@@ -47,6 +47,8 @@ class SchedulerRunner:
         self.after_run = after_run
         self.before_run = before_run
         self.sweep_seconds = sweep_seconds
+        # Told which group just ran (the worker reports the last sweep apart from the other passes).
+        self.after_group: Callable[[str], object] = lambda group: None
         self.leadership = Leadership(db)
         self._scheduler: BackgroundScheduler | None = None
 
@@ -63,6 +65,7 @@ class SchedulerRunner:
         now = at or self.clock()
         report = run_all(self.db, now, self.config, only=only)
         self.after_run()
+        self.after_group(only)
         return report
 
     def prune(self) -> Pruned | None:

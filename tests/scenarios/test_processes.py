@@ -157,6 +157,7 @@ def test_health_and_metrics_report_worker_scheduler_and_outbox(served: Served) -
     assert status == 200
     for name, kind in [("handoff_worker_up", "gauge"), ("handoff_scheduler_up", "gauge"),
                        ("handoff_scheduler_last_pass_timestamp_seconds", "gauge"),
+                       ("handoff_scheduler_last_sweep_timestamp_seconds", "gauge"),
                        ("handoff_last_digest_timestamp_seconds", "gauge"), ("handoff_outbox_backlog", "gauge"),
                        ("handoff_outbox_oldest_pending_age_seconds", "gauge"),
                        ("handoff_outbox_messages", "gauge"), ("handoff_worker_restarts_total", "counter")]:
@@ -167,6 +168,9 @@ def test_health_and_metrics_report_worker_scheduler_and_outbox(served: Served) -
     assert samples['handoff_outbox_messages{outcome="dead"}'] == 0
     assert samples["handoff_outbox_backlog"] >= 1
     assert abs(samples["handoff_scheduler_last_pass_timestamp_seconds"] - time.time()) < 60
+    # The first sweep runs as the scheduler starts: it is reported apart from the other passes.
+    assert abs(samples["handoff_scheduler_last_sweep_timestamp_seconds"] - time.time()) < 60
+    assert health["scheduler"]["last_sweep"] is not None
 
 
 def test_health_is_503_while_the_worker_is_stopped_and_ok_again_once_it_goes_on(served: Served) -> None:
