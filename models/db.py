@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
 
 __all__ = [
@@ -36,6 +36,8 @@ MAKE_WAY_FOR = 0.025
 # Once a request has timed out on a lock, the next ones wait only this long until a write succeeds again:
 # a lock held for seconds by another process would otherwise queue every request behind it in turn.
 STALLED_WAIT = 0.2
+# A PostgreSQL connection idle this long (seconds) is pinged before use (see _ping_when_idle).
+IDLE_PING = 1.0
 # How often a PostgreSQL request past its budget is cancelled again, until it stops (see _cancelled_after).
 CANCEL_REPEAT = 0.05
 BUSY, UNWRITABLE = "busy", "unwritable"
@@ -127,6 +129,10 @@ def current_scope() -> RequestScope | None:
 
 
 def _unavailable(error: DBAPIError) -> Unavailable | None:
+    if error.connection_invalidated:
+        # The server dropped the connection (a restart, a failover): nothing was written, and the pool
+        # connects afresh for the next transaction, so "try again in a moment" is the truth.
+        return Unavailable(BUSY)
     orig = error.orig
     reason = _SQLITE_CODES.get(getattr(orig, "sqlite_errorname", "")) or _PG_STATES.get(getattr(orig, "sqlstate", ""))
     return Unavailable(reason) if reason else None
@@ -146,7 +152,32 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled PostgreSQL connection before use only when it has sat idle for IDLE_PING seconds.
+
+    SQLAlchemy's pre-ping asks on every checkout, a round trip per transaction (a third of a short
+    one's time). A connection used a moment ago is alive unless the server went away in that moment;
+    one idle for longer (after a restart of the server, a dropped connection) is asked, and replaced if
+    it does not answer.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", float("-inf")) < IDLE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:  # the pool then connects afresh and tries again
+            raise DisconnectionError(str(error)) from error
 
 
 def _tune_sqlite(engine: Engine) -> None:
