@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -263,6 +264,10 @@ def _serve(settings: Settings, *, port: int | None, scheduler: bool = True, web:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # What was built to start (modules, the app, the engine) lives as long as the process: kept out of
+    # the collector's view, a full collection takes ~2 ms instead of 75-95 ms, each a stall for every
+    # request in flight.
+    gc.freeze()
     try:
         if worker is None:
             # `python -m bot scheduler`: delivery and the scheduler, here, without a web server.

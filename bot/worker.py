@@ -12,6 +12,7 @@ shared memory without a lock cannot wedge.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -133,6 +134,7 @@ def worker_main(
     )
     handoff = create_app(settings, wake=wake, writers=writers)
     handoff.scheduler.after_group = status.scheduler_pass
+    gc.freeze()  # as the web process does (bot.cli): what starting built is never collected
     handoff.start_background(scheduler=scheduler)
     try:
         while True:
