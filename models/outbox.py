@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
-from models.sql import bulk_insert, insert_ignore
+from models.sql import bulk_insert, get_plain_many, insert_ignore
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox
 
 __all__ = [
@@ -90,7 +90,7 @@ def lease_due(
     through_id: int | None = None,
 ) -> list[Outbox]:
     """Take up to `limit` due rows (oldest first; only up to `through_id` if given) for `owner` until
-    `now + lease`; returns detached copies.
+    `now + lease`; returns plain copies (see `models.sql.get_plain`).
 
     A row whose lease ran out is taken again, still marked uncertain if a call was in flight then.
     """
@@ -112,9 +112,9 @@ def lease_due(
     session.execute(
         update(Outbox).where(col(Outbox.id).in_(ids)).values(lease_owner=owner, locked_until=now + lease)
     )
-    rows = list(session.exec(select(Outbox).where(col(Outbox.id).in_(ids)).order_by(col(Outbox.id))))
-    session.expunge_all()
-    return rows
+    # Plain rows through Core, not the ORM's loading: this runs for every few messages delivered.
+    found = get_plain_many(session, Outbox, ids)
+    return [found[row_id] for row_id in sorted(found)]
 
 
 # Outcome writes run for every message delivered: Core statements built once, with the row, the owner and
