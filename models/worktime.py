@@ -351,6 +351,8 @@ def _require_aware(moment: datetime, name: str) -> datetime:
 
 
 def _utc(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is UTC:  # what the database gives: nothing to check or convert (the sweep asks ~70,000 times)
+        return moment
     return _require_aware(moment, name).astimezone(UTC)
 
 
