@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from bot import render
 from models import outbox
-from models.db import Database
+from models.db import Database, Unavailable
 from models.sql import get_plain, get_plain_many, set_plain
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
@@ -444,6 +444,18 @@ class Delivery:
         return step.began
 
     def _write_steps(self, steps: list[_Step]) -> None:
+        try:
+            self._write_steps_once(steps)
+        except Unavailable as failed:
+            if not failed.dropped:
+                raise
+            # The server dropped the connection (a restart): nothing was written, or, if it went at the
+            # commit, every write is a compare-and-set on the lease that is safe to make again. Once more
+            # on a fresh connection, rather than leave the lanes' rows leased until the lease runs out.
+            log.warning("database connection dropped while recording deliveries; writing them again")
+            self._write_steps_once(steps)
+
+    def _write_steps_once(self, steps: list[_Step]) -> None:
         with self.db.transaction() as session:
             for step in steps:
                 if step.task_fields is not None:

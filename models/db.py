@@ -47,11 +47,15 @@ _PG_STATES = {"55P03": BUSY, "57014": BUSY, "25006": UNWRITABLE, "53100": UNWRIT
 
 
 class Unavailable(Exception):
-    """The database took no write: locked past the request's budget (`busy`), or read-only or full."""
+    """The database took no write: locked past the request's budget (`busy`), or read-only or full.
 
-    def __init__(self, reason: str) -> None:
+    `dropped`: the server dropped the connection (a restart); a new transaction gets a fresh one.
+    """
+
+    def __init__(self, reason: str, *, dropped: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.dropped = dropped
 
 
 @dataclass
@@ -132,7 +136,7 @@ def _unavailable(error: DBAPIError) -> Unavailable | None:
     if error.connection_invalidated:
         # The server dropped the connection (a restart, a failover): nothing was written, and the pool
         # connects afresh for the next transaction, so "try again in a moment" is the truth.
-        return Unavailable(BUSY)
+        return Unavailable(BUSY, dropped=True)
     orig = error.orig
     reason = _SQLITE_CODES.get(getattr(orig, "sqlite_errorname", "")) or _PG_STATES.get(getattr(orig, "sqlstate", ""))
     return Unavailable(reason) if reason else None

@@ -64,7 +64,7 @@ def test_a_connection_used_a_moment_before_the_server_dropped_it_fails_once(
         assert _drop_connections(pg_url) >= 1
         with pytest.raises(Unavailable) as failed:
             _answer(db)
-        assert failed.value.reason == BUSY
+        assert failed.value.reason == BUSY and failed.value.dropped
         assert _answer(db) == 1
     finally:
         db.dispose()

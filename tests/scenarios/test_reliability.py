@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from bot import render
 from bot.app import create_app
 from bot.delivery import Delivery
-from models.db import Database
+from models.db import BUSY, Database, Unavailable
 from models.tables import Outbox, Task, TaskEvent
 from sandbox import SlackClientSim
 from tests.conftest import FakeClock
@@ -306,6 +306,28 @@ def test_delivery_lanes_keep_each_channels_order_and_each_card_before_its_dm(bot
     assert keys(bot.slack.messages(POOL)) == [f"card.post:{n}" for n in range(2, 13, 2)]
     dms = bot.slack.dms(ANA)
     assert len(dms) == 12 and all("|T-" in str(m["text"]) for m in dms)
+
+
+def test_deliveries_recorded_when_the_database_dropped_the_connection_are_written_again(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database restart mid-pass: the first write of the pass (the card's attempt begun) meets a dropped
+    # connection. Written again on a fresh one, the card and the DM still go in this pass, not once
+    # their lease runs out five minutes later.
+    write_once = Delivery._write_steps_once
+    dropped: list[bool] = []
+
+    def drop_first(self: Delivery, steps: Any) -> None:
+        if not dropped:
+            dropped.append(True)
+            raise Unavailable(BUSY, dropped=True)
+        write_once(self, steps)
+
+    monkeypatch.setattr(Delivery, "_write_steps_once", drop_first)
+    bot.delegate("<@UANA> Reconcile October invoices")
+    report = bot.deliver()
+    assert dropped and report.sent == 2 and report.retried == 0
+    assert len(_cards(bot)) == 1 and len(bot.slack.dms(ANA)) == 1
 
 
 def test_an_unexpected_error_on_a_row_retries_it_instead_of_leaving_it_leased(
