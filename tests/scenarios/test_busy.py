@@ -15,6 +15,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import func, select
 
@@ -128,27 +129,28 @@ def test_a_request_gets_the_sqlite_lock_between_another_processs_short_transacti
     assert outcomes == ["committed"] * 10
 
 
-def test_a_requests_commit_leaves_sqlite_checkpoints_to_background_work(tmp_path: Path) -> None:
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    """A migrated SQLite database in `tmp_path/handoff.db` (checkpoints are SQLite's)."""
     url = f"sqlite:///{tmp_path}/handoff.db"
     upgrade(url)
     db = Database.from_url(url)
+    yield db
+    db.dispose()
 
+
+def test_a_requests_commit_leaves_sqlite_checkpoints_to_background_work(sqlite_db: Database) -> None:
     def autocheckpoint() -> int:
-        with db.transaction() as session:
+        with sqlite_db.transaction() as session:
             return int(session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
 
-    try:
-        with request_scope(LOCK_BUDGET):
-            assert autocheckpoint() == 0  # a checkpoint after a big job can take a request hundreds of ms
-        assert autocheckpoint() == AUTOCHECKPOINT_PAGES
-    finally:
-        db.dispose()
+    with request_scope(LOCK_BUDGET):
+        assert autocheckpoint() == 0  # a checkpoint after a big job can take a request hundreds of ms
+    assert autocheckpoint() == AUTOCHECKPOINT_PAGES
 
 
-def test_a_jobs_batches_leave_sqlite_one_checkpoint_at_its_end(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/handoff.db"
-    upgrade(url)
-    db = Database.from_url(url)
+def test_a_jobs_batches_leave_sqlite_one_checkpoint_at_its_end(sqlite_db: Database, tmp_path: Path) -> None:
+    db = sqlite_db
 
     def write() -> int:
         with db.transaction() as session:
@@ -162,16 +164,13 @@ def test_a_jobs_batches_leave_sqlite_one_checkpoint_at_its_end(tmp_path: Path) -
             _busy, logged, copied = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return logged, copied
 
-    try:
-        with db.checkpoint_after():
-            # Each batch's commit leaves the log alone: more than AUTOCHECKPOINT_PAGES pile up.
-            assert [write() for _ in range(25)] == [0] * 25
-            assert (tmp_path / "handoff.db-wal").stat().st_size > AUTOCHECKPOINT_PAGES * 4096
-        logged, copied = wal()
-        assert logged == copied > AUTOCHECKPOINT_PAGES  # copied back at the end, once
-        assert write() == AUTOCHECKPOINT_PAGES  # and afterwards commits checkpoint as usual
-    finally:
-        db.dispose()
+    with db.checkpoint_after():
+        # Each batch's commit leaves the log alone: more than AUTOCHECKPOINT_PAGES pile up.
+        assert [write() for _ in range(25)] == [0] * 25
+        assert (tmp_path / "handoff.db-wal").stat().st_size > AUTOCHECKPOINT_PAGES * 4096
+    logged, copied = wal()
+    assert logged == copied > AUTOCHECKPOINT_PAGES  # copied back at the end, once
+    assert write() == AUTOCHECKPOINT_PAGES  # and afterwards commits checkpoint as usual
 
 
 def _background_write(url: str, writers: RequestWriters, conn: Connection) -> None:
