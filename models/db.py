@@ -8,15 +8,16 @@ import multiprocessing
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, create_engine
 
 __all__ = [
@@ -245,6 +246,22 @@ def _pragma(raw: sqlite3.Connection, info: dict[str, Any], name: str, value: int
 
 
 READ_ONLY = "handoff_read_only"
+_APART = "handoff_apart"
+
+
+def apart(session: Session) -> Callable[[Executable, dict[str, Any]], Sequence[Row[Any]]]:
+    """How to run a statement whose row locks must not last until `session` commits.
+
+    On PostgreSQL (a session of `Database.transaction`), each statement runs on a connection of its own
+    and commits at once: e.g. taking the workspace's next task number, whose row every create in the
+    workspace waits for, is held for that statement instead of the whole create. What it did stays
+    done if the session then rolls back. Elsewhere (SQLite, whose one writer serialises writes anyway),
+    in the session's own transaction.
+    """
+    run: Callable[[Executable, dict[str, Any]], Sequence[Row[Any]]] | None = session.info.get(_APART)
+    if run is not None:
+        return run
+    return lambda statement, params: session.connection().execute(statement, params).all()
 
 
 class _Canceller:
@@ -345,9 +362,10 @@ class Database:
             self._stalled = True
             raise Unavailable(BUSY)
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
+            info = {_APART: self._apart} if self.dialect == "postgresql" else {}
+            with Session(self.engine, expire_on_commit=False, info=info) as session:
                 bounded = (
-                    self._cancelled_after(session, scope.remaining())
+                    self._cancelled_after(session.connection().connection.dbapi_connection, scope.remaining())
                     if scope is not None and self.dialect == "postgresql" else contextlib.nullcontext()
                 )
                 try:
@@ -371,15 +389,26 @@ class Database:
                 self._write_lock.release()
 
     @contextmanager
-    def _cancelled_after(self, session: Session, seconds: float) -> Iterator[None]:
+    def _cancelled_after(self, raw: Any, seconds: float) -> Iterator[None]:
         # lock_timeout counts each lock wait afresh (a row lock, then a table lock, is twice the budget);
         # cancelling the statement under way when the budget runs out bounds the whole transaction.
-        raw: Any = session.connection().connection.dbapi_connection
         token = self._canceller.watch(raw, time.monotonic() + seconds)
         try:
             yield
         finally:
             self._canceller.done(token)
+
+    def _apart(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row[Any]]:
+        """PostgreSQL: run one statement on a connection of its own, committed at once (within the
+        request's budget, as its transaction is). See `apart`."""
+        scope = _SCOPE.get()
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            raw: Any = conn.connection.dbapi_connection
+            bounded = (
+                self._cancelled_after(raw, scope.remaining()) if scope is not None else contextlib.nullcontext()
+            )
+            with bounded:
+                return conn.execute(statement, params).all()
 
     @contextmanager
     def checkpoint_after(self) -> Iterator[None]:

@@ -12,7 +12,9 @@ from sqlalchemy import JSON, CursorResult, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
-__all__ = ["bulk_insert", "bulk_update", "get_plain", "get_plain_many", "insert_ignore", "set_plain"]
+__all__ = [
+    "bulk_insert", "bulk_update", "get_plain", "get_plain_many", "ignoring_duplicates", "insert_ignore", "set_plain",
+]
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -28,9 +30,13 @@ def _statement(dialect: str, model: type[SQLModel]) -> Any:
 
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert a row unless one with the same unique key exists; return True when it was inserted."""
-    stmt = _statement(session.get_bind().dialect.name, model)
-    result = cast(CursorResult[Any], session.execute(stmt, values))
+    result = cast(CursorResult[Any], session.execute(ignoring_duplicates(session, model), values))
     return result.first() is not None
+
+
+def ignoring_duplicates(session: Session, model: type[SQLModel]) -> Any:
+    """The statement `insert_ignore` runs (INSERT … ON CONFLICT DO NOTHING RETURNING the key), to run elsewhere."""
+    return _statement(session.get_bind().dialect.name, model)
 
 
 @cache

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
+from models.db import apart
 from models.enums import Priority, TaskStatus
 from models.errors import BadDueDate, BadInput, TaskNotFound
 from models.lifecycle import Action, check_claim, check_transition, next_status
@@ -22,7 +23,7 @@ from models.outbox import Pending, enqueue_all
 from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
 from models.permissions import Deed, allowed, require_on_task
-from models.sql import insert_ignore
+from models.sql import ignoring_duplicates
 from models.tables import OUTBOX_PENDING, Outbox, Task, TaskEvent, TaskTag, Workspace
 
 __all__ = [
@@ -318,13 +319,22 @@ def change_due(
 
 
 def _next_number(session: Session, team_id: str, now: datetime) -> int:
-    # Core execution of a prepared statement: this runs on every /delegate, and building the statement
-    # (or the ORM's bulk-update path) would cost more than the database work itself.
-    reserved = session.connection().execute(_RESERVE_NUMBER, {"team": team_id}).scalar()
-    if reserved is None:  # the workspace's first task
-        insert_ignore(session, Workspace, {"team_id": team_id, "next_task_number": 1, "created_at": now})
-        reserved = session.connection().execute(_RESERVE_NUMBER, {"team": team_id}).scalar_one()
-    return int(reserved) - 1
+    """Reserve the workspace's next task number: never one used before, whatever runs concurrently.
+
+    Core execution of statements built once: this runs on every /delegate, and building them (or the
+    ORM's bulk-update path) would cost more than the database work itself. The reserving UPDATE locks
+    the workspace row, so on PostgreSQL it commits apart (`models.db.apart`): held until the create
+    commits, every other create in the workspace would queue behind it. A create that then fails
+    leaves its number unused.
+    """
+    run = apart(session)
+    for _ in range(2):
+        reserved = run(_RESERVE_NUMBER, {"team": team_id})
+        if reserved:
+            return int(reserved[0][0]) - 1
+        # The workspace's first task: its row, and its counter, start here.
+        run(ignoring_duplicates(session, Workspace), {"team_id": team_id, "next_task_number": 1, "created_at": now})
+    raise AssertionError("the workspace row exists once inserted")
 
 
 # One UPDATE both reserves the number and locks the workspace row, so numbers never repeat.
