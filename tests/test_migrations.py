@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -12,6 +13,7 @@ from migrations import upgrade
 from models.db import make_engine
 
 
+@pytest.mark.empty_database
 def test_migrations_match_the_models(db_url: str) -> None:
     upgrade(db_url)
     upgrade(db_url)  # running again at head is a no-op
@@ -27,6 +29,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     assert {"task", "taskevent", "outbox", "person", "workspace", "processedevent"} <= tables
 
 
+@pytest.mark.empty_database
 def test_upgrading_keeps_existing_rows(db_url: str) -> None:
     from sqlalchemy import text
 
@@ -46,6 +49,7 @@ def test_upgrading_keeps_existing_rows(db_url: str) -> None:
     assert (row[0], bool(row[1]), bool(row[2]), row[3]) == ("ana", False, False, "")
 
 
+@pytest.mark.empty_database
 def test_managers_recorded_before_roles_stay_managers_with_a_history_line(db_url: str) -> None:
     from sqlalchemy import text
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, insert, text
 from sqlmodel import select
 
@@ -63,6 +64,7 @@ def test_a_tag_at_volume_loads_one_page_of_tasks(db: Database) -> None:
     assert len(loaded) == 25
 
 
+@pytest.mark.empty_database
 def test_the_migration_copies_the_tags_of_existing_tasks(db_url: str) -> None:
     upgrade(db_url, "0004")
     engine = make_engine(db_url, pool_size=1)

@@ -87,6 +87,7 @@ def test_help_lists_the_commands() -> None:
         assert command in result.stdout
 
 
+@pytest.mark.empty_database
 def test_migrate_creates_the_schema(db_url: str, tmp_path: Path, slack: SlackStandIn) -> None:
     env = _env(SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET="s", DATABASE_URL=db_url,
                SLACK_API_URL=slack.api_url)
