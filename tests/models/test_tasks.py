@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+import subprocess
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
@@ -18,6 +20,7 @@ from models.tables import Outbox, Task, TaskEvent
 from tests.conftest import FakeClock
 from tests.factories import TEAM, make_task, new_task
 
+REPO = Path(__file__).resolve().parents[2]
 ANA, RITA, BEN, MIA = Actor("UANA"), Actor("URITA"), Actor("UBEN"), Actor("UMIA", WorkspaceRole.MANAGER)
 
 
@@ -212,36 +215,47 @@ def test_concurrent_creates_never_share_a_number(db: Database, clock: FakeClock)
     assert sorted(numbers) == list(range(1, 11))
 
 
+# Another process creates a task and keeps its transaction open until its stdin has a line, then rolls back.
+_FIRST_CREATE = """
+import sys
+from datetime import datetime
+from models import tasks
+from models.db import Database
+from tests.factories import new_task
+db = Database.from_url(sys.argv[1])
+try:
+    with db.transaction() as session:
+        tasks.create_task(session=session, request=new_task(title="first"), now=datetime.fromisoformat(sys.argv[2]))
+        print("created", flush=True)
+        sys.stdin.readline()
+        raise RuntimeError("rolled back")
+except RuntimeError:
+    pass
+"""
+
+
 def test_a_create_under_way_holds_up_other_creates_only_on_sqlite(db: Database, clock: FakeClock) -> None:
     """On PostgreSQL the number is reserved apart: the workspace row is locked for that statement, not
     until the create commits (held that long, every create in a workspace queued behind the one before:
     the ack path's throughput was 0.6 of a bare app's). SQLite has one writer at a time, so there the
     second create waits, as every write does, and a rolled-back reservation goes with its create."""
     postgres = db.dialect == "postgresql"
-    created, finish = threading.Event(), threading.Event()
+    url = db.engine.url.render_as_string(hide_password=False)
+    first = subprocess.Popen([sys.executable, "-c", _FIRST_CREATE, url, clock().isoformat()], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert first.stdin is not None and first.stdout is not None
     done: list[int] = []
-
-    def first() -> None:
-        with contextlib.suppress(RuntimeError), db.transaction() as s:
-            tasks.create_task(session=s, request=new_task(title="first"), now=clock())
-            created.set()
-            finish.wait(10)
-            raise RuntimeError("rolled back")
-
-    def second() -> None:
-        done.append(make_task(db, clock(), title="second").number)
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    threads[0].start()
+    second = threading.Thread(target=lambda: done.append(make_task(db, clock(), title="second").number))
     try:
-        assert created.wait(10)
-        threads[1].start()
-        threads[1].join(5 if postgres else 0.5)
+        assert first.stdout.readline().strip() == "created"
+        second.start()
+        second.join(5 if postgres else 0.5)
         assert done == ([2] if postgres else [])
     finally:
-        finish.set()
-        for thread in threads:
-            thread.join(10)
+        first.stdin.close()
+        assert first.wait(timeout=20) == 0
+        if second.ident is not None:
+            second.join(10)
     # PostgreSQL: the rolled-back create's number stays unused. SQLite: it is given again.
     assert done == ([2] if postgres else [1])
     assert make_task(db, clock()).number == (3 if postgres else 2)
