@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The schema revision whose columns the generator writes; newer migrations run over the loaded rows.
 BASE_REVISION = "0004"
 # Bump when the generated data changes, so cached copies are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # The instant the workspace is "now": a Tuesday afternoon in London, morning in New York.
 NOW = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
@@ -379,6 +379,25 @@ def generate(url: str, spec: Spec) -> None:
             (writer.pg if writer.is_pg else writer.lite).close()
         raise
     upgrade(url)
+    _settle(url, spec)
+
+
+def _settle(url: str, spec: Spec) -> None:
+    """Give the open tasks that owe nothing the next-notice instant a running bot leaves them: within the
+    coming day (the sweep looks again at least daily). The migration that added the column set every open
+    task's to its creation, which only the first sweep after upgrading sees."""
+    rng = random.Random(spec.seed + 1)
+    first = spec.tasks - spec.active + 1
+    rows = [(NOW + timedelta(seconds=rng.uniform(60, 86_400)), task_id) for task_id in range(first, spec.tasks + 1)]
+    stmt = "UPDATE task SET next_notice_at = {} WHERE id = {}"
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(_conninfo(url)) as pg, pg.cursor() as cur:
+            cur.executemany(stmt.format("%s", "%s"), rows)
+    else:
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as lite, lite:
+            lite.executemany(stmt.format("?", "?"), [(_sqlite_value(at), task_id) for at, task_id in rows])
 
 
 # ----------------------------------------------------------------------------------------- stores

@@ -27,6 +27,7 @@ __all__ = [
     "record_notices",
     "owed_dms",
     "send_owed_dms",
+    "shown_of",
     "unclaimed_keys",
 ]
 
@@ -48,6 +49,8 @@ class Notice:
     key: str
     dm_to: tuple[str | None, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)
+    # What a grouped DM shows of the task (`shown_of`); needed only when `dm_to` names someone.
+    about: dict[str, Any] = field(default_factory=dict)
     thread: bool = False
     refresh_card: bool = False
 
@@ -103,11 +106,15 @@ def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: dat
     return {k for k in keys if k[:KEY_CHARS] in claimed}
 
 
-def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime) -> list[Notice]:
+def record_notices(
+    session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime, listed: Counter[tuple[str, str]],
+) -> list[Notice]:
     """Once per key: record each notice's event, queue its thread line and card refresh, and owe its DMs.
 
     The DMs wait in `NoticeQueue` until `send_owed_dms`, so that one person's notices from a whole
-    pass, over all its batches, become one DM. Returns the notices recorded (those claimed before are left out).
+    pass, over all its batches, become one DM: a row per person and batch, with counts of every kind and
+    what the DM shows of the first GROUPED_ITEMS of each over the pass (`listed` counts those, per person
+    and kind, across the pass's batches). Returns the notices recorded (those claimed before are left out).
     """
     claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
     fresh = [n for n in notices if n.key in claimed]
@@ -120,8 +127,8 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
         returning=("id", "task_id", "kind"),
     )}
     items: list[Pending] = []
-    owed: list[dict[str, Any]] = []
-    for notice in fresh:
+    owed: dict[str, dict[str, Any]] = {}
+    for notice in sorted(fresh, key=lambda n: ids[n.task_id, n.kind]):
         event_id = ids[notice.task_id, notice.kind]
         channel = {"channel": notice.channel}
         if notice.thread:
@@ -129,9 +136,17 @@ def record_notices(session: Session, *, team_id: str, notices: Sequence[Notice],
             items.append(Pending(f"thread:{event_id}", "thread.note", note, notice.task_id))
         if notice.refresh_card:
             items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, notice.task_id))
-        owed += [{"user_id": u, "event_id": event_id} for u in dict.fromkeys(notice.dm_to) if u]
+        for user_id in dict.fromkeys(notice.dm_to):
+            if not user_id:
+                continue
+            row = owed.setdefault(user_id, {"user_id": user_id, "counts": {}, "items": []})
+            row["counts"][notice.kind] = row["counts"].get(notice.kind, 0) + 1
+            listed[user_id, notice.kind] += 1
+            if listed[user_id, notice.kind] <= GROUPED_ITEMS:
+                row["items"].append({"kind": notice.kind, "event_id": event_id, "task_id": notice.task_id,
+                                     **notice.about})
     enqueue_all(session, team_id=team_id, now=now, items=items)
-    bulk_insert(session, NoticeQueue, owed, same={"team_id": team_id}, ignore_conflicts=True)
+    bulk_insert(session, NoticeQueue, list(owed.values()), same={"team_id": team_id})
     return fresh
 
 
@@ -140,56 +155,56 @@ def send_owed_dms(session: Session, *, team_id: str, user_ids: Sequence[str], no
     become one `notices` DM that lists them (at most GROUPED_ITEMS of each kind, with the counts).
     Returns how many DMs were queued.
 
-    The owed notices are taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
-    runs never queue the same one twice; what a crashed run left owed goes with the next run. Three
+    The owed rows are taken off the queue by this call alone (DELETE … RETURNING), so two concurrent
+    runs never queue the same notice twice; what a crashed run left owed goes with the next run. Two
     statements for all of them, however many people.
     """
     if not user_ids:
         return 0
-    # A big pass owes a manager thousands: their kinds come back with the rows taken, to count them, and
-    # only the notices shown (the first GROUPED_ITEMS of each kind) are read in full.
-    kind_of = columns_of(col(TaskEvent.kind)).where(col(TaskEvent.id) == col(NoticeQueue.event_id)).scalar_subquery()
-    taken: dict[str, list[tuple[int, str]]] = {}
-    # Core statements: the ORM's bulk DELETE would also look for the rows among loaded objects.
-    for user_id, event_id, kind in session.connection().execute(
+    taken: dict[str, list[tuple[int, dict[str, int], list[dict[str, Any]]]]] = {}
+    # Core: the ORM's bulk DELETE would also look for the rows among loaded objects.
+    for user_id, row_id, counts, shown in session.connection().execute(
         delete(NoticeQueue)
         .where(col(NoticeQueue.team_id) == team_id, col(NoticeQueue.user_id).in_(sorted(set(user_ids))))
-        .returning(col(NoticeQueue.user_id), col(NoticeQueue.event_id), kind_of)
+        .returning(col(NoticeQueue.user_id), col(NoticeQueue.id), col(NoticeQueue.counts), col(NoticeQueue.items))
     ):
-        taken.setdefault(user_id, []).append((event_id, kind))
-    counts: dict[str, Counter[str]] = {}
-    shown: dict[str, list[int]] = {}
-    for user_id, kinds in taken.items():
-        counted, listed = counts.setdefault(user_id, Counter()), shown.setdefault(user_id, [])
-        for event_id, kind in sorted(kinds):
-            counted[kind] += 1
-            if counted[kind] <= GROUPED_ITEMS:
-                listed.append(event_id)
-    wanted = sorted({event_id for listed in shown.values() for event_id in listed})
-    rows: dict[int | None, Any] = {row[0]: row for row in session.connection().execute(
-        columns_of(col(TaskEvent.id), col(TaskEvent.kind), col(Task.id), col(Task.number), col(Task.title),
-                   col(Task.card_url), col(Task.due_at), col(Task.assignee_id), col(Task.requester_id))
-        .join(Task, col(Task.id) == col(TaskEvent.task_id))
-        .where(col(TaskEvent.id).in_(wanted))
-    )} if wanted else {}
+        taken.setdefault(user_id, []).append((row_id, counts, shown))
     items: list[Pending] = []
-    for user_id in sorted(shown):
-        owed = [rows[event_id] for event_id in shown[user_id] if event_id in rows]
-        if not owed:
+    for user_id in sorted(taken):
+        counted: Counter[str] = Counter()
+        listed: list[dict[str, Any]] = []
+        # In the order they were queued: the first GROUPED_ITEMS of each kind are the ones shown.
+        for _row_id, counts, shown in sorted(taken[user_id], key=lambda row: row[0]):
+            counted.update(counts)
+            listed += shown
+        listed = _first_of_each_kind(sorted(listed, key=lambda item: item["event_id"]))
+        if not listed:
             continue
-        first_id, task_id = owed[0][0], owed[0][2]
-        if len(taken[user_id]) == 1:
-            items.append(Pending(f"dm:{first_id}:{user_id}", "dm", {"user": user_id, "event_id": first_id}, task_id))
+        first = listed[0]
+        if counted.total() == 1:
+            payload = {"user": user_id, "event_id": first["event_id"]}
+            items.append(Pending(f"dm:{first['event_id']}:{user_id}", "dm", payload, first["task_id"]))
         else:
-            payload = {"user": user_id, "items": [_item(*row) for row in owed], "counts": counts[user_id]}
-            items.append(Pending(f"notices:{first_id}:{user_id}", "notices", payload))
+            payload = {"user": user_id, "items": listed, "counts": dict(counted)}
+            items.append(Pending(f"notices:{first['event_id']}:{user_id}", "notices", payload))
     enqueue_all(session, team_id=team_id, now=now, items=items)
     return len(items)
 
 
+def _first_of_each_kind(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first GROUPED_ITEMS items of each kind, in their order (rows of a resumed pass may add more)."""
+    seen: Counter[str] = Counter()
+    kept = []
+    for item in items:
+        seen[item["kind"]] += 1
+        if seen[item["kind"]] <= GROUPED_ITEMS:
+            kept.append(item)
+    return kept
+
+
 def owed_dms(session: Session) -> dict[str, list[tuple[str, int]]]:
-    """Who is owed a DM, and how many notices, by workspace (between passes normally nobody: a run that
-    stopped left them)."""
+    """Who is owed a DM, and how many queued rows hold their notices, by workspace (between passes
+    normally nobody: a run that stopped left them)."""
     owed: dict[str, list[tuple[str, int]]] = {}
     for team_id, user_id, count in session.execute(
         columns_of(col(NoticeQueue.team_id), col(NoticeQueue.user_id), func.count())
@@ -200,12 +215,11 @@ def owed_dms(session: Session) -> dict[str, list[tuple[str, int]]]:
     return owed
 
 
-def _item(
-    event_id: int, kind: str, _task_id: int, number: int, title: str, url: str | None, due: datetime | None,
-    assignee: str | None, requester: str,
+def shown_of(
+    number: int, title: str, url: str | None, due: datetime | None, assignee: str | None, requester: str
 ) -> dict[str, Any]:
-    """What a grouped DM shows of one notice, frozen when it is queued."""
+    """What a grouped DM shows of a task, frozen when its notice is queued (`Notice.about`)."""
     return {
-        "kind": kind, "event_id": event_id, "ref": f"T-{number}", "title": title, "url": url,
-        "due": due.isoformat() if due else None, "assignee": assignee, "requester": requester,
+        "ref": f"T-{number}", "title": title, "url": url, "due": due.isoformat() if due else None,
+        "assignee": assignee, "requester": requester,
     }

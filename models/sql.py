@@ -130,19 +130,24 @@ def bulk_insert(
 
 
 def bulk_update(
-    session: Session, model: type[SQLModel], rows: Sequence[Mapping[str, Any]], *, match: Sequence[str]
-) -> None:
+    session: Session, model: type[SQLModel], rows: Sequence[Mapping[str, Any]], *, match: Sequence[str],
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """Update many rows in one statement: each row of `rows` names the row to change by its `match`
-    columns (all must be equal) and gives the new values of its other columns."""
+    columns (all must be equal) and gives the new values of its other columns. Returns the `returning`
+    columns of the rows changed (in no set order): a row whose `match` columns no longer agree is not."""
     if not rows:
-        return
+        return []
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
     source, params = _rows_source(session, table, names, rows)
     changes = ", ".join(f"{_quoted(session, n)} = x.c{i}" for i, n in enumerate(names) if n not in match)
     where = " AND ".join(f"{table.name}.{_quoted(session, n)} = x.c{names.index(n)}" for n in match)
     sql = f"UPDATE {table.name} SET {changes} FROM {source} WHERE {where}"
-    session.execute(text(sql).bindparams(*params.values()))
+    if returning:
+        sql += f" RETURNING {', '.join(f'{table.name}.{_quoted(session, n)}' for n in returning)}"
+    result = session.execute(text(sql).bindparams(*params.values()))
+    return [tuple(row) for row in result] if returning else []
 
 
 def _rows_source(

@@ -220,11 +220,19 @@ class TaskTag(SQLModel, table=True):
 
 
 class NoticeQueue(SQLModel, table=True):
-    """A DM owed to a person about a scheduler event, held until the sweep's pass groups it with the rest."""
+    """DMs owed to a person by one batch of a sweep pass, held until the pass's end groups them into one DM.
 
-    team_id: str = Field(primary_key=True, max_length=32)
-    user_id: str = Field(primary_key=True, max_length=32)
-    event_id: int = Field(primary_key=True, foreign_key="taskevent.id")
+    A row per person and batch: how many notices of each kind, and what the DM shows of the first of them
+    (at most models.notices.GROUPED_ITEMS of each kind over the pass; the rest are counted only).
+    """
+
+    __table_args__ = (Index("ix_noticequeue_team_user", "team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32)
+    counts: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
+    items: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
 
 
 OUTBOX_PENDING = "pending"

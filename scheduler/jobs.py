@@ -8,6 +8,7 @@ only the tasks whose next-notice instant (`Task.next_notice_at`) has come, so it
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from models.db import Database
 from models.enums import TaskStatus
-from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dms, unclaimed_keys
+from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dms, shown_of, unclaimed_keys
 from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
@@ -95,6 +96,8 @@ def _stamp(moment: datetime) -> int:
 # how long every other writer waits for its one lock; on PostgreSQL, only a request that touches one of
 # the batch's tasks waits, and fewer round trips matter more.
 SWEEP_BATCH = 50
+# Tasks planned from one read (outside any lock), then written in batches of the size above.
+PLAN_CHUNK = 500
 HOLD = {"sqlite": 0.015, "postgresql": 0.05}
 # A stored next notice is looked at again within a day at most, so changed hours, zones or settings catch up.
 RECHECK = timedelta(days=1)
@@ -115,6 +118,8 @@ class _Team:
     managers: list[str]
     assistants: list[str] | None = None
     weeks: dict[str | None, WorkWeek] = field(default_factory=dict)
+    # How many notices of each kind each person's DM lists so far in this pass (see `record_notices`).
+    listed: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def week(self, user_id: str | None, config: JobConfig) -> WorkWeek:
         """Someone's working week, worked out once per run."""
@@ -138,6 +143,8 @@ class _Owed:
     requester_id: str
     card_channel_id: str
     version: int
+    title: str
+    card_url: str | None
 
     @property
     def ref(self) -> str:
@@ -149,16 +156,29 @@ _OWED_COLUMNS = [col(getattr(Task, f)) for f in _Owed.__slots__]
 
 
 def _notice(task: _Owed, kind: str, key: str, **more: Any) -> Notice:
+    if more.get("dm_to"):
+        more["about"] = shown_of(task.number, task.title, task.card_url, task.due_at, task.assignee_id,
+                                 task.requester_id)
     return Notice(task.id, task.card_channel_id, kind, key, **more)
 
 
 @dataclass
 class _Batch:
-    """What one batch of tasks is owed, worked out before taking the write lock."""
+    """What a chunk of tasks is owed, worked out before taking the write lock."""
 
     notices: list[Notice]
     moves: list[dict[str, Any]]
     unsnoozed: list[_Owed]
+
+    def split(self, size: int) -> tuple[_Batch, _Batch]:
+        """The first `size` tasks' part, and the rest."""
+        first = {move["id"] for move in self.moves[:size]}
+        parts = (_Batch([], self.moves[:size], []), _Batch([], self.moves[size:], []))
+        for notice in self.notices:
+            parts[notice.task_id not in first].notices.append(notice)
+        for task in self.unsnoozed:
+            parts[task.id not in first].unsnoozed.append(task)
+        return parts
 
 
 def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | None = None) -> JobReport:
@@ -171,11 +191,14 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | No
     One workspace failing stops none of the others.
     """
     with db.read() as session:
-        owed = session.exec(select(Task.team_id, Task.id).where(col(Task.next_notice_at) <= now)).all()
+        owed = session.exec(
+            select(Task.team_id, Task.assignee_id, Task.id).where(col(Task.next_notice_at) <= now)
+        ).all()
         left_owing = owed_dms(session)
     by_team: dict[str, list[int]] = {team_id: [] for team_id in left_owing}
-    # Sorted as plain tuples: comparing result rows costs more than the rest of this loop.
-    for team_id, task_id in sorted((t, i) for t, i in owed):
+    # By assignee, so that each person's notices fall in few batches (a queued DM row each); sorted as
+    # plain tuples: comparing result rows costs more than the rest of this loop.
+    for team_id, _assignee, task_id in sorted((t, a or "", i) for t, a, i in owed):
         assert task_id is not None
         by_team.setdefault(team_id, []).append(task_id)
     if not by_team:
@@ -197,7 +220,7 @@ def _sweep(
             # The pass's DMs last, one per person however many batches it took.
             with db.read() as session:
                 recipients = owed_dms(session).get(team_id, [])
-            # As many people to a transaction as their notices fit in a batch (a manager may be owed thousands).
+            # As many people to a transaction as their queued rows fit in a batch (a manager has one from most batches).
             dms = _Pace(db, batch)
             start = 0
             while start < len(recipients):
@@ -216,16 +239,17 @@ def _sweep(
 def _sweep_team(
     db: Database, team: _Team, ids: list[int], now: datetime, config: JobConfig, pace: _Pace
 ) -> JobReport:
-    """Plan and write one workspace's owed tasks, batch by batch (a planner thread beside the writer was
-    tried: on SQLite the two fight over the GIL, and each batch then holds the lock longer)."""
+    """Plan one workspace's owed tasks PLAN_CHUNK at a time, then write each chunk in batches (a planner
+    thread beside the writer was tried: on SQLite the two fight over the GIL, and each batch then holds
+    the lock longer). Reads take no lock, so they go in fewer, bigger statements than the writes."""
     report = JobReport()
-    start = 0
-    while start < len(ids):
-        chunk, start = ids[start : start + pace.size], start + pace.size
+    for start in range(0, len(ids), PLAN_CHUNK):
         with db.read() as session:
-            planned = _plan(session, team, chunk, now, config)
-        with pace.transaction(len(chunk)) as session:
-            report += _write(session, team, planned, now)
+            left = _plan(session, team, ids[start : start + PLAN_CHUNK], now, config)
+        while left.moves:
+            planned, left = left.split(pace.size)
+            with pace.transaction(len(planned.moves)) as session:
+                report += _write(session, team, planned, now)
     return report
 
 
@@ -293,13 +317,19 @@ def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: 
 
 
 def _write(session: Session, team: _Team, planned: _Batch, now: datetime) -> JobReport:
-    """Claim and queue the batch's notices, and move its tasks on; a concurrent run's claims win over ours."""
+    """Move the batch's tasks on, and claim and queue their notices; a concurrent run's claims win over ours.
+
+    Compare-and-set on each task's version: a task changed since it was planned (done, reassigned, due
+    later) keeps the "look again now" its change set, and gets none of the notices planned from its old
+    state; the next pass plans it afresh.
+    """
     report = JobReport()
-    for notice in record_notices(session, team_id=team.team_id, notices=planned.notices, now=now):
+    moved = {task_id for (task_id,) in bulk_update(session, Task, planned.moves, match=("id", "version"),
+                                                   returning=("id",))}
+    notices = [notice for notice in planned.notices if notice.task_id in moved]
+    for notice in record_notices(session, team_id=team.team_id, notices=notices, now=now, listed=team.listed):
         setattr(report, _COUNTED[notice.kind], getattr(report, _COUNTED[notice.kind]) + 1)
-    _unsnooze(session, team.team_id, planned.unsnoozed, now)
-    # Compare-and-set on the version: a change that committed meanwhile keeps its own "look again now".
-    bulk_update(session, Task, planned.moves, match=("id", "version"))
+    _unsnooze(session, team.team_id, [task for task in planned.unsnoozed if task.id in moved], now)
     return report
 
 

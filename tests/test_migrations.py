@@ -73,3 +73,53 @@ def test_managers_recorded_before_roles_stay_managers_with_a_history_line(db_url
     assert [tuple(g) for g in grants] == [("T1", "UMIA", "manager", "migration-0004")]
     assert [tuple(e) for e in events] == [("UMIA", "granted", "migration-0004")]
     assert [(u, bool(a)) for u, a in admins] == [("UANA", False), ("UMIA", False)]
+
+
+@pytest.mark.empty_database
+def test_dms_a_stopped_pass_left_owed_are_carried_over_to_the_new_queue(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    from sqlmodel import select
+
+    from models.db import Database
+    from models.notices import send_owed_dms
+    from models.tables import Outbox
+
+    upgrade(db_url, "0007")
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO task (id, team_id, number, title, requester_id, assignee_id, priority, tags, "
+                "due_at, origin_channel_id, card_channel_id, card_url, status, created_at, updated_at, version) "
+                "VALUES (1, 'T1', 7, 'Reconcile invoices', 'URITA', 'UANA', 'normal', '[]', "
+                "'2026-11-30 17:00:00', 'C1', 'C1', 'https://x.slack.com/archives/C1/p1', 'assigned', "
+                "'2026-11-25 10:00:00', '2026-11-25 10:00:00', 1)"
+            ))
+            conn.execute(text(
+                "INSERT INTO taskevent (id, team_id, task_id, actor_id, kind, detail, at) VALUES "
+                "(10, 'T1', 1, 'handoff', 'overdue', '{}', '2026-12-01 09:00:00'), "
+                "(11, 'T1', 1, 'handoff', 'escalated', '{}', '2026-12-01 09:00:00')"
+            ))
+            conn.execute(text(
+                "INSERT INTO noticequeue (team_id, user_id, event_id) VALUES "
+                "('T1', 'UANA', 10), ('T1', 'UMIA', 10), ('T1', 'UMIA', 11)"
+            ))
+        upgrade(db_url)
+    finally:
+        engine.dispose()
+    db = Database.from_url(db_url)
+    try:
+        with db.transaction() as session:
+            assert send_owed_dms(session, team_id="T1", user_ids=["UANA", "UMIA"],
+                                 now=datetime(2026, 12, 2, tzinfo=UTC)) == 2
+        with db.read() as session:
+            dms = {row.payload["user"]: row for row in session.exec(select(Outbox)).all()}
+    finally:
+        db.dispose()
+    assert (dms["UANA"].kind, dms["UANA"].payload["event_id"], dms["UANA"].task_id) == ("dm", 10, 1)
+    grouped = dms["UMIA"].payload
+    assert dms["UMIA"].kind == "notices" and grouped["counts"] == {"overdue": 1, "escalated": 1}
+    assert [(i["kind"], i["ref"], i["due"]) for i in grouped["items"]] == [
+        ("overdue", "T-7", "2026-11-30T17:00:00+00:00"), ("escalated", "T-7", "2026-11-30T17:00:00+00:00")]
