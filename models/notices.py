@@ -82,28 +82,22 @@ def claim_once(session: Session, *, team_id: str, key: str, now: datetime) -> bo
 
 
 def unclaimed_keys(session: Session, *, team_id: str, keys: Sequence[str]) -> set[str]:
-    """Those of `keys` nobody has claimed yet: one read, before any work is done for them."""
+    """Those of `keys` nobody has claimed yet: before any work is done for them.
+
+    A notice's key is its event's `once_key`; keys claimed before that (revision 0009) are in
+    `processedevent`, so both are read.
+    """
     if not keys:
         return set()
-    taken = set(session.exec(
-        select(ProcessedEvent.event_id).where(
-            ProcessedEvent.team_id == team_id, col(ProcessedEvent.event_id).in_([k[:KEY_CHARS] for k in keys])
-        )
+    wanted = [k[:KEY_CHARS] for k in keys]
+    on_events = set(session.exec(
+        select(TaskEvent.once_key).where(TaskEvent.team_id == team_id, col(TaskEvent.once_key).in_(wanted))
     ))
-    return {k for k in keys if k[:KEY_CHARS] not in taken}
-
-
-def _claim_many(session: Session, *, team_id: str, keys: Sequence[str], now: datetime) -> set[str]:
-    """Claim `keys` in one statement; returns those this call claimed (a concurrent run may hold others)."""
-    if not keys:
-        return set()
-    # Sorted, so two runs claiming overlapping keys on PostgreSQL take them in the same order.
-    rows = [{"event_id": k} for k in sorted({k[:KEY_CHARS] for k in keys})]
-    claimed = {event_id for (event_id,) in bulk_insert(
-        session, ProcessedEvent, rows, same={"team_id": team_id, "at": now}, ignore_conflicts=True,
-        returning=("event_id",),
-    )}
-    return {k for k in keys if k[:KEY_CHARS] in claimed}
+    before = set(session.exec(
+        select(ProcessedEvent.event_id)
+        .where(ProcessedEvent.team_id == team_id, col(ProcessedEvent.event_id).in_(wanted))
+    ))
+    return {k for k in keys if k[:KEY_CHARS] not in on_events and k[:KEY_CHARS] not in before}
 
 
 def record_notices(
@@ -116,16 +110,18 @@ def record_notices(
     what the DM shows of the first GROUPED_ITEMS of each over the pass (`listed` counts those, per person
     and kind, across the pass's batches). Returns the notices recorded (those claimed before are left out).
     """
-    claimed = _claim_many(session, team_id=team_id, keys=[n.key for n in notices], now=now)
-    fresh = [n for n in notices if n.key in claimed]
-    if not fresh:
-        return []
-    rows = [{"task_id": n.task_id, "kind": n.kind, "detail": n.detail} for n in fresh]
+    # Each notice's event carries its once-key: one that exists (a concurrent run's, or sent before) is
+    # skipped. Sorted by key, so two runs inserting overlapping keys on PostgreSQL take them in one order.
+    rows = [{"task_id": n.task_id, "kind": n.kind, "detail": n.detail, "once_key": n.key[:KEY_CHARS]}
+            for n in sorted(notices, key=lambda n: n.key)]
     # A task has at most one notice of each kind in a pass, so (task, kind) names each new event.
     ids = {(task_id, kind): event_id for event_id, task_id, kind in bulk_insert(
         session, TaskEvent, rows, same={"team_id": team_id, "actor_id": SCHEDULER, "at": now},
-        returning=("id", "task_id", "kind"),
+        ignore_conflicts=True, returning=("id", "task_id", "kind"),
     )}
+    fresh = [n for n in notices if (n.task_id, n.kind) in ids]
+    if not fresh:
+        return []
     items: list[Pending] = []
     owed: dict[str, dict[str, Any]] = {}
     for notice in sorted(fresh, key=lambda n: ids[n.task_id, n.kind]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, UniqueConstraint
+from sqlalchemy import JSON, Enum, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.enums import Priority, TaskStatus
@@ -197,8 +197,13 @@ class DigestRun(SQLModel, table=True):
 class TaskEvent(SQLModel, table=True):
     """One line of a task's audit history: who did what, when."""
 
-    # Also serves lookups by task alone; (task, kind) finds when a task last entered the pool.
-    __table_args__ = (Index("ix_taskevent_task_kind", "task_id", "kind"),)
+    __table_args__ = (
+        # Also serves lookups by task alone; (task, kind) finds when a task last entered the pool.
+        Index("ix_taskevent_task_kind", "task_id", "kind"),
+        # Partial: only the scheduler's notices have a once-key, and other events pay nothing for it.
+        Index("uq_taskevent_once", "team_id", "once_key", unique=True,
+              sqlite_where=text("once_key IS NOT NULL"), postgresql_where=text("once_key IS NOT NULL")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=32)
@@ -207,6 +212,9 @@ class TaskEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     at: datetime = Field(sa_type=UTCDateTime)
+    # A scheduler notice's once-key (e.g. `od:42:1764…`): the event itself records that it was sent, so a
+    # re-run, a restart or a concurrent run never records (or sends) it twice.
+    once_key: str | None = Field(default=None, max_length=64)
 
 
 class TaskTag(SQLModel, table=True):

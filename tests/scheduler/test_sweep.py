@@ -112,10 +112,25 @@ def test_sweep_statements_follow_the_owed_tasks_not_the_total(db: Database) -> N
         assert run_sweep(db, NOW, CONFIG).overdue == 0
     assert again == {"statements": 2, "commits": 0}
     with db.read() as s:
-        assert s.exec(select(func.count()).select_from(ProcessedEvent).where(
-            col(ProcessedEvent.event_id).startswith("od:"))).one() == 80
+        assert s.exec(select(func.count()).select_from(TaskEvent).where(
+            col(TaskEvent.once_key).startswith("od:"))).one() == 80
+        assert s.exec(select(func.count()).select_from(ProcessedEvent)).one() == 0  # no second record of them
         upcoming = s.exec(select(func.min(Task.next_notice_at)).where(Task.due_at == LATE)).one()
     assert upcoming is not None and upcoming > NOW  # tomorrow's escalation
+
+
+@pytest.mark.usefixtures("people")
+def test_a_notice_claimed_before_events_carried_their_keys_is_not_sent_again(db: Database) -> None:
+    _bulk(db, 2, owed=2)
+    with db.read() as s:
+        first, second = s.exec(select(Task).order_by(col(Task.number))).all()
+    with db.transaction() as s:  # as revision 0008 left it: T-1000's overdue notice sent, its key apart
+        s.add(ProcessedEvent(team_id=TEAM, event_id=f"od:{first.id}:{int(LATE.timestamp())}", at=LATE))
+    report = run_sweep(db, NOW, CONFIG)
+    assert (report.overdue, report.escalations) == (1, 2)
+    with db.read() as s:
+        overdue = s.exec(select(TaskEvent.task_id).where(TaskEvent.kind == "overdue")).all()
+    assert overdue == [second.id]
 
 
 @pytest.mark.usefixtures("people")
