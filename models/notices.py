@@ -199,15 +199,18 @@ def _first_of_each_kind(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def owed_dms(session: Session) -> dict[str, list[tuple[str, int]]]:
-    """Who is owed a DM, and how many queued rows hold their notices, by workspace (between passes
-    normally nobody: a run that stopped left them)."""
+    """Who is owed a DM, by workspace, with the weight of what is queued for them: their rows plus the items
+    those rows list, which is what taking them off and rendering their DM costs (between passes normally
+    nobody is owed: a run that stopped left them)."""
     owed: dict[str, list[tuple[str, int]]] = {}
-    for team_id, user_id, count in session.execute(
-        columns_of(col(NoticeQueue.team_id), col(NoticeQueue.user_id), func.count())
+    # json_array_length: the same function, with the same meaning, on SQLite and PostgreSQL.
+    weight = func.count() + func.coalesce(func.sum(func.json_array_length(col(NoticeQueue.items))), 0)
+    for team_id, user_id, queued in session.execute(
+        columns_of(col(NoticeQueue.team_id), col(NoticeQueue.user_id), weight)
         .group_by(col(NoticeQueue.team_id), col(NoticeQueue.user_id))
         .order_by(col(NoticeQueue.team_id), col(NoticeQueue.user_id))
     ):
-        owed.setdefault(team_id, []).append((user_id, count))
+        owed.setdefault(team_id, []).append((user_id, int(queued)))
     return owed
 
 
