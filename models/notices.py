@@ -8,19 +8,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, or_, text, update
 from sqlalchemy import select as columns_of
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from models.enums import TaskStatus
 from models.lifecycle import FINISHED
 from models.outbox import Pending, enqueue_all
-from models.sql import bulk_insert, insert_ignore
+from models.sql import among, bulk_insert, insert_ignore
 from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent
 
 __all__ = [
     "SCHEDULER",
     "Notice",
+    "Shown",
     "claim_once",
     "look_again_for",
     "notice_floor",
@@ -39,6 +40,10 @@ KEY_CHARS = 64
 GROUPED_ITEMS = 50
 
 
+# A task's number, title, card link, due time, assignee and requester, as `shown_of` takes them.
+Shown = tuple[int, str, str | None, datetime | None, str | None, str]
+
+
 @dataclass(frozen=True)
 class Notice:
     """One notice owed about a task: its once-key, who hears it by DM, and whether its card's thread does."""
@@ -49,8 +54,9 @@ class Notice:
     key: str
     dm_to: tuple[str | None, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)
-    # What a grouped DM shows of the task (`shown_of`); needed only when `dm_to` names someone.
-    about: dict[str, Any] = field(default_factory=dict)
+    # What a grouped DM shows of the task: `shown_of`'s arguments, rendered only for the items a DM lists
+    # (most of a manager's thousands of escalations are only counted). Needed when `dm_to` names someone.
+    about: Shown | None = None
     thread: bool = False
     refresh_card: bool = False
 
@@ -89,15 +95,14 @@ def unclaimed_keys(session: Session, *, team_id: str, keys: Sequence[str]) -> se
     """
     if not keys:
         return set()
-    wanted = [k[:KEY_CHARS] for k in keys]
-    on_events = set(session.exec(
-        select(TaskEvent.once_key).where(TaskEvent.team_id == team_id, col(TaskEvent.once_key).in_(wanted))
-    ))
-    before = set(session.exec(
-        select(ProcessedEvent.event_id)
-        .where(ProcessedEvent.team_id == team_id, col(ProcessedEvent.event_id).in_(wanted))
-    ))
-    return {k for k in keys if k[:KEY_CHARS] not in on_events and k[:KEY_CHARS] not in before}
+    wanted = sorted({k[:KEY_CHARS] for k in keys})
+    # One statement for both, each read through its unique index.
+    on_events, on_events_param = among(session, "keys", wanted)
+    claimed = set(session.connection().execute(text(
+        f"SELECT once_key FROM taskevent WHERE team_id = :team AND once_key {on_events} "
+        f"UNION ALL SELECT event_id FROM processedevent WHERE team_id = :team AND event_id {on_events}"
+    ).bindparams(on_events_param), {"team": team_id}).scalars())
+    return {k for k in keys if k[:KEY_CHARS] not in claimed}
 
 
 def record_notices(
@@ -139,8 +144,8 @@ def record_notices(
             row["counts"][notice.kind] = row["counts"].get(notice.kind, 0) + 1
             listed[user_id, notice.kind] += 1
             if listed[user_id, notice.kind] <= GROUPED_ITEMS:
-                row["items"].append({"kind": notice.kind, "event_id": event_id, "task_id": notice.task_id,
-                                     **notice.about})
+                shown = shown_of(*notice.about) if notice.about else {}
+                row["items"].append({"kind": notice.kind, "event_id": event_id, "task_id": notice.task_id, **shown})
     enqueue_all(session, team_id=team_id, now=now, items=items)
     bulk_insert(session, NoticeQueue, list(owed.values()), same={"team_id": team_id})
     return fresh

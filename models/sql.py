@@ -13,7 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 __all__ = [
-    "bulk_insert", "bulk_update", "get_plain", "get_plain_many", "ignoring_duplicates", "insert_ignore", "set_plain",
+    "among", "bulk_insert", "bulk_update", "get_plain", "get_plain_many", "ignoring_duplicates", "insert_ignore",
+    "set_plain",
 ]
 
 M = TypeVar("M", bound=SQLModel)
@@ -176,6 +177,14 @@ def _rows_source(
         }
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS c{i}" for i in range(len(names)))
     return f"(SELECT {picks} FROM json_each(:rows)) AS x", {"rows": bindparam("rows", doc)}
+
+
+def among(session: Session, name: str, values: Sequence[str | int]) -> tuple[str, Any]:
+    """A condition "`name` is one of `values`" for a text() statement, and its one parameter (`:name`):
+    hundreds of values as one array, not one placeholder each (which SQLAlchemy renders on every call)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return f"= ANY(:{name})", bindparam(name, list(values))
+    return f"IN (SELECT value FROM json_each(:{name}))", bindparam(name, json.dumps(list(values)))
 
 
 def _json_value(value: Any) -> Any:
