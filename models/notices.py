@@ -97,11 +97,11 @@ def unclaimed_keys(session: Session, *, team_id: str, keys: Sequence[str]) -> se
         return set()
     wanted = sorted({k[:KEY_CHARS] for k in keys})
     # One statement for both, each read through its unique index.
-    on_events, on_events_param = among(session, "keys", wanted)
+    is_wanted, wanted_param = among(session, "keys", wanted)
     claimed = set(session.connection().execute(text(
-        f"SELECT once_key FROM taskevent WHERE team_id = :team AND once_key {on_events} "
-        f"UNION ALL SELECT event_id FROM processedevent WHERE team_id = :team AND event_id {on_events}"
-    ).bindparams(on_events_param), {"team": team_id}).scalars())
+        f"SELECT once_key FROM taskevent WHERE team_id = :team AND once_key {is_wanted} "
+        f"UNION ALL SELECT event_id FROM processedevent WHERE team_id = :team AND event_id {is_wanted}"
+    ).bindparams(wanted_param), {"team": team_id}).scalars())
     return {k for k in keys if k[:KEY_CHARS] not in claimed}
 
 

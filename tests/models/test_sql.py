@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from models.db import Database
 from models.enums import TaskStatus
 from models.outbox import OUTBOX_PENDING, Pending, enqueue_all
-from models.sql import bulk_insert, bulk_update, get_plain
+from models.sql import among, bulk_insert, bulk_update, get_plain
 from models.tables import Outbox, ProcessedEvent, Task
 from models.tasks import NewTask, create_task
 
@@ -45,6 +46,20 @@ def test_conflicts_are_skipped_and_returning_names_only_the_rows_inserted(db: Da
     assert sorted(first) == [("a",), ("b",)] and again == [("c",)]
     with db.read() as session:
         assert sorted(session.exec(select(ProcessedEvent.event_id))) == ["a", "b", "c"]
+
+
+def test_among_matches_exactly_the_values_given_however_many(db: Database) -> None:
+    keys = [f"od:{n}:{AWKWARD}" for n in range(600)]  # as many as a sweep asks about at once, and awkward
+    with db.transaction() as session:
+        bulk_insert(session, ProcessedEvent, [{"event_id": k[:64]} for k in keys[::2]],
+                    same={"team_id": "T1", "at": NOW})
+    with db.read() as session:
+        for wanted in (keys, keys[:1], []):
+            condition, param = among(session, "keys", [k[:64] for k in wanted])
+            found = session.connection().execute(
+                text(f"SELECT event_id FROM processedevent WHERE event_id {condition}").bindparams(param)
+            ).scalars().all()
+            assert sorted(found) == sorted(k[:64] for k in wanted[::2])
 
 
 def test_an_update_changes_only_the_rows_whose_match_columns_all_agree(db: Database) -> None:
