@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The schema revision whose columns the generator writes; newer migrations run over the loaded rows.
 BASE_REVISION = "0004"
 # Bump when the generated data changes, so cached copies are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 # The instant the workspace is "now": a Tuesday afternoon in London, morning in New York.
 NOW = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
@@ -384,12 +384,12 @@ def generate(url: str, spec: Spec) -> None:
 
 def _settle(url: str, spec: Spec) -> None:
     """Give the open tasks that owe nothing the next-notice instant a running bot leaves them: within the
-    coming day (the sweep looks again at least daily). The migration that added the column set every open
+    coming day (the sweep looks again at least daily). The migration that added the instant set every open
     task's to its creation, which only the first sweep after upgrading sees."""
     rng = random.Random(spec.seed + 1)
     first = spec.tasks - spec.active + 1
     rows = [(NOW + timedelta(seconds=rng.uniform(60, 86_400)), task_id) for task_id in range(first, spec.tasks + 1)]
-    stmt = "UPDATE task SET next_notice_at = {} WHERE id = {}"
+    stmt = "UPDATE tasknotice SET at = {} WHERE task_id = {}"
     if url.startswith("postgresql"):
         import psycopg
 

@@ -6,17 +6,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, or_, text, update
+from sqlalchemy import bindparam, delete, func, or_, text, update
 from sqlalchemy import select as columns_of
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from models.enums import TaskStatus
 from models.lifecycle import FINISHED
 from models.outbox import Pending, enqueue_all
 from models.sql import among, bulk_insert, insert_ignore
-from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent
+from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent, TaskNotice
 
 __all__ = [
     "SCHEDULER",
@@ -27,6 +29,7 @@ __all__ = [
     "notice_floor",
     "record_notices",
     "owed_dms",
+    "place_next_notice",
     "send_owed_dms",
     "shown_of",
     "unclaimed_keys",
@@ -71,14 +74,47 @@ def notice_floor(status: TaskStatus, due_at: datetime | None, now: datetime) -> 
     return now
 
 
-def look_again_for(session: Session, *, team_id: str, user_id: str) -> None:
-    """Someone's working week or zone changed: the sweep looks again at once at the tasks it times."""
-    session.execute(
-        update(Task)
-        .where(col(Task.team_id) == team_id, col(Task.next_notice_at).is_not(None),
-               or_(col(Task.assignee_id) == user_id, col(Task.requester_id) == user_id))
-        # Any instant already past will do; a task's last change is one.
-        .values(next_notice_at=col(Task.updated_at))
+def place_next_notice(session: Session, *, task: Task, now: datetime) -> None:
+    """Store when the sweep next looks at `task`, just created or changed at `now` (`notice_floor`), with
+    its version: a sweep that planned from an older one then leaves the task alone."""
+    at = notice_floor(task.status, task.due_at, now)
+    dialect = session.get_bind().dialect.name
+    if at is None:
+        session.connection().execute(_forget_notice(), {"task_id": task.id})
+        return
+    values = {"task_id": task.id, "team_id": task.team_id, "at": at, "version": task.version}
+    session.connection().execute(_place_notice(dialect), values)
+
+
+@cache
+def _place_notice(dialect: str) -> Any:
+    # Built once: this runs on every change to a task.
+    table = TaskNotice.__table__  # type: ignore[attr-defined]
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.task_id], set_={"at": stmt.excluded.at, "version": stmt.excluded.version})
+
+
+@cache
+def _forget_notice() -> Any:
+    table = TaskNotice.__table__  # type: ignore[attr-defined]
+    return delete(table).where(table.c.task_id == bindparam("task_id"))
+
+
+def look_again_for(session: Session, *, team_id: str, user_ids: Sequence[str]) -> None:
+    """Working weeks or zones of `user_ids` changed: the sweep looks again at once at the tasks it times
+    for them (as assignee or requester)."""
+    if not user_ids:
+        return
+    notice = TaskNotice.__table__  # type: ignore[attr-defined]
+    task = Task.__table__  # type: ignore[attr-defined]
+    theirs = columns_of(task.c.id).where(
+        task.c.team_id == team_id, or_(task.c.assignee_id.in_(user_ids), task.c.requester_id.in_(user_ids)))
+    session.connection().execute(
+        update(notice)
+        .where(notice.c.team_id == team_id, notice.c.task_id.in_(theirs))
+        # Any instant already past will do; the task's last change is one.
+        .values(at=columns_of(task.c.updated_at).where(task.c.id == notice.c.task_id).scalar_subquery())
     )
 
 

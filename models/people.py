@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import case, update
+from sqlalchemy import case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, or_, select
 
@@ -15,7 +15,7 @@ from models.enums import WorkspaceRole
 from models.notices import look_again_for
 from models.parsing import day_first_for
 from models.sql import insert_ignore
-from models.tables import Person, Task
+from models.tables import Person
 
 __all__ = [
     "REFRESH_AFTER",
@@ -94,7 +94,7 @@ def save_person(session: Session, *, team_id: str, info: PersonInfo, now: dateti
     person.name = info.name
     person.real_name = info.real_name
     if person.tz != info.tz:
-        look_again_for(session, team_id=team_id, user_id=info.user_id)  # their reminders move with them
+        look_again_for(session, team_id=team_id, user_ids=[info.user_id])  # their reminders move with them
     person.tz = info.tz
     if info.locale:  # a users.list page without locales must not forget one we know
         person.locale = info.locale
@@ -122,14 +122,7 @@ def save_people(session: Session, *, team_id: str, infos: list[PersonInfo], now:
     ).all())
     # Someone new counts as moving from UTC, as `save_person` has it (tasks may name them already).
     moved = sorted(info.user_id for info in infos if known.get(info.user_id, "UTC") != info.tz)
-    if moved:
-        # Their reminders move with them (as `look_again_for` does, for all of them at once).
-        session.connection().execute(
-            update(Task.__table__)  # type: ignore[attr-defined]
-            .where(col(Task.team_id) == team_id, col(Task.next_notice_at).is_not(None),
-                   or_(col(Task.assignee_id).in_(moved), col(Task.requester_id).in_(moved)))
-            .values(next_notice_at=col(Task.updated_at))
-        )
+    look_again_for(session, team_id=team_id, user_ids=moved)  # their reminders move with them
     table = Person.__table__  # type: ignore[attr-defined]
     insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
     stmt = insert.values([

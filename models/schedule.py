@@ -194,7 +194,7 @@ def set_hours(*, session: Session, team_id: str, user_id: str, hours: dict[str, 
     person = _person(session, team_id, user_id)
     person.hours = hours
     session.add(person)
-    look_again_for(session, team_id=team_id, user_id=user_id)
+    look_again_for(session, team_id=team_id, user_ids=[user_id])
     return person
 
 

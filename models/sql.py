@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 __all__ = [
-    "among", "bulk_insert", "bulk_update", "get_plain", "get_plain_many", "ignoring_duplicates", "insert_ignore",
-    "set_plain",
+    "among", "bulk_delete", "bulk_insert", "bulk_update", "get_plain", "get_plain_many", "ignoring_duplicates",
+    "insert_ignore", "set_plain",
 ]
 
 M = TypeVar("M", bound=SQLModel)
@@ -145,6 +145,24 @@ def bulk_update(
     changes = ", ".join(f"{_quoted(session, n)} = x.c{i}" for i, n in enumerate(names) if n not in match)
     where = " AND ".join(f"{table.name}.{_quoted(session, n)} = x.c{names.index(n)}" for n in match)
     sql = f"UPDATE {table.name} SET {changes} FROM {source} WHERE {where}"
+    if returning:
+        sql += f" RETURNING {', '.join(f'{table.name}.{_quoted(session, n)}' for n in returning)}"
+    result = session.execute(text(sql).bindparams(*params.values()))
+    return [tuple(row) for row in result] if returning else []
+
+
+def bulk_delete(
+    session: Session, model: type[SQLModel], rows: Sequence[Mapping[str, Any]], *, returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Delete, in one statement, each row that agrees with one of `rows` on every column `rows` name.
+    Returns the `returning` columns of the rows deleted (in no set order)."""
+    if not rows:
+        return []
+    table = model.__table__  # type: ignore[attr-defined]
+    names = list(rows[0])
+    source, params = _rows_source(session, table, names, rows)
+    where = " AND ".join(f"{table.name}.{_quoted(session, n)} = x.c{i}" for i, n in enumerate(names))
+    sql = f"DELETE FROM {table.name} WHERE EXISTS (SELECT 1 FROM {source} WHERE {where})"
     if returning:
         sql += f" RETURNING {', '.join(f'{table.name}.{_quoted(session, n)}' for n in returning)}"
     result = session.execute(text(sql).bindparams(*params.values()))

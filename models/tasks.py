@@ -18,7 +18,7 @@ from models.db import apart
 from models.enums import Priority, TaskStatus
 from models.errors import BadDueDate, BadInput, TaskNotFound
 from models.lifecycle import Action, check_claim, check_transition, next_status
-from models.notices import notice_floor
+from models.notices import place_next_notice
 from models.outbox import Pending, enqueue_all
 from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
@@ -108,7 +108,6 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
         "done_note": None,
         "snoozed_until": None,
         "recurring_id": request.recurring_id,
-        "next_notice_at": notice_floor(status, request.due_at, now),
         "created_at": now,
         "updated_at": now,
         "completed_at": None,
@@ -119,6 +118,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     task_id = session.connection().execute(_INSERT_TASK, values).scalar_one()
     # The values were validated above; model_construct skips validating them a second time.
     task = Task.model_construct(id=task_id, **values)
+    place_next_notice(session, task=task, now=now)
     if request.tags:
         tags = [{"task_id": task_id, "team_id": request.team_id, "tag": tag} for tag in dict.fromkeys(request.tags)]
         session.connection().execute(_INSERT_TAG, tags)
@@ -395,11 +395,11 @@ def commit_change(
 ) -> Task:
     """Save the change, record its event, and queue the card refresh, thread line and DMs."""
     task.updated_at = now
-    task.next_notice_at = notice_floor(task.status, task.due_at, now)
     task.version += 1
     session.add(task)
     session.flush()
     assert task.id is not None
+    place_next_notice(session, task=task, now=now)
     event = _event(session, task, actor.user_id, kind, detail, now)
     items = [
         Pending(f"card.update:{task.id}:{task.version}", "card.update", {"channel": task.card_channel_id}, task.id),

@@ -2,7 +2,7 @@
 
 Every notice is claimed under a unique key in the same transaction that queues it, so a re-run at the
 same instant, a restart, or a second scheduler process neither repeats nor skips one. The sweep reads
-only the tasks whose next-notice instant (`Task.next_notice_at`) has come, so its cost follows what is owed.
+only the tasks whose next-notice instant (`TaskNotice.at`) has come, so its cost follows what is owed.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from models.outbox import Pending, enqueue, enqueue_all
 from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
 from models.roles import roles_of, seed_managers
-from models.sql import bulk_update
-from models.tables import Person, RecurringTask, Task, TaskEvent
+from models.sql import bulk_delete, bulk_update
+from models.tables import Person, RecurringTask, Task, TaskEvent, TaskNotice
 from models.tasks import NewTask, create_task
 from models.worktime import WorkWeek
 from scheduler.config import JobConfig
@@ -155,7 +155,8 @@ class _Owed:
         return f"T-{self.number}"
 
 
-_OWED_COLUMNS = [col(getattr(Task, f)) for f in _Owed.__slots__]
+# The task's columns, but the version of its next-notice row: the one the sweep's moves compare.
+_OWED_COLUMNS = [col(TaskNotice.version) if f == "version" else col(getattr(Task, f)) for f in _Owed.__slots__]
 
 
 def _notice(task: _Owed, kind: str, key: str, **more: Any) -> Notice:
@@ -174,7 +175,7 @@ class _Batch:
 
     def split(self, size: int) -> tuple[_Batch, _Batch]:
         """The first `size` tasks' part, and the rest."""
-        first = {move["id"] for move in self.moves[:size]}
+        first = {move["task_id"] for move in self.moves[:size]}
         parts = (_Batch([], self.moves[:size], []), _Batch([], self.moves[size:], []))
         for notice in self.notices:
             parts[notice.task_id not in first].notices.append(notice)
@@ -193,8 +194,11 @@ def run_sweep(db: Database, now: datetime, config: JobConfig, *, batch: int | No
     One workspace failing stops none of the others.
     """
     with db.read() as session:
-        owed = session.exec(
-            select(Task.team_id, Task.assignee_id, Task.id).where(col(Task.next_notice_at) <= now)
+        # Core: plain tuples, where the ORM's result machinery cost more than the query (10,000 rows).
+        owed = session.connection().execute(
+            columns_of(col(TaskNotice.team_id), col(Task.assignee_id), col(TaskNotice.task_id))
+            .join_from(TaskNotice, Task, col(Task.id) == col(TaskNotice.task_id))
+            .where(col(TaskNotice.at) <= now)
         ).all()
         left_owing = owed_dms(session)
     by_team: dict[str, list[int]] = {team_id: [] for team_id in left_owing}
@@ -291,7 +295,9 @@ class _Pace:
 def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: JobConfig) -> _Batch:
     # Core, not the ORM's execution: plain rows are all the planner needs, and ORM loading cost more.
     rows = session.connection().execute(
-        columns_of(*_OWED_COLUMNS).where(col(Task.id).in_(ids), col(Task.next_notice_at) <= now)
+        columns_of(*_OWED_COLUMNS)
+        .select_from(TaskNotice).join(Task, col(Task.id) == col(TaskNotice.task_id))
+        .where(col(TaskNotice.task_id).in_(ids), col(TaskNotice.at) <= now)
     )
     tasks = [_Owed(*row) for row in rows]
     since = _open_since(session, [t.id for t in tasks if t.status == TaskStatus.OPEN])
@@ -309,13 +315,13 @@ def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: 
                 moments = _lead_moments(task, config.reminder_leads, week) if task.due_at else []
                 owed = _due_notices(task, now, week, team.managers, escalate_from, moments)
                 upcoming = _due_upcoming(task, now, week, escalate_from, moments)
-            planned.moves.append({"id": task.id, "version": task.version, "next_notice_at": _next_look(upcoming, now)})
+            planned.moves.append({"task_id": task.id, "version": task.version, "at": _next_look(upcoming, now)})
             planned.notices += owed
             if task.snoozed_until is not None and task.snoozed_until <= now:
                 planned.unsnoozed.append(task)
         except Exception:
             log.exception("sweep skipped %s of workspace %s", task.ref, task.team_id)
-            planned.moves.append({"id": task.id, "version": task.version, "next_notice_at": now + RETRY_FAILED})
+            planned.moves.append({"task_id": task.id, "version": task.version, "at": now + RETRY_FAILED})
     # The once-keys first: nothing is worked out or written for a notice that was sent before.
     fresh = unclaimed_keys(session, team_id=team.team_id, keys=[n.key for n in planned.notices])
     planned.notices = [_with_helpers(session, team, n, now, config) for n in planned.notices if n.key in fresh]
@@ -330,8 +336,13 @@ def _write(session: Session, team: _Team, planned: _Batch, now: datetime) -> Job
     state; the next pass plans it afresh.
     """
     report = JobReport()
-    moved = {task_id for (task_id,) in bulk_update(session, Task, planned.moves, match=("id", "version"),
-                                                   returning=("id",))}
+    later = [move for move in planned.moves if move["at"] is not None]
+    never = [{"task_id": move["task_id"], "version": move["version"]} for move in planned.moves if move["at"] is None]
+    moved = {task_id for (task_id,) in [
+        *bulk_update(session, TaskNotice, later, match=("task_id", "version"), returning=("task_id",)),
+        # Nothing more can be owed (e.g. a pool task past its last escalation): no row to look at.
+        *bulk_delete(session, TaskNotice, never, returning=("task_id",)),
+    ]}
     notices = [notice for notice in planned.notices if notice.task_id in moved]
     for notice in record_notices(session, team_id=team.team_id, notices=notices, now=now, listed=team.listed):
         setattr(report, _COUNTED[notice.kind], getattr(report, _COUNTED[notice.kind]) + 1)

@@ -123,3 +123,36 @@ def test_dms_a_stopped_pass_left_owed_are_carried_over_to_the_new_queue(db_url: 
     assert dms["UMIA"].kind == "notices" and grouped["counts"] == {"overdue": 1, "escalated": 1}
     assert [(i["kind"], i["ref"], i["due"]) for i in grouped["items"]] == [
         ("overdue", "T-7", "2026-11-30T17:00:00+00:00"), ("escalated", "T-7", "2026-11-30T17:00:00+00:00")]
+
+
+@pytest.mark.empty_database
+def test_next_notice_instants_move_to_their_own_table_and_back(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from migrations import alembic_config
+
+    upgrade(db_url, "0009")
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            for number, at, version in [(1, "'2026-12-01 09:00:00'", 3), (2, "NULL", 1)]:  # T-2: none owed
+                conn.execute(text(
+                    "INSERT INTO task (team_id, number, title, requester_id, assignee_id, priority, tags, "
+                    "origin_channel_id, card_channel_id, status, created_at, updated_at, version, next_notice_at) "
+                    f"VALUES ('T1', :n, 'A task', 'URITA', 'UANA', 'normal', '[]', 'C1', 'C1', 'assigned', "
+                    f"'2026-11-25 10:00:00', '2026-11-25 10:00:00', :v, {at})"
+                ), {"n": number, "v": version})
+        upgrade(db_url)
+        with engine.connect() as conn:
+            moved = conn.execute(text(
+                "SELECT t.number, n.team_id, n.version FROM tasknotice n JOIN task t ON t.id = n.task_id")).all()
+            assert "next_notice_at" not in {c["name"] for c in inspect(conn).get_columns("task")}
+        command.downgrade(alembic_config(db_url), "0009")
+        with engine.connect() as conn:
+            back = conn.execute(text("SELECT number, next_notice_at IS NULL FROM task ORDER BY number")).all()
+            assert "tasknotice" not in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in moved] == [(1, "T1", 3)]
+    assert [(n, bool(none)) for n, none in back] == [(1, False), (2, True)]

@@ -17,7 +17,7 @@ from models.people import (
     save_people,
     save_person,
 )
-from models.tables import Task
+from models.tables import TaskNotice
 from tests.factories import make_task
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -73,7 +73,8 @@ def test_a_page_of_people_is_saved_as_save_person_would_in_three_statements(db: 
     task = make_task(db, NOW, team_id="T1", assignee_id="U1", due_at=NOW + timedelta(days=3))
     with db.transaction() as session:
         session.connection().execute(
-            update(Task.__table__).where(col(Task.id) == task.id).values(next_notice_at=NOW + timedelta(days=2))
+            update(TaskNotice.__table__).where(col(TaskNotice.task_id) == task.id)  # type: ignore[attr-defined]
+            .values(at=NOW + timedelta(days=2))
         )
     page = [PersonInfo("U1", "ana.b", real_name="Ana B", tz="America/New_York", slack_admin=True),
             *(PersonInfo(f"U{n}", f"person{n}", tz="Asia/Tokyo", locale="ja-JP") for n in range(2, 52))]
@@ -98,5 +99,5 @@ def test_a_page_of_people_is_saved_as_save_person_would_in_three_statements(db: 
         tokyo = get_person(session, team_id="T1", user_id="U51")
         assert tokyo is not None and (tokyo.name, tokyo.tz, tokyo.locale) == ("person51", "Asia/Tokyo", "ja-JP")
         # Ana moved to New York: the sweep looks at her task again at once, not two days from now.
-        stored = session.get(Task, task.id)
-        assert stored is not None and stored.next_notice_at is not None and stored.next_notice_at <= later
+        stored = session.get(TaskNotice, task.id)
+        assert stored is not None and stored.at <= later

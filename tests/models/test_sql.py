@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from models.db import Database
 from models.enums import TaskStatus
 from models.outbox import OUTBOX_PENDING, Pending, enqueue_all
-from models.sql import among, bulk_insert, bulk_update, get_plain
-from models.tables import Outbox, ProcessedEvent, Task
+from models.sql import among, bulk_delete, bulk_insert, bulk_update, get_plain
+from models.tables import Outbox, ProcessedEvent, Task, TaskNotice
 from models.tasks import NewTask, create_task
 
 NOW = datetime(2026, 11, 25, 15, 0, 0, 123456, tzinfo=UTC)
@@ -70,16 +70,30 @@ def test_an_update_changes_only_the_rows_whose_match_columns_all_agree(db: Datab
     later = NOW + timedelta(hours=5)
     with db.transaction() as session:
         bulk_update(session, Task, [
-            {"id": ids[0], "version": 1, "next_notice_at": later},
-            {"id": ids[1], "version": 7, "next_notice_at": later},  # a stale version: left as it is
-            {"id": ids[2], "version": 1, "next_notice_at": None},
+            {"id": ids[0], "version": 1, "title": AWKWARD[:40], "snoozed_until": later},
+            {"id": ids[1], "version": 7, "title": "stale", "snoozed_until": later},  # a stale version: left as it is
+            {"id": ids[2], "version": 1, "title": "Third", "snoozed_until": None},
         ], match=("id", "version"))
     with db.read() as session:
         tasks = {t.id: t for t in session.exec(select(Task))}
-    assert tasks[ids[0]].next_notice_at == later
-    assert tasks[ids[1]].next_notice_at == NOW
-    assert tasks[ids[2]].next_notice_at is None
+    assert [(tasks[i].title, tasks[i].snoozed_until) for i in ids] == [
+        (AWKWARD[:40], later), ("Task 1", None), ("Third", None)]
     assert {t.status for t in tasks.values()} == {TaskStatus.OPEN}
+
+
+def test_a_delete_removes_only_the_rows_that_agree_on_every_column_given(db: Database) -> None:
+    with db.transaction() as session:
+        ids = [create_task(session=session, now=NOW, request=NewTask(
+            team_id="T1", requester_id="UR", title=f"Task {n}", origin_channel_id="C1", card_channel_id="C1",
+        )).id for n in range(40)]
+    with db.transaction() as session:
+        gone = bulk_delete(session, TaskNotice, [
+            {"task_id": task_id, "version": 1 if n % 2 else 2} for n, task_id in enumerate(ids)  # even: stale
+        ], returning=("task_id",))
+        assert bulk_delete(session, TaskNotice, [], returning=("task_id",)) == []
+    assert sorted(task_id for (task_id,) in gone) == ids[1::2]
+    with db.read() as session:
+        assert sorted(n.task_id for n in session.exec(select(TaskNotice))) == ids[::2]
 
 
 def test_a_row_read_plain_is_the_row_the_orm_reads(db: Database) -> None:

@@ -16,8 +16,8 @@ from sqlmodel import col, func, select
 from bot import render
 from models.db import Database
 from models.people import Actor, PersonInfo, save_person
-from models.tables import Outbox, ProcessedEvent, RecurringTask, Task, TaskEvent
-from models.tasks import complete_task
+from models.tables import Outbox, ProcessedEvent, RecurringTask, Task, TaskEvent, TaskNotice
+from models.tasks import change_due, complete_task
 from sandbox.blockkit import message_problems
 from scheduler import jobs
 from scheduler.config import JobConfig
@@ -51,11 +51,17 @@ def _bulk(db: Database, total: int, *, owed: int, team: str = TEAM, first: int =
             "due_at": LATE if late else NOW + timedelta(days=30), "origin_channel_id": "CGENERAL",
             "card_channel_id": "CGENERAL", "card_ts": f"1.{n}", "card_url": f"https://slack.example/{n}",
             "status": "assigned", "created_at": LATE - timedelta(days=1), "updated_at": LATE - timedelta(days=1),
-            # Not owed: the next look is when its first reminder may come, weeks from now.
-            "next_notice_at": LATE if late else NOW + timedelta(days=28), "version": 1,
+            "version": 1,
         })
+    tasks, notices = Task.__table__, TaskNotice.__table__  # type: ignore[attr-defined]
     with db.transaction() as s:
-        s.connection().execute(insert(Task.__table__), rows)  # type: ignore[attr-defined]
+        ids = s.connection().execute(insert(tasks).returning(tasks.c.id), rows).scalars().all()
+        # Not owed: the next look is when its first reminder may come, weeks from now.
+        s.connection().execute(insert(notices), [
+            {"task_id": task_id, "team_id": team, "version": 1,
+             "at": LATE if row["due_at"] == LATE else NOW + timedelta(days=28)}
+            for task_id, row in zip(ids, rows, strict=True)
+        ])
 
 
 @contextmanager
@@ -116,7 +122,7 @@ def test_sweep_statements_follow_the_owed_tasks_not_the_total(db: Database) -> N
         assert s.exec(select(func.count()).select_from(TaskEvent).where(
             col(TaskEvent.once_key).startswith("od:"))).one() == 80
         assert s.exec(select(func.count()).select_from(ProcessedEvent)).one() == 0  # no second record of them
-        upcoming = s.exec(select(func.min(Task.next_notice_at)).where(Task.due_at == LATE)).one()
+        upcoming = s.exec(select(func.min(TaskNotice.at)).join(Task).where(Task.due_at == LATE)).one()
     assert upcoming is not None and upcoming > NOW  # tomorrow's escalation
 
 
@@ -141,19 +147,26 @@ def test_a_task_changed_after_it_was_planned_gets_no_notice_from_the_old_plan(
     _bulk(db, 4, owed=4)  # T-1000 … T-1003, overdue
     real_plan = jobs._plan
 
-    def plan_then_finish_one(session: Any, *args: Any) -> Any:
+    def plan_then_change_two(session: Any, *args: Any) -> Any:
         planned = real_plan(session, *args)
-        with db.transaction() as s:  # Ana finishes T-1000 while the sweep holds its plan
+        with db.transaction() as s:  # while the sweep holds its plan, Ana finishes T-1000, Rita moves T-1001
             complete_task(session=s, team_id=TEAM, number=1000, actor=Actor("UANA"), now=NOW)
+            change_due(session=s, team_id=TEAM, number=1001, actor=Actor("URITA"), due_at=NOW + timedelta(days=7),
+                       now=NOW)
         return planned
 
-    monkeypatch.setattr(jobs, "_plan", plan_then_finish_one)
-    assert run_sweep(db, NOW, CONFIG, batch=2).overdue == 3
+    monkeypatch.setattr(jobs, "_plan", plan_then_change_two)
+    assert run_sweep(db, NOW, CONFIG, batch=2).overdue == 2
     with db.read() as s:
-        done = s.exec(select(Task).where(Task.number == 1000)).one()
+        done, moved = s.exec(select(Task).where(col(Task.number).in_([1000, 1001])).order_by(col(Task.number)))
         kinds = s.exec(select(TaskEvent.kind).where(TaskEvent.task_id == done.id)).all()
-    assert kinds == ["done"] and done.next_notice_at is None
-    assert len(_outbox(db, "thread.note")) == 3 + 1  # three overdue lines, and T-1000's "done"
+        assert kinds == ["done"] and s.get(TaskNotice, done.id) is None
+        # T-1001 kept the instant its change set (look again now), not the one planned from its old due time.
+        assert s.exec(select(TaskEvent.kind).where(TaskEvent.task_id == moved.id)).all() == ["due_changed"]
+        again = s.get(TaskNotice, moved.id)
+        assert again is not None and (again.at, again.version) == (NOW, 2)
+    # Two overdue lines, T-1000's "done" and T-1001's new due time.
+    assert len(_outbox(db, "thread.note")) == 2 + 2
 
 
 @pytest.mark.usefixtures("people")
@@ -246,8 +259,8 @@ def test_one_failing_workspace_or_task_stops_none_of_the_others(
     monkeypatch.setattr(jobs, "_due_notices", owed)
     assert run_sweep(db, NOW, CONFIG).overdue == 4
     with db.read() as s:
-        retry = s.get(Task, broken.id)
-        assert retry is not None and retry.next_notice_at == NOW + jobs.RETRY_FAILED
+        retry = s.get(TaskNotice, broken.id)
+        assert retry is not None and retry.at == NOW + jobs.RETRY_FAILED
 
 
 def test_a_recurring_task_in_a_zone_tzdata_does_not_know_is_skipped_and_the_rest_made(db: Database) -> None:
