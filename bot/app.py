@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.delivery import Delivery, Wakeup
 from bot.directory import Directory
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack_http import KeepAliveWebClient
 from handlers import register_all
 from models.db import Database, RequestWriters
 from models.worktime import parse_work_hours, to_dict
@@ -89,9 +89,10 @@ def create_app(
     # Listeners use Bolt's client for reads (users.info, views.open); retries there are harmless.
     # slack_sdk annotates the timeout as int, but urllib takes fractions of a second too.
     timeout: Any = settings.slack_timeout
-    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=timeout)
+    # Connections kept open between calls: setting one up (TLS, against slack.com) cost more than a call.
+    client = KeepAliveWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=timeout)
     # Deliveries retry through the outbox, which knows what is safe to repeat, so the SDK must not.
-    delivery_client = WebClient(
+    delivery_client = KeepAliveWebClient(
         token=settings.bot_token, base_url=settings.api_url, timeout=timeout, retry_handlers=[]
     )
     services = Services(

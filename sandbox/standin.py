@@ -22,6 +22,7 @@ import copy
 import json
 import random
 import secrets
+import socket
 import threading
 import time
 import uuid
@@ -326,6 +327,19 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "SlackStandIn/1.0"
+    # As slack.com: HTTP/1.1, so a client may keep its connection open between calls (every reply
+    # carries its Content-Length). Headers and body are two writes: without this, Nagle's algorithm
+    # and the client's delayed ACK hold each answer on a kept connection ~40 ms.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        cast(_Server, self.server).standin._track(self.connection, True)
+
+    def finish(self) -> None:
+        cast(_Server, self.server).standin._track(self.connection, False)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet; `.calls` is the log that matters."""
@@ -428,6 +442,8 @@ class SlackStandIn:
         self._released = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()  # open client connections, kept alive or not
+        self.connections_opened = 0  # TCP connections accepted since start (clients may keep theirs)
         self._ts_counter = 0
         self._id_counter = 0
         self._users: dict[str, JSONDict] = {}
@@ -489,6 +505,14 @@ class SlackStandIn:
         if server is not None:
             server.shutdown()
             server.server_close()
+        with self._lock:
+            kept = list(self._connections)
+        for connection in kept:
+            # Nor does it end kept-alive connections: a stopped Slack must answer nobody.
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         if thread is not None:
             thread.join(timeout=5)
         for sock in sockets:
@@ -701,6 +725,20 @@ class SlackStandIn:
         """Answer every Web API call `seconds` late (after acting), as a loaded Slack does; 0 ends it."""
         with self._lock:
             self._latency = seconds
+
+    def close_idle_connections(self) -> int:
+        """Close every open client connection, as a server or proxy closes kept-alive ones that sat idle
+        (call it with no call in flight); returns how many. A client must notice and open another."""
+        with self._lock:
+            kept = list(self._connections)
+        closed = 0
+        for connection in kept:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+                closed += 1
+            except OSError:
+                pass
+        return closed
 
     def enable_rate_limits(self, enabled: bool = True) -> None:
         """Apply Slack's rate limits from now on (429 + Retry-After), or stop applying them."""
@@ -1147,6 +1185,14 @@ class SlackStandIn:
 
     def _hang(self) -> None:
         self._released.wait(self.hang_seconds)
+
+    def _track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            if open_:
+                self._connections.add(connection)
+                self.connections_opened += 1
+            else:
+                self._connections.discard(connection)
 
     def _lag(self) -> None:
         if self._latency:
