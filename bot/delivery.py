@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -35,6 +36,15 @@ WAIT_FOR_INVITE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(minutes=5)
 # Rows leased at once: few, so a slow row does not keep many others waiting under an idle lease.
 LEASE_BATCH = 5
+# A lane begins the attempts on up to this many of its rows in one transaction (with the outcomes of the
+# rows before): one transaction per row made each message wait its turn for the write lock.
+ATTEMPTS_AT_ONCE = 8
+# ... and records what it sent at least this often (seconds): a card's place is stored soon after it is
+# posted, and a row's call starts soon after its attempt began (and its lease was renewed).
+RECORD_EVERY = 0.25
+# Rows that read other rows' outcomes as stored (a refresh updates the DM copies recorded as sent; a digest
+# reply needs its parent's ts) begin a group of their own, once the outcomes before them are recorded.
+_READS_OUTCOMES = frozenset({"card.update", "digest.reply"})
 # Rows the background loop takes in one pass (leased LEASE_BATCH per lane at a time, as lanes free up).
 LOOP_PASS = 250
 # A lookup for an earlier post reads back to its first attempt, less this for clocks that disagree.
@@ -78,13 +88,13 @@ class _Outcome:
 
 @dataclass
 class _Step:
-    """One lane's write of the moment: an outcome to record, an attempt to begin, or a card's place."""
+    """One lane's write of the moment: outcomes to record, attempts to begin, or a card's place."""
 
-    done: _Outcome | None = None
-    begin: Outbox | None = None
+    done: list[_Outcome] = field(default_factory=list)
+    begin: list[Outbox] = field(default_factory=list)
     owner: str = ""
     task_fields: tuple[int | None, dict[str, str]] | None = None
-    began: bool = False
+    began: set[int] = field(default_factory=set)  # the ids in `begin` whose lease still held
     finished: bool = False
     error: BaseException | None = None
 
@@ -117,7 +127,8 @@ class _GroupCommit:
     with every lane that arrived meanwhile; one of them writes it for all. Each write is still committed
     before its lane goes on: an attempt begins (is marked uncertain) before its Slack call, and an outcome
     is recorded no later than the lane's next begin. On SQLite, with one writer at a time, this is what
-    lets delivery keep up: four lanes' rows cost one lock hold, not four.
+    lets delivery keep up: four lanes' rows cost one lock hold, not four. A lane also begins several of
+    its rows at once (`ATTEMPTS_AT_ONCE`), so one lane's rows share transactions too.
     """
 
     def __init__(self, write: Callable[[list[_Step]], None]) -> None:
@@ -204,6 +215,14 @@ def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> dict
         key = card_channels.get(row.task_id) or row.payload.get("channel") or row.payload.get("user") or row.kind
         lanes.setdefault(str(key), []).append(row)
     return lanes
+
+
+def _attempts_at_once(rows: list[Outbox]) -> tuple[list[Outbox], list[Outbox]]:
+    """The first rows of a lane whose attempts begin together, and the rest."""
+    size = 1
+    while size < min(len(rows), ATTEMPTS_AT_ONCE) and rows[size].kind not in _READS_OUTCOMES:
+        size += 1
+    return rows[:size], rows[size:]
 
 
 class _Streams:
@@ -382,13 +401,25 @@ class Delivery:
             return self._pool
 
     def _deliver_lane(self, rows: Sequence[Outbox], lease: _Lease) -> DeliveryReport:
-        """Send `rows` in order; each row's outcome is committed with the next row's `begin_attempt`."""
+        """Send `rows` in order. Attempts begin a few rows at a time, each time with the outcomes of the
+        rows sent since the last; a row is sent only once its attempt began (it is then looked up, not
+        posted blindly, if this worker dies before its outcome is recorded)."""
         report = DeliveryReport()
-        done: _Outcome | None = None
-        for row in rows:
-            began = self._commit(done, begin=row, owner=lease.owner)
-            done = self._deliver_one(row, lease, report) if began else None
-        self._commit(done, begin=None, owner=lease.owner)
+        done: list[_Outcome] = []
+        left = list(rows)
+        while left:
+            chunk, left = _attempts_at_once(left)
+            began = self._commit(done, begin=chunk, owner=lease.owner)
+            done = []
+            since = time.monotonic()
+            for n, row in enumerate(chunk):
+                if row.id in began:
+                    done.append(self._deliver_one(row, lease, report))
+                if time.monotonic() - since > RECORD_EVERY:
+                    # The rest began already: beginning them again renews their lease, right before their calls.
+                    left = [r for r in chunk[n + 1:] if r.id in began] + left
+                    break
+        self._commit(done, begin=[], owner=lease.owner)
         return report
 
     # -- one row ---------------------------------------------------------------------------------
@@ -429,18 +460,19 @@ class Delivery:
         fields = result.pop(_TASK_FIELDS, None) or {}
         return _Outcome(row, outbox.mark_sent, {"now": self.clock(), "result": result}, task_fields=fields)
 
-    def _commit(self, done: _Outcome | None, *, begin: Outbox | None, owner: str) -> bool:
-        """Record `done`'s outcome and begin the attempt on `begin`, in one transaction (shared with the
-        other lanes' writes of the moment, see `_GroupCommit`).
+    def _commit(self, done: list[_Outcome], *, begin: list[Outbox], owner: str) -> set[int]:
+        """Record the outcomes `done` and begin the attempts on `begin`, in one transaction (shared with
+        the other lanes' writes of the moment, see `_GroupCommit`).
 
-        Returns whether `begin`'s lease is still held; a lost lease is logged, not recorded.
+        Returns the ids of `begin` whose lease is still held; a lost lease is logged, not recorded.
         """
-        if done is None and begin is None:
-            return False
+        if not done and not begin:
+            return set()
         step = _Step(done=done, begin=begin, owner=owner)
         self._writes.commit(step)
-        if begin is not None and not step.began:
-            self._lost(begin, "begin_attempt")
+        for row in begin:
+            if row.id not in step.began:
+                self._lost(row, "begin_attempt")
         return step.began
 
     def _write_steps(self, steps: list[_Step]) -> None:
@@ -460,15 +492,16 @@ class Delivery:
             for step in steps:
                 if step.task_fields is not None:
                     self._set_task(session, *step.task_fields)
-                done, begin = step.done, step.begin
-                if done is not None:
+                for done in step.done:
                     if done.task_fields:
                         self._set_task(session, done.row.task_id, done.task_fields)
                     if not done.write(session, done.row.id, owner=step.owner, **done.values):
                         self._lost(done.row, done.write.__name__)
-                step.began = begin is not None and begin.id is not None and outbox.begin_attempt(
-                    session, begin.id, owner=step.owner, now=self.clock(), lease=self.lease
-                )
+                now = self.clock()
+                step.began = {
+                    row.id for row in step.begin if row.id is not None
+                    and outbox.begin_attempt(session, row.id, owner=step.owner, now=now, lease=self.lease)
+                }
 
     @staticmethod
     def _lost(row: Outbox, what: str) -> None:

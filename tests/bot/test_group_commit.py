@@ -23,7 +23,7 @@ def test_writes_that_arrive_while_one_is_written_share_the_next_transaction() ->
             first_started.set()
             release_first.wait(5)
         for step in steps:
-            step.began = True
+            step.began = {1}
 
     group = _GroupCommit(write)
     steps = [_Step(owner=f"lane-{n}") for n in range(5)]

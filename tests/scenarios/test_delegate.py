@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -74,13 +76,9 @@ def test_a_dm_fetches_the_link_its_card_could_not_get(bot: Bot) -> None:
     assert len(dm) == 1 and task.card_url in json.dumps(dm[0])
 
 
-def test_a_card_and_its_dm_cost_four_write_transactions(bot: Bot) -> None:
-    # The lease; the card's attempt begun; the card's outcome with its place and link, and the DM's attempt
-    # begun; the DM's outcome (and the drain's last lease, which finds nothing more). The card's place is
-    # not written on its own once its link needs no round trip.
-    bot.delegate("<@UANA> Reconcile October invoices")
-    bot.deliver()  # the first card asks Slack (auth.test) for the workspace's address once
-    bot.delegate("<@UANA> Reconcile November invoices")
+@contextmanager
+def _commits(bot: Bot) -> Iterator[list[object]]:
+    """The app's commits inside the block."""
     commits: list[object] = []
 
     def count(connection: object) -> None:
@@ -89,12 +87,42 @@ def test_a_card_and_its_dm_cost_four_write_transactions(bot: Bot) -> None:
     engine = bot.handoff.services.db.engine
     event.listen(engine, "commit", count)
     try:
-        bot.deliver()
+        yield commits
     finally:
         event.remove(engine, "commit", count)
+
+
+def test_a_card_and_its_dm_cost_three_write_transactions(bot: Bot) -> None:
+    # The lease; both attempts begun; both outcomes, the card's with its place and link (and the drain's
+    # last lease, which finds nothing more). The card's place is not written on its own once its link
+    # needs no round trip.
+    bot.delegate("<@UANA> Reconcile October invoices")
+    bot.deliver()  # the first card asks Slack (auth.test) for the workspace's address once
+    bot.delegate("<@UANA> Reconcile November invoices")
+    with _commits(bot) as commits:
+        bot.deliver()
     task = bot.task(2)
     assert task.card_ts is not None and task.card_url == bot.slack.permalink(GENERAL, task.card_ts)
-    assert len(commits) == 4 + 1
+    assert len(commits) == 3 + 1
+
+
+def test_a_lanes_rows_begin_their_attempts_several_at_a_time(bot: Bot) -> None:
+    # Ten cards and their DMs, all in #general's lane: one lease of 20 rows, whose attempts begin 8, 8
+    # and 4 at a time (each time with the outcomes of those before), then the last outcomes, and two
+    # leases that find nothing (the pass's next, and the drain's next pass). One transaction per row
+    # (24 in all) kept each message waiting its turn for the write lock.
+    bot.delegate("<@UANA> Warm up")
+    bot.deliver()
+    for n in range(10):
+        bot.delegate(f"<@UANA> Reconcile invoice batch {n}")
+    with _commits(bot) as commits:
+        report = bot.deliver()
+    assert report.sent == 20
+    assert len(commits) == 1 + 3 + 1 + 2
+    for number in range(2, 12):
+        task = bot.task(number)
+        assert task.card_ts is not None and task.card_url == bot.slack.permalink(GENERAL, task.card_ts)
+    assert len(bot.slack.dms(ANA)) == 11
 
 
 def test_a_plain_at_name_is_resolved_through_the_workspace(bot: Bot) -> None:
