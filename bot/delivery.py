@@ -488,20 +488,38 @@ class Delivery:
             self._write_steps_once(steps)
 
     def _write_steps_once(self, steps: list[_Step]) -> None:
+        # A statement per kind of write for the whole group, not one per row: the outcomes most rows have
+        # (sent) and the attempts begun. Every write is a compare-and-set on the row's lease, so the
+        # order of rows inside the one transaction does not matter.
         with self.db.transaction() as session:
+            sent: dict[int, tuple[_Step, _Outcome]] = {}
             for step in steps:
                 if step.task_fields is not None:
                     self._set_task(session, *step.task_fields)
                 for done in step.done:
+                    assert done.row.id is not None
                     if done.task_fields:
                         self._set_task(session, done.row.task_id, done.task_fields)
-                    if not done.write(session, done.row.id, owner=step.owner, **done.values):
+                    if done.write is outbox.mark_sent:
+                        sent[done.row.id] = (step, done)
+                    elif not done.write(session, done.row.id, owner=step.owner, **done.values):
                         self._lost(done.row, done.write.__name__)
-                now = self.clock()
-                step.began = {
-                    row.id for row in step.begin if row.id is not None
-                    and outbox.begin_attempt(session, row.id, owner=step.owner, now=now, lease=self.lease)
-                }
+            recorded = outbox.mark_sent_many(session, [
+                outbox.Sent(row_id, step.owner, done.values["now"], done.values["result"])
+                for row_id, (step, done) in sent.items()
+            ])
+            for row_id in sent.keys() - recorded:
+                self._lost(sent[row_id][1].row, "mark_sent")
+            now = self.clock()
+            owners: dict[str, list[int]] = {}
+            for step in steps:
+                owners.setdefault(step.owner, []).extend(row.id for row in step.begin if row.id is not None)
+            began = set().union(*(
+                outbox.begin_attempts(session, ids, owner=owner, now=now, lease=self.lease)
+                for owner, ids in owners.items() if ids
+            ))
+            for step in steps:
+                step.began = {row.id for row in step.begin if row.id in began}
 
     @staticmethod
     def _lost(row: Outbox, what: str) -> None:

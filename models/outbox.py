@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
-from models.sql import bulk_insert, get_plain_many, insert_ignore
+from models.sql import bulk_insert, bulk_update, get_plain_many, insert_ignore
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox
 
 __all__ = [
@@ -18,7 +18,9 @@ __all__ = [
     "OUTBOX_DEAD",
     "OUTBOX_SENT",
     "Pending",
+    "Sent",
     "begin_attempt",
+    "begin_attempts",
     "enqueue_all",
     "latest_pending_id",
     "newest_id",
@@ -28,6 +30,7 @@ __all__ = [
     "mark_dead",
     "mark_retry",
     "mark_sent",
+    "mark_sent_many",
     "pending_count",
     "release",
     "wake_channel",
@@ -136,14 +139,13 @@ def _held(**values: Any) -> Any:
     ).values(**values)
 
 
-_BEGIN = _held(
+_BEGIN_MANY = update(_T).where(
+    _T.c.id.in_(bindparam("p_rows", expanding=True)), _T.c.lease_owner == _param("owner", "lease_owner"),
+    _T.c.status == OUTBOX_PENDING,
+).values(
     locked_until=_param("until", "locked_until"), uncertain=True,
     first_attempt_at=func.coalesce(_T.c.first_attempt_at, _param("now", "first_attempt_at")),
-)
-_SENT = _held(
-    status=OUTBOX_SENT, sent_at=_param("now", "sent_at"), locked_until=None, lease_owner=None,
-    result=_param("result", "result"), attempts=_T.c.attempts + 1,
-)
+).returning(_T.c.id)
 _RETRY = _held(
     attempts=_T.c.attempts + 1, next_attempt_at=_param("at", "next_attempt_at"), locked_until=None, lease_owner=None,
     last_error=_param("error", "last_error"), uncertain=_param("uncertain", "uncertain"),
@@ -169,14 +171,45 @@ def begin_attempt(session: Session, row_id: int, *, owner: str, now: datetime, l
     Committed before the call, so a worker killed mid-call leaves a row that is looked up before it is
     posted again.
     """
-    return _wrote(session, _BEGIN, row_id, owner, until=now + lease, now=now)
+    return row_id in begin_attempts(session, [row_id], owner=owner, now=now, lease=lease)
+
+
+def begin_attempts(
+    session: Session, row_ids: Sequence[int], *, owner: str, now: datetime, lease: timedelta = LEASE
+) -> set[int]:
+    """`begin_attempt` on several of `owner`'s rows in one statement; returns the ids whose lease held."""
+    if not row_ids:
+        return set()
+    params = {"p_rows": list(row_ids), "p_owner": owner, "p_until": now + lease, "p_now": now}
+    return {row_id for (row_id,) in session.connection().execute(_BEGIN_MANY, params)}
 
 
 def mark_sent(
     session: Session, row_id: int, *, owner: str, now: datetime, result: dict[str, Any] | None = None
 ) -> bool:
     """Record that Slack confirmed the delivery (it is never sent again); False if the lease is lost."""
-    return _wrote(session, _SENT, row_id, owner, now=now, result=result or {})
+    return row_id in mark_sent_many(session, [Sent(row_id, owner, now, result or {})])
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery Slack confirmed, to record with `mark_sent_many`: the row, its lease's owner, when, and
+    what Slack answered."""
+
+    row_id: int
+    owner: str
+    at: datetime
+    result: dict[str, Any]
+
+
+def mark_sent_many(session: Session, sent: Sequence[Sent]) -> set[int]:
+    """`mark_sent` for many rows in one statement (each a compare-and-set on its owner); returns the ids
+    recorded (a row whose lease was lost is not)."""
+    rows = [{"id": s.row_id, "lease_owner": s.owner, "sent_at": s.at, "result": s.result} for s in sent]
+    return {row_id for (row_id,) in bulk_update(
+        session, Outbox, rows, match=("id", "lease_owner"), returning=("id",), increment=("attempts",),
+        same={"status": OUTBOX_SENT, "locked_until": None, "lease_owner": None}, where={"status": OUTBOX_PENDING},
+    )}
 
 
 def mark_retry(

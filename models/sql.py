@@ -132,19 +132,30 @@ def bulk_insert(
 
 def bulk_update(
     session: Session, model: type[SQLModel], rows: Sequence[Mapping[str, Any]], *, match: Sequence[str],
-    returning: Sequence[str] = (),
+    returning: Sequence[str] = (), same: Mapping[str, Any] | None = None, where: Mapping[str, Any] | None = None,
+    increment: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
     """Update many rows in one statement: each row of `rows` names the row to change by its `match`
-    columns (all must be equal) and gives the new values of its other columns. Returns the `returning`
-    columns of the rows changed (in no set order): a row whose `match` columns no longer agree is not."""
+    columns (all must be equal) and gives the new values of its other columns; `same` gives values set on
+    every row, `where` values every changed row must hold already, and each of `increment` goes up by one.
+    Returns the `returning` columns of the rows changed (in no set order): a row whose `match` columns
+    (or `where`) no longer agree is not."""
     if not rows:
         return []
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
     source, params = _rows_source(session, table, names, rows)
-    changes = ", ".join(f"{_quoted(session, n)} = x.c{i}" for i, n in enumerate(names) if n not in match)
-    where = " AND ".join(f"{table.name}.{_quoted(session, n)} = x.c{names.index(n)}" for n in match)
-    sql = f"UPDATE {table.name} SET {changes} FROM {source} WHERE {where}"
+    column = {n: f"{table.name}.{_quoted(session, n)}" for n in table.c.keys()}
+    changes = [f"{_quoted(session, n)} = x.c{i}" for i, n in enumerate(names) if n not in match]
+    changes += [f"{_quoted(session, n)} = {column[n]} + 1" for n in increment]
+    conditions = [f"{column[n]} = x.c{names.index(n)}" for n in match]
+    for i, (name, value) in enumerate((same or {}).items()):
+        params[f"s{i}"] = bindparam(f"s{i}", value, type_=table.c[name].type)
+        changes.append(f"{_quoted(session, name)} = :s{i}")
+    for i, (name, value) in enumerate((where or {}).items()):
+        params[f"w{i}"] = bindparam(f"w{i}", value, type_=table.c[name].type)
+        conditions.append(f"{column[name]} = :w{i}")
+    sql = f"UPDATE {table.name} SET {', '.join(changes)} FROM {source} WHERE {' AND '.join(conditions)}"
     if returning:
         sql += f" RETURNING {', '.join(f'{table.name}.{_quoted(session, n)}' for n in returning)}"
     result = session.execute(text(sql).bindparams(*params.values()))
