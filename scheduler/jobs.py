@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from queue import Queue
 from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -98,6 +100,8 @@ def _stamp(moment: datetime) -> int:
 SWEEP_BATCH = 50
 # Tasks planned from one read (outside any lock), then written in batches of the size above.
 PLAN_CHUNK = 500
+# Chunks swept side by side on PostgreSQL (see `_sweep_team`).
+CHUNKS_AT_ONCE = 2
 HOLD = {"sqlite": 0.015, "postgresql": 0.05}
 # The first transaction of a pass's DMs holds about this much queued (rows plus the items they list); the
 # next ones are sized by how long it took (measured on SQLite: 7–9 µs each, so the first takes ~3 ms).
@@ -121,7 +125,9 @@ class _Team:
     managers: list[str]
     assistants: list[str] | None = None
     weeks: dict[str | None, WorkWeek] = field(default_factory=dict)
-    # How many notices of each kind each person's DM lists so far in this pass (see `record_notices`).
+    # How many notices of each kind each person's DM lists so far in this pass (see `record_notices`). Two
+    # chunks written at once (PostgreSQL) may race on a count: then a DM renders an item more, and
+    # `send_owed_dms` still keeps the first GROUPED_ITEMS.
     listed: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def week(self, user_id: str | None, config: JobConfig) -> WorkWeek:
@@ -217,12 +223,11 @@ def _sweep(
     db: Database, by_team: dict[str, list[int]], now: datetime, config: JobConfig, batch: int | None
 ) -> JobReport:
     report = JobReport()
-    pace = _Pace(db, batch)
     for team_id, ids in sorted(by_team.items()):
         try:
             with db.transaction() as session:
                 team = _Team(team_id, _People(session, team_id), _managers(session, team_id, now, config))
-            report += _sweep_team(db, team, ids, now, config, pace)
+            report += _sweep_team(db, team, ids, now, config, batch)
             # The pass's DMs last, one per person however many batches it took.
             with db.read() as session:
                 recipients = owed_dms(session).get(team_id, [])
@@ -244,19 +249,49 @@ def _sweep(
 
 
 def _sweep_team(
-    db: Database, team: _Team, ids: list[int], now: datetime, config: JobConfig, pace: _Pace
+    db: Database, team: _Team, ids: list[int], now: datetime, config: JobConfig, batch: int | None
 ) -> JobReport:
-    """Plan one workspace's owed tasks PLAN_CHUNK at a time, then write each chunk in batches (a planner
-    thread beside the writer was tried: on SQLite the two fight over the GIL, and each batch then holds
-    the lock longer). Reads take no lock, so they go in fewer, bigger statements than the writes."""
-    report = JobReport()
-    for start in range(0, len(ids), PLAN_CHUNK):
+    """Plan one workspace's owed tasks PLAN_CHUNK at a time, then write each chunk in batches. Reads take
+    no lock, so they go in fewer, bigger statements than the writes.
+
+    On PostgreSQL, CHUNKS_AT_ONCE chunks go side by side, each on a thread and connection of its own:
+    while one is planned (in this process), another's writes are worked on by the server, on the other
+    core. Not on SQLite, whose writes run in this process and take turns for one lock: there a planner
+    beside the writer fought it for the GIL, and each batch held the lock longer.
+    """
+    chunks = [ids[start : start + PLAN_CHUNK] for start in range(0, len(ids), PLAN_CHUNK)]
+
+    def sweep_chunk(chunk: list[int], pace: _Pace) -> JobReport:
+        report = JobReport()
         with db.read() as session:
-            left = _plan(session, team, ids[start : start + PLAN_CHUNK], now, config)
+            left = _plan(session, team, chunk, now, config)
         while left.moves:
             planned, left = left.split(pace.size)
             with pace.transaction(len(planned.moves)) as session:
                 report += _write(session, team, planned, now)
+        return report
+
+    report = JobReport()
+    if db.dialect != "postgresql" or len(chunks) < 2:
+        pace = _Pace(db, batch)
+        for chunk in chunks:
+            report += sweep_chunk(chunk, pace)
+        return report
+    # Chunks touch different tasks, notices and once-keys, so their transactions never wait for each other.
+    paces = Queue[_Pace]()
+    for _ in range(CHUNKS_AT_ONCE):
+        paces.put(_Pace(db, batch))
+
+    def with_a_pace(chunk: list[int]) -> JobReport:
+        pace = paces.get()
+        try:
+            return sweep_chunk(chunk, pace)
+        finally:
+            paces.put(pace)
+
+    with ThreadPoolExecutor(CHUNKS_AT_ONCE, thread_name_prefix="sweep-chunk") as pool:
+        for done in pool.map(with_a_pace, chunks):
+            report += done
     return report
 
 

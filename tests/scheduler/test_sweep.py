@@ -4,6 +4,7 @@ grouped; one bad workspace or row stops nothing; concurrent runs in real process
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -188,6 +189,37 @@ def test_notices_to_one_person_are_one_dm_while_each_card_gets_its_own_line(db: 
     assert run_sweep(db, NOW + timedelta(hours=19), CONFIG).escalations == 15
     mia = [row for row in _outbox(db, "notices") if row.payload["user"] == "UMIA"]
     assert len(mia) == 2 and len(_outbox(db, "thread.note")) == 15
+
+
+@pytest.mark.usefixtures("people")
+def test_chunks_swept_side_by_side_queue_each_notice_once_and_one_dm_per_person(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 95 owed tasks in chunks of 10: on PostgreSQL two chunks at a time, each on its own thread and
+    # connection; on SQLite one after the other. Either way each task is owed what it would be alone.
+    monkeypatch.setattr(jobs, "PLAN_CHUNK", 10)
+    _bulk(db, 200, owed=95)
+    threads: set[str] = set()
+
+    def statement(*_args: Any) -> None:
+        threads.add(threading.current_thread().name)
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        report = run_sweep(db, NOW, CONFIG, batch=4)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert (report.overdue, report.escalations) == (95, 95)
+    counts = {row.payload["user"]: row.payload["counts"] for row in _outbox(db, "notices")}
+    assert counts == {"UANA": {"overdue": 48}, "UBEN": {"overdue": 47}, "URITA": {"escalated": 95},
+                      "UMIA": {"escalated": 95}}
+    assert len(_outbox(db, "thread.note")) == 95 and len(_outbox(db, "card.update")) == 95
+    with db.read() as s:
+        assert s.exec(select(func.count()).select_from(TaskEvent).where(
+            col(TaskEvent.once_key).startswith("esc:"))).one() == 95
+        assert s.exec(select(func.count()).select_from(TaskNotice).where(col(TaskNotice.at) <= NOW)).one() == 0
+    side_by_side = {name for name in threads if name.startswith("sweep-chunk")}
+    assert len(side_by_side) == (jobs.CHUNKS_AT_ONCE if db.dialect == "postgresql" else 0)
 
 
 @pytest.mark.usefixtures("people")
