@@ -45,6 +45,11 @@ RECORD_EVERY = 0.25
 # Rows that read other rows' outcomes as stored (a refresh updates the DM copies recorded as sent; a digest
 # reply needs its parent's ts) begin a group of their own, once the outcomes before them are recorded.
 _READS_OUTCOMES = frozenset({"card.update", "digest.reply"})
+
+
+def _reads_outcomes(row: Outbox) -> bool:
+    # A thread line that refreshes its card too (the sweep's overdue line) reads as a refresh does.
+    return row.kind in _READS_OUTCOMES or (row.kind == "thread.note" and bool(row.payload.get("refresh_card")))
 # Rows the background loop takes in one pass (leased LEASE_BATCH per lane at a time, as lanes free up).
 LOOP_PASS = 250
 # A lookup for an earlier post reads back to its first attempt, less this for clocks that disagree.
@@ -220,7 +225,7 @@ def _lanes(rows: Sequence[Outbox], card_channels: dict[int | None, str]) -> dict
 def _attempts_at_once(rows: list[Outbox]) -> tuple[list[Outbox], list[Outbox]]:
     """The first rows of a lane whose attempts begin together, and the rest."""
     size = 1
-    while size < min(len(rows), ATTEMPTS_AT_ONCE) and rows[size].kind not in _READS_OUTCOMES:
+    while size < min(len(rows), ATTEMPTS_AT_ONCE) and not _reads_outcomes(rows[size]):
         size += 1
     return rows[:size], rows[size:]
 
@@ -631,6 +636,11 @@ class Delivery:
         session.connection().execute(_task_update(tuple(sorted(fields))), {"p_id": task_id, **params})
 
     def _card_update(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
+        return self._refresh_card(row)
+
+    def _refresh_card(self, row: Outbox) -> dict[str, Any]:
+        """Show the row's task on its card (and its DM copies) as stored now; older queued refreshes are
+        then covered."""
         # The newest queued refresh is read before the task: a change committed after the task is read
         # queues a refresh newer than `newest`, which this render does not cover and so does not supersede.
         assert row.task_id is not None
@@ -675,7 +685,17 @@ class Delivery:
         task = self._card_ready(row, lease)
         event = self._event(int(row.payload["event_id"]), lease)
         line = render.thread_line(event)
-        return self._post(row, channel=task.card_channel_id, thread_ts=task.card_ts, text=line, blocks=None)
+        posted = self._post(row, channel=task.card_channel_id, thread_ts=task.card_ts, text=line, blocks=None)
+        if row.payload.get("refresh_card"):
+            try:
+                self._refresh_card(row)
+            except _Retry as retry:
+                # The line is in Slack: the next attempt finds it there (uncertain) and only refreshes the card.
+                raise _Retry(retry.delay, retry.error, uncertain=True) from retry
+            except _Dead as refused:
+                # The card is gone or refused for good; the line, which was the notice, is delivered.
+                log.warning("card of %s not refreshed after its thread line: %s", task.ref, refused)
+        return posted
 
     def _dm(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
         task = self._task(row, lease)

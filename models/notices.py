@@ -144,7 +144,8 @@ def unclaimed_keys(session: Session, *, team_id: str, keys: Sequence[str]) -> se
 def record_notices(
     session: Session, *, team_id: str, notices: Sequence[Notice], now: datetime, listed: Counter[tuple[str, str]],
 ) -> list[Notice]:
-    """Once per key: record each notice's event, queue its thread line and card refresh, and owe its DMs.
+    """Once per key: record each notice's event, queue its thread line (which refreshes the card after it,
+    when the notice asks for both) or card refresh, and owe its DMs.
 
     The DMs wait in `NoticeQueue` until `send_owed_dms`, so that one person's notices from a whole
     pass, over all its batches, become one DM: a row per person and batch, with counts of every kind and
@@ -169,9 +170,10 @@ def record_notices(
         event_id = ids[notice.task_id, notice.kind]
         channel = {"channel": notice.channel}
         if notice.thread:
-            note = {**channel, "event_id": event_id}
+            # A line that refreshes the card once posted: one row for both, not two (an overdue task each).
+            note = {**channel, "event_id": event_id, **({"refresh_card": True} if notice.refresh_card else {})}
             items.append(Pending(f"thread:{event_id}", "thread.note", note, notice.task_id))
-        if notice.refresh_card:
+        elif notice.refresh_card:
             items.append(Pending(f"card.refresh:{event_id}", "card.update", channel, notice.task_id))
         for user_id in dict.fromkeys(notice.dm_to):
             if not user_id:

@@ -117,6 +117,26 @@ def test_reminders_reach_the_assignee_in_her_hours_then_overdue_then_escalation(
     assert _thread(bot, 1) == ["⏰ This is now overdue."]
 
 
+@pytest.mark.parametrize("error", ["ratelimited", "server_error"])
+def test_an_overdue_line_whose_card_refresh_fails_is_posted_once_and_the_card_refreshed_later(
+    bot: Bot, clock: FakeClock, error: str
+) -> None:
+    # The overdue line refreshes its card once posted (one outbox row for both): when the refresh fails,
+    # the next attempt finds the line in the thread and only refreshes the card.
+    bot.delegate("<@UANA> Reconcile invoices by Friday 5pm")
+    bot.deliver()
+    due = utc(2026, 11, 27, 22)
+    bot.slack.fail_next("chat.update", error, retry_after=30)
+    _run(bot, clock, due, "reminders")
+    assert _thread(bot, 1) == ["⏰ This is now overdue."]
+    assert "overdue" not in json.dumps(bot.card(1)["blocks"])
+    clock.set(due + timedelta(minutes=6))  # past Retry-After and any back-off
+    bot.deliver()
+    assert _thread(bot, 1) == ["⏰ This is now overdue."]
+    assert "overdue" in json.dumps(bot.card(1)["blocks"])
+    assert bot.slack.calls_to("conversations.replies"), "the line was looked up, not posted again"
+
+
 def test_several_overdue_tasks_are_one_dm_per_person_and_a_line_in_each_cards_thread(
     bot: Bot, clock: FakeClock
 ) -> None:
