@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from bot import render
 from models import outbox
 from models.db import Database, Unavailable
+from models.notices import shown_of
 from models.sql import get_plain, get_plain_many, set_plain
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
@@ -912,5 +913,20 @@ class Delivery:
             )
 
     def _notices(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
-        text, blocks = render.grouped_notices(row.payload)
+        # The items name their tasks; what the DM shows of each is read now, in one query (items queued
+        # by earlier versions carry it already).
+        items: list[dict[str, Any]] = row.payload["items"]
+        wanted = sorted({item["task_id"] for item in items if "ref" not in item})
+        with self.db.read() as session:
+            tasks = get_plain_many(session, Task, wanted)
+        shown = []
+        for item in items:
+            task = tasks.get(item["task_id"])
+            if "ref" in item:
+                shown.append(item)
+            elif task is not None:
+                about = shown_of(task.number, task.title, task.card_url, task.due_at, task.assignee_id,
+                                 task.requester_id)
+                shown.append({**item, **about})
+        text, blocks = render.grouped_notices({**row.payload, "items": shown})
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)

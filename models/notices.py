@@ -23,7 +23,6 @@ from models.tables import NoticeQueue, ProcessedEvent, Task, TaskEvent, TaskNoti
 __all__ = [
     "SCHEDULER",
     "Notice",
-    "Shown",
     "claim_once",
     "look_again_for",
     "notice_floor",
@@ -43,10 +42,6 @@ KEY_CHARS = 64
 GROUPED_ITEMS = 50
 
 
-# A task's number, title, card link, due time, assignee and requester, as `shown_of` takes them.
-Shown = tuple[int, str, str | None, datetime | None, str | None, str]
-
-
 @dataclass(frozen=True)
 class Notice:
     """One notice owed about a task: its once-key, who hears it by DM, and whether its card's thread does."""
@@ -57,9 +52,6 @@ class Notice:
     key: str
     dm_to: tuple[str | None, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)
-    # What a grouped DM shows of the task: `shown_of`'s arguments, rendered only for the items a DM lists
-    # (most of a manager's thousands of escalations are only counted). Needed when `dm_to` names someone.
-    about: Shown | None = None
     thread: bool = False
     refresh_card: bool = False
 
@@ -182,8 +174,9 @@ def record_notices(
             row["counts"][notice.kind] = row["counts"].get(notice.kind, 0) + 1
             listed[user_id, notice.kind] += 1
             if listed[user_id, notice.kind] <= GROUPED_ITEMS:
-                shown = shown_of(*notice.about) if notice.about else {}
-                row["items"].append({"kind": notice.kind, "event_id": event_id, "task_id": notice.task_id, **shown})
+                # Which task, not a copy of what the DM shows of it: that is read when the DM is sent
+                # (`shown_of`), for the items it lists only, so a pass does not carry megabytes of copies.
+                row["items"].append({"kind": notice.kind, "event_id": event_id, "task_id": notice.task_id})
     enqueue_all(session, team_id=team_id, now=now, items=items)
     bulk_insert(session, NoticeQueue, list(owed.values()), same={"team_id": team_id})
     return fresh
@@ -260,7 +253,7 @@ def owed_dms(session: Session) -> dict[str, list[tuple[str, int]]]:
 def shown_of(
     number: int, title: str, url: str | None, due: datetime | None, assignee: str | None, requester: str
 ) -> dict[str, Any]:
-    """What a grouped DM shows of a task, frozen when its notice is queued (`Notice.about`)."""
+    """What a grouped DM shows of a task: read from the task when the DM is sent."""
     return {
         "ref": f"T-{number}", "title": title, "url": url, "due": due.isoformat() if due else None,
         "assignee": assignee, "requester": requester,

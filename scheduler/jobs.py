@@ -152,8 +152,6 @@ class _Owed:
     requester_id: str
     card_channel_id: str
     version: int
-    title: str
-    card_url: str | None
 
     @property
     def ref(self) -> str:
@@ -166,8 +164,6 @@ _OWED_COLUMNS = [col(TaskNotice.version) if f == "version" else col(getattr(Task
 
 
 def _notice(task: _Owed, kind: str, key: str, **more: Any) -> Notice:
-    if more.get("dm_to"):
-        more["about"] = (task.number, task.title, task.card_url, task.due_at, task.assignee_id, task.requester_id)
     return Notice(task.id, task.card_channel_id, kind, key, **more)
 
 

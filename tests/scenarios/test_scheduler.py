@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from models.enums import TaskStatus
-from models.tables import DigestRun, RecurringTask, Task
+from models.outbox import enqueue
+from models.tables import DigestRun, Outbox, RecurringTask, Task
 from scheduler.jobs import JobReport
 from tests.conftest import FakeClock
 from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, Bot
@@ -163,6 +164,32 @@ def test_several_overdue_tasks_are_one_dm_per_person_and_a_line_in_each_cards_th
         [escalated] = [m for m in bot.slack.dms(person) if "still overdue" in m["text"]]
         assert escalated["text"] == "🚨 3 tasks are still overdue", person
         assert _shown(escalated).count("with <@UANA>, requested by <@URITA>") == 3
+
+
+def test_a_grouped_dm_shows_its_tasks_as_they_are_when_sent_and_old_queued_ones_as_queued(
+    bot: Bot, clock: FakeClock
+) -> None:
+    # The queue names each listed task; what the DM shows of it is read when the DM goes out.
+    for title in ("Reconcile invoices", "File the VAT return"):
+        bot.delegate(f"<@UANA> {title} by Friday 5pm")
+    bot.deliver()
+    due = utc(2026, 11, 27, 22)
+    clock.set(due)
+    assert bot.handoff.scheduler.run("reminders") is not None
+    with bot.handoff.services.db.transaction() as s:
+        [queued] = s.exec(select(Outbox).where(Outbox.kind == "notices")).all()
+        assert {tuple(sorted(item)) for item in queued.payload["items"]} == {("event_id", "kind", "task_id")}
+        s.exec(update(Task).where(col(Task.number) == 2).values(title="File the VAT return (Q4)"))
+        # A grouped DM queued by an earlier version carries what it shows: it is sent as queued.
+        enqueue(s, team_id=TEAM, key="notices:old", kind="notices", now=due, payload={
+            "user": BEN, "counts": {"overdue": 2}, "items": [
+                {"kind": "overdue", "event_id": 0, "task_id": 1, "ref": "T-1", "title": "As it was", "url": None,
+                 "due": due.isoformat(), "assignee": ANA, "requester": RITA}] * 2})
+    bot.deliver()
+    [grouped] = [m for m in bot.slack.dms(ANA) if m["text"] == "⏰ 2 of your tasks are overdue"]
+    assert "File the VAT return (Q4)" in _shown(grouped) and bot.task(1).card_url in _shown(grouped)
+    [old] = [m for m in bot.slack.dms(BEN) if m["text"] == "⏰ 2 of your tasks are overdue"]
+    assert _shown(old).count("As it was") == 2
 
 
 def test_reminder_times_follow_each_assignees_own_zone(bot: Bot, clock: FakeClock) -> None:
