@@ -139,9 +139,11 @@ def _held(**values: Any) -> Any:
     ).values(**values)
 
 
+# The statements for many rows compare only the lease's owner, not the status too: every write that ends
+# a row (sent, dead, superseded) clears its owner. A status condition there made SQLite walk every pending
+# row through `ix_outbox_due` instead of finding each by its id: 66 ms a statement at 20,000 pending.
 _BEGIN_MANY = update(_T).where(
     _T.c.id.in_(bindparam("p_rows", expanding=True)), _T.c.lease_owner == _param("owner", "lease_owner"),
-    _T.c.status == OUTBOX_PENDING,
 ).values(
     locked_until=_param("until", "locked_until"), uncertain=True,
     first_attempt_at=func.coalesce(_T.c.first_attempt_at, _param("now", "first_attempt_at")),
@@ -208,7 +210,7 @@ def mark_sent_many(session: Session, sent: Sequence[Sent]) -> set[int]:
     rows = [{"id": s.row_id, "lease_owner": s.owner, "sent_at": s.at, "result": s.result} for s in sent]
     return {row_id for (row_id,) in bulk_update(
         session, Outbox, rows, match=("id", "lease_owner"), returning=("id",), increment=("attempts",),
-        same={"status": OUTBOX_SENT, "locked_until": None, "lease_owner": None}, where={"status": OUTBOX_PENDING},
+        same={"status": OUTBOX_SENT, "locked_until": None, "lease_owner": None},
     )}
 
 
