@@ -62,7 +62,7 @@ class Settings:
     outbox_lease: timedelta = timedelta(minutes=5)
     outbox_max_backoff: timedelta = timedelta(minutes=5)
     # Channels and people delivered to side by side (each in order).
-    delivery_lanes: int = 4
+    delivery_lanes: int = 16
     # Days to keep sent outbox rows, and processed-event keys and digest runs, before pruning them.
     retention_outbox_days: int = 7
     retention_events_days: int = 30
@@ -159,7 +159,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         outbox_max_backoff=timedelta(
             seconds=_int(get("HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS"), "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS", 300, 1, 3600)
         ),
-        delivery_lanes=_int(get("HANDOFF_DELIVERY_LANES"), "HANDOFF_DELIVERY_LANES", 4, 1, 32),
+        delivery_lanes=_int(get("HANDOFF_DELIVERY_LANES"), "HANDOFF_DELIVERY_LANES", 16, 1, 32),
         retention_outbox_days=_int(get("HANDOFF_RETENTION_OUTBOX_DAYS"), "HANDOFF_RETENTION_OUTBOX_DAYS", 7, 1, 3650),
         retention_events_days=_int(get("HANDOFF_RETENTION_EVENTS_DAYS"), "HANDOFF_RETENTION_EVENTS_DAYS", 30, 1, 3650),
     )

@@ -96,7 +96,7 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: p
 def test_outbox_delivery_settings() -> None:
     defaults = load_settings(BASE)
     assert defaults.outbox_lease == timedelta(minutes=5) and defaults.outbox_max_backoff == timedelta(minutes=5)
-    assert defaults.delivery_lanes == 4
+    assert defaults.delivery_lanes == 16
     tuned = load_settings({
         **BASE, "HANDOFF_OUTBOX_LEASE_SECONDS": "60", "HANDOFF_OUTBOX_MAX_BACKOFF_SECONDS": "2",
         "HANDOFF_DELIVERY_LANES": "1",
