@@ -149,10 +149,12 @@ def bulk_update(
     changes = [f"{_quoted(session, n)} = x.c{i}" for i, n in enumerate(names) if n not in match]
     changes += [f"{_quoted(session, n)} = {column[n]} + 1" for n in increment]
     conditions = [f"{column[n]} = x.c{names.index(n)}" for n in match]
-    # The first match column's values once more, as a list the planner can look up through its index:
-    # from the FROM item alone, PostgreSQL guesses 100 rows and hash-joins a scan of the whole table.
-    lookup, params["keys"] = among(session, "keys", [row[match[0]] for row in rows])
-    conditions.append(f"{column[match[0]]} {lookup}")
+    if session.get_bind().dialect.name == "postgresql":
+        # The first match column's values once more, as an array the planner looks up through its index:
+        # from the FROM item alone it guesses 100 rows and hash-joins a scan of the whole table. (Not on
+        # SQLite: there the list became the outer loop, with the FROM item scanned for every row.)
+        lookup, params["keys"] = among(session, "keys", [row[match[0]] for row in rows])
+        conditions.append(f"{column[match[0]]} {lookup}")
     for i, (name, value) in enumerate((same or {}).items()):
         params[f"s{i}"] = bindparam(f"s{i}", value, type_=table.c[name].type)
         changes.append(f"{_quoted(session, name)} = :s{i}")
