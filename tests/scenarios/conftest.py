@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot.app import Handoff, create_app
 from bot.delivery import DeliveryReport
@@ -58,6 +59,21 @@ class Bot:
         response = self.client.command(user, "/tasks", text, channel_id=channel)
         assert response.status == 200, response.body
         return response.json()
+
+    @contextlib.contextmanager
+    def statements(self) -> Iterator[list[str]]:
+        """The SQL statements the app runs inside the block."""
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        engine = self.handoff.services.db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
 
     def card(self, number: int) -> dict[str, Any]:
         """The card message of `T-<number>` as Slack stores it now."""

@@ -92,23 +92,6 @@ def _commits(bot: Bot) -> Iterator[list[object]]:
         event.remove(engine, "commit", count)
 
 
-@contextmanager
-def _outbox_updates(bot: Bot) -> Iterator[list[str]]:
-    """The app's UPDATE statements on the outbox inside the block."""
-    updates: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("UPDATE OUTBOX"):
-            updates.append(statement)
-
-    engine = bot.handoff.services.db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield updates
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_card_and_its_dm_cost_three_write_transactions(bot: Bot) -> None:
     # The lease; both attempts begun; both outcomes, the card's with its place and link (and the drain's
     # last lease, which finds nothing more). The card's place is not written on its own once its link
@@ -132,8 +115,9 @@ def test_a_lanes_rows_begin_their_attempts_several_at_a_time(bot: Bot) -> None:
     bot.deliver()
     for n in range(10):
         bot.delegate(f"<@UANA> Reconcile invoice batch {n}")
-    with _commits(bot) as commits, _outbox_updates(bot) as updates:
+    with _commits(bot) as commits, bot.statements() as statements:
         report = bot.deliver()
+    updates = [sql for sql in statements if sql.startswith("UPDATE outbox")]
     assert report.sent == 20
     assert len(commits) == 1 + 3 + 1 + 1
     # And a statement per kind of write in each: the lease; 8 begun; 8 sent and 8 begun; 8 sent and 4

@@ -3,11 +3,9 @@ worker reads in the background and `user_change`/`team_join` events keep current
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import create_app
@@ -29,22 +27,6 @@ def _methods_during(bot: Bot, act: Any) -> list[str]:
     before = len(bot.slack.calls)
     act()
     return [call.method for call in bot.slack.calls[before:]]
-
-
-@contextmanager
-def _statements(bot: Bot) -> Iterator[list[str]]:
-    """The SQL statements the app ran inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = bot.handoff.services.db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _person(bot: Bot, user_id: str) -> Person:
@@ -145,7 +127,7 @@ def test_a_reaction_on_a_bot_message_that_is_no_card_is_answered_at_once(bot: Bo
     bot.deliver()
     # A message of the bot's own that is not a card (as a digest line is), in the pool channel.
     line = bot.slack.add_message(POOL, bot.slack.bot_user_id, "📋 3 tasks are open")["ts"]
-    with _statements(bot) as seen:
+    with bot.statements() as seen:
         assert bot.client.reaction_added(ANA, "raised_hand", POOL, line).status == 200
     lookups = [s for s in seen if "card_ts" in s]
     assert len(lookups) <= 2, f"looked for a card {len(lookups)} times"
@@ -155,12 +137,12 @@ def test_a_reaction_on_a_bot_message_that_is_no_card_is_answered_at_once(bot: Bo
 def test_a_reaction_may_wait_only_while_a_card_for_that_channel_is_on_its_way(bot: Bot) -> None:
     bot.delegate("Check the shared inbox")  # its card for the pool is queued, not posted yet
     elsewhere = bot.slack.add_message(GENERAL, bot.slack.bot_user_id, "📋 3 tasks are open")["ts"]
-    with _statements(bot) as seen:
+    with bot.statements() as seen:
         assert bot.client.reaction_added(RITA, "raised_hand", GENERAL, elsewhere).status == 200
     assert len([s for s in seen if "card_ts" in s]) <= 2, "waited for a card of another channel"
     # In the pool, the ✋ may be on that very card, whose place the worker has not recorded yet: look again.
     here = bot.slack.add_message(POOL, bot.slack.bot_user_id, "📋 3 tasks are open")["ts"]
-    with _statements(bot) as seen:
+    with bot.statements() as seen:
         assert bot.client.reaction_added(RITA, "raised_hand", POOL, here).status == 200
     assert len([s for s in seen if "card_ts" in s]) > 2, "gave up on a card still on its way"
     with bot.handoff.services.db.transaction() as session:
