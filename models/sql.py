@@ -8,13 +8,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import JSON, CursorResult, bindparam, select, text
+from sqlalchemy import ARRAY, JSON, CursorResult, any_, bindparam, func, literal_column, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 __all__ = [
     "among", "bulk_delete", "bulk_insert", "bulk_update", "get_plain", "get_plain_many", "ignoring_duplicates",
-    "insert_ignore", "set_plain",
+    "insert_ignore", "one_of", "set_plain",
 ]
 
 M = TypeVar("M", bound=SQLModel)
@@ -220,6 +220,15 @@ def among(session: Session, name: str, values: Sequence[str | int]) -> tuple[str
     if session.get_bind().dialect.name == "postgresql":
         return f"= ANY(:{name})", bindparam(name, list(values))
     return f"IN (SELECT value FROM json_each(:{name}))", bindparam(name, json.dumps(list(values)))
+
+
+def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """The Core condition "`column` is one of `values`", as `among` is for text(): one array parameter on
+    PostgreSQL (not a placeholder per value, which SQLAlchemy renders and psycopg parses afresh on every
+    call), a JSON one unpacked by `json_each` on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(list(values)))))
 
 
 def _json_value(value: Any) -> Any:

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from models.db import Database
 from models.enums import TaskStatus
 from models.outbox import OUTBOX_PENDING, Pending, enqueue_all
-from models.sql import among, bulk_delete, bulk_insert, bulk_update, get_plain
+from models.sql import among, bulk_delete, bulk_insert, bulk_update, get_plain, one_of
 from models.tables import Outbox, ProcessedEvent, Task, TaskNotice
 from models.tasks import NewTask, create_task
 
@@ -60,6 +60,17 @@ def test_among_matches_exactly_the_values_given_however_many(db: Database) -> No
                 text(f"SELECT event_id FROM processedevent WHERE event_id {condition}").bindparams(param)
             ).scalars().all()
             assert sorted(found) == sorted(k[:64] for k in wanted[::2])
+
+
+def test_one_of_matches_exactly_the_values_given_however_many(db: Database) -> None:
+    keys = [f"od:{n}:{AWKWARD}"[:64] for n in range(600)]
+    with db.transaction() as session:
+        bulk_insert(session, ProcessedEvent, [{"event_id": k} for k in keys[::2]], same={"team_id": "T1", "at": NOW})
+    with db.read() as session:
+        for wanted in (keys, keys[:1], []):
+            found = session.exec(select(ProcessedEvent.event_id).where(
+                one_of(session, col(ProcessedEvent.event_id), wanted))).all()
+            assert sorted(found) == sorted(wanted[::2])
 
 
 def test_an_update_changes_only_the_rows_whose_match_columns_all_agree(db: Database) -> None:
