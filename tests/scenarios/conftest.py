@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,19 +61,23 @@ class Bot:
         return response.json()
 
     @contextlib.contextmanager
-    def statements(self) -> Iterator[list[str]]:
-        """The SQL statements the app runs inside the block."""
-        seen: list[str] = []
+    def recorded(self, name: str, keep: Callable[..., Any]) -> Iterator[list[Any]]:
+        """What `keep` makes of each of the app's engine events `name` (e.g. "commit") inside the block."""
+        seen: list[Any] = []
 
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append(statement)
+        def record(*args: Any) -> None:
+            seen.append(keep(*args))
 
         engine = self.handoff.services.db.engine
-        event.listen(engine, "before_cursor_execute", record)
+        event.listen(engine, name, record)
         try:
             yield seen
         finally:
-            event.remove(engine, "before_cursor_execute", record)
+            event.remove(engine, name, record)
+
+    def statements(self) -> contextlib.AbstractContextManager[list[str]]:
+        """The SQL statements the app runs inside the block."""
+        return self.recorded("before_cursor_execute", lambda _conn, _cursor, statement, *_: statement)
 
     def card(self, number: int) -> dict[str, Any]:
         """The card message of `T-<number>` as Slack stores it now."""

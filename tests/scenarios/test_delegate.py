@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from models.enums import Priority, TaskStatus
@@ -76,22 +73,6 @@ def test_a_dm_fetches_the_link_its_card_could_not_get(bot: Bot) -> None:
     assert len(dm) == 1 and task.card_url in json.dumps(dm[0])
 
 
-@contextmanager
-def _commits(bot: Bot) -> Iterator[list[object]]:
-    """The app's commits inside the block."""
-    commits: list[object] = []
-
-    def count(connection: object) -> None:
-        commits.append(connection)
-
-    engine = bot.handoff.services.db.engine
-    event.listen(engine, "commit", count)
-    try:
-        yield commits
-    finally:
-        event.remove(engine, "commit", count)
-
-
 def test_a_card_and_its_dm_cost_three_write_transactions(bot: Bot) -> None:
     # The lease; both attempts begun; both outcomes, the card's with its place and link (and the drain's
     # last lease, which finds nothing more). The card's place is not written on its own once its link
@@ -99,7 +80,7 @@ def test_a_card_and_its_dm_cost_three_write_transactions(bot: Bot) -> None:
     bot.delegate("<@UANA> Reconcile October invoices")
     bot.deliver()  # the first card asks Slack (auth.test) for the workspace's address once
     bot.delegate("<@UANA> Reconcile November invoices")
-    with _commits(bot) as commits:
+    with bot.recorded("commit", lambda connection: connection) as commits:
         bot.deliver()
     task = bot.task(2)
     assert task.card_ts is not None and task.card_url == bot.slack.permalink(GENERAL, task.card_ts)
@@ -115,7 +96,7 @@ def test_a_lanes_rows_begin_their_attempts_several_at_a_time(bot: Bot) -> None:
     bot.deliver()
     for n in range(10):
         bot.delegate(f"<@UANA> Reconcile invoice batch {n}")
-    with _commits(bot) as commits, bot.statements() as statements:
+    with bot.recorded("commit", lambda connection: connection) as commits, bot.statements() as statements:
         report = bot.deliver()
     updates = [sql for sql in statements if sql.startswith("UPDATE outbox")]
     assert report.sent == 20
