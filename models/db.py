@@ -433,6 +433,11 @@ class Database:
         # Closing (not rolling back) keeps loaded objects usable; the pool ends the transaction on return.
         with Session(self._reader, expire_on_commit=False) as session:
             yield session
+            if self.dialect == "postgresql":
+                # Ended by COMMIT, not the ROLLBACK closing sends: psycopg forgets the connection's prepared
+                # statements on every ROLLBACK, so the ones run most (the sweep's, a request's) were parsed
+                # and planned afresh each time. Nothing was written, so this commit flushes nothing.
+                session.commit()
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""

@@ -68,3 +68,19 @@ def test_a_connection_used_a_moment_before_the_server_dropped_it_fails_once(
         assert _answer(db) == 1
     finally:
         db.dispose()
+
+
+def test_a_statement_read_again_and_again_stays_prepared(pg_url: str) -> None:
+    # psycopg prepares a statement on its fifth run and forgets every prepared one on a ROLLBACK: read
+    # transactions that ended in one (closing a session sends it) had the sweep's and the requests'
+    # statements parsed and planned afresh on every run.
+    db = Database.from_url(pg_url)
+    try:
+        for i in range(8):
+            with db.read() as session:
+                assert session.execute(text("SELECT CAST(:n AS integer) + 1"), {"n": i}).scalar_one() == i + 1
+        with db.read() as session:
+            prepared = session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+        assert any("+ 1" in statement for statement in prepared), prepared
+    finally:
+        db.dispose()
