@@ -433,11 +433,13 @@ class Database:
         # Closing (not rolling back) keeps loaded objects usable; the pool ends the transaction on return.
         with Session(self._reader, expire_on_commit=False) as session:
             yield session
-            if self.dialect == "postgresql":
+            if self.dialect == "postgresql" and session.in_transaction():
                 # Ended by COMMIT, not the ROLLBACK closing sends: psycopg forgets the connection's prepared
                 # statements on every ROLLBACK, so the ones run most (the sweep's, a request's) were parsed
-                # and planned afresh each time. Nothing was written, so this commit flushes nothing.
-                session.commit()
+                # and planned afresh each time. On the driver's connection, so that SQLAlchemy's commits
+                # stay the write transactions (its rollback on close then finds nothing to end); nothing
+                # was written, so this commit flushes nothing.
+                session.connection().connection.dbapi_connection.commit()  # type: ignore[union-attr]
 
     def ping(self) -> bool:
         """Return True when the database answers a trivial query."""
