@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -69,6 +69,9 @@ class WorkWeek:
                 raise ValueError(f"the {name} time must be a plain local time in whole seconds, not {clock!r}")
         if not self.start < self.end:
             raise ValueError(f"the start ({self.start}) must be before the end ({self.end}) on the same day")
+        # This week's period tables by the ordinal of their first day (see `_tabled`); not a field, so
+        # equality and hashing ignore it.
+        object.__setattr__(self, "_tables", {})
 
     # --- days and local readings -----------------------------------------------------------------------
 
@@ -114,10 +117,8 @@ class WorkWeek:
     def is_working_time(self, moment: datetime) -> bool:
         """Whether `moment` lies in a working period: day_start <= moment < day_end on a working day."""
         moment = _utc(moment, "moment")
-        for start, end in self._periods(moment):
-            if end > moment:
-                return start <= moment
-        raise AssertionError("unreachable: _periods never runs dry")
+        start, _end = self._next_period(moment)
+        return start <= moment
 
     def next_start(self, moment: datetime) -> datetime:
         """The first working-period start at or after `moment` (so `moment` itself when it is a start)."""
@@ -138,15 +139,11 @@ class WorkWeek:
         time lies between `moment` and such a deadline, so nothing later than `moment` is better.
         """
         moment = _utc(moment, "moment")
-        limit = None if deadline is None else _utc(deadline, "deadline")
-        # One walk over the periods (a sweep asks this for every reminder of every owed task): the first
-        # that ends after `moment` either holds it or starts next.
-        for start, end in self._periods(moment):
-            if end > moment:
-                if start <= moment or (limit is not None and start >= limit):
-                    return moment
-                return start
-        raise AssertionError("unreachable: _periods never runs dry")
+        # The first period that ends after `moment` either holds it or starts next.
+        start, _end = self._next_period(moment)
+        if start <= moment or (deadline is not None and start >= _utc(deadline, "deadline")):
+            return moment
+        return start
 
     def add_working_time(self, start: datetime, amount: timedelta) -> datetime:
         """The instant at which `amount` of working time has passed since `start`, skipping nights and days off.
@@ -160,9 +157,9 @@ class WorkWeek:
             raise ValueError(f"the amount of working time must not be negative, not {amount}")
         cursor = _utc(start, "start")
         remaining = amount
-        for period_start, period_end in self._periods(cursor):
-            if period_end <= cursor:
-                continue
+        table, first = self._tabled(cursor)
+        # The table's periods by index (the sweep asks this for every owed task); past it, a walk.
+        for period_start, period_end in chain(islice(table.periods, first, None), self._after(table)):
             begin = max(period_start, cursor)
             available = period_end - begin
             if remaining <= available:
@@ -185,14 +182,38 @@ class WorkWeek:
         return total
 
     def _periods(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Non-empty working periods (UTC start, end) in time order, from the first that ends after `moment`."""
-        # Start a day early: an end moved forward by a gap late in the evening may cross into `moment`'s
-        # date. The first weeks come from a table worked out once per week and date (a sweep asks for
-        # the periods around the same few days thousands of times), the rest are walked day by day.
-        day = moment.astimezone(self.tz).date() - _ONE_DAY
-        table = _period_table(self, day - timedelta(days=day.weekday()))
-        yield from islice(table.periods, bisect_right(table.ends, moment), None)
-        yield from self._walk(table.after, table.periods[-1][1] if table.periods else None)
+        """Non-empty working periods (UTC start, end) in time order, from the first that ends after `moment`
+        (a UTC instant)."""
+        table, first = self._tabled(moment)
+        yield from islice(table.periods, first, None)
+        yield from self._after(table)
+
+    def _next_period(self, moment: datetime) -> tuple[datetime, datetime]:
+        """The first working period that ends after `moment` (a UTC instant)."""
+        table, first = self._tabled(moment)
+        return table.periods[first] if first < len(table.periods) else next(self._after(table))
+
+    def _tabled(self, moment: datetime) -> tuple[_PeriodTable, int]:
+        """A table of periods holding every one that ends after `moment` (a UTC instant) from the index given
+        on, or from its end on (`_after`).
+
+        The first weeks come from a table worked out once per week and first day (a sweep asks for the
+        periods around the same few days thousands of times), found by `moment`'s UTC date alone: no
+        zone arithmetic. The table begins on a Monday at least two days before that date, so at least a
+        day before `moment`'s local date (no zone is more than a day off UTC): an end moved forward by
+        a gap late in the evening may cross into that date, and no earlier period ends after `moment`.
+        """
+        day = moment.toordinal() - 2
+        first_day = day - (day - 1) % 7  # ordinal 1 (1 January of year 1) was a Monday
+        tables: dict[int, _PeriodTable] = self._tables  # type: ignore[attr-defined]
+        table = tables.get(first_day)
+        if table is None:
+            table = tables[first_day] = _period_table(self, date.fromordinal(first_day))
+        return table, bisect_right(table.ends, moment)
+
+    def _after(self, table: _PeriodTable) -> Iterator[tuple[datetime, datetime]]:
+        """The periods after `table`'s, walked day by day."""
+        return self._walk(table.after, table.periods[-1][1] if table.periods else None)
 
     def _walk(self, day: date, previous_end: datetime | None) -> Iterator[tuple[datetime, datetime]]:
         """The non-empty working periods from `day` on, the one before having ended at `previous_end`."""
