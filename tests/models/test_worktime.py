@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -615,3 +616,20 @@ def test_from_dict_fills_missing_keys_with_defaults() -> None:
 def test_from_dict_refuses_malformed_data(data: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         from_dict(data, NEW_YORK)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "Pacific/Apia", "America/Santiago",
+                                  "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu"])
+def test_the_periods_after_any_moment_are_those_a_walk_from_weeks_before_finds(zone: str) -> None:
+    # The period tables are found by a moment's UTC date alone (no zone arithmetic per call): in zones a
+    # day off UTC, across DST changes and across Samoa's skipped day (30 December 2011), the periods from
+    # any moment on must be those a walk from a week earlier gives.
+    for start in (datetime(2011, 12, 20, tzinfo=UTC), datetime(2026, 3, 25, tzinfo=UTC),
+                  datetime(2026, 10, 20, tzinfo=UTC)):
+        week = WorkWeek(ZoneInfo(zone), days=frozenset(range(7)), start=time(0, 30), end=time(23, 45))
+        walked = list(islice(week._walk(start.date() - timedelta(days=7), None), 60))
+        for hour in range(0, 24 * 21, 5):
+            moment = start + timedelta(hours=hour, minutes=7)
+            expected = [period for period in walked if period[1] > moment][:4]
+            assert list(islice(week._periods(moment), 4)) == expected, moment
+            assert week.shift_into_hours(moment) == (moment if expected[0][0] <= moment else expected[0][0])
