@@ -369,9 +369,18 @@ class _Handler(BaseHTTPRequestHandler):
             reply = standin._handle_response_url(url.path[len("/response/") :], raw, content_type)
         else:
             reply = _Reply(404, {"ok": False, "error": "not_found"})
-        if reply.hang:
+        if not reply.hang:
+            self._write(reply)
+            return
+        with standin._holding:
+            standin._held += 1
+        try:
             standin._hang()
-        self._write(reply)
+            self._write(reply)
+        finally:
+            with standin._holding:
+                standin._held -= 1
+                standin._holding.notify_all()
 
     def _write(self, reply: _Reply) -> None:
         payload = json.dumps(reply.body).encode()
@@ -440,6 +449,9 @@ class SlackStandIn:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._released = threading.Event()
+        # Requests held by a "timeout" failure, until they have written their answer (see `stop`).
+        self._holding = threading.Condition()
+        self._held = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()  # open client connections, kept alive or not
@@ -494,6 +506,10 @@ class SlackStandIn:
     def stop(self) -> None:
         """Stop serving; held ("timeout") requests are released and sockets closed so this never hangs."""
         self._released.set()
+        # The requests just released write their answer (a gateway timeout) before their connections are
+        # shut below: cut mid-write, a client read a broken response instead of an error.
+        with self._holding:
+            self._holding.wait_for(lambda: self._held == 0, timeout=2)
         server, thread = self._server, self._thread
         self._server, self._thread = None, None
         with self._lock:
