@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import math
 import multiprocessing
@@ -71,6 +72,7 @@ class JobRun:
     seconds: float = math.nan
     statements: int = 0
     commits: int = 0  # transactions committed: with statements, the work done, whatever the machine's speed
+    cpu: float = math.nan  # CPU seconds of the job's process (all its threads) during the run
     queued: str = ""
     error: str = ""
     began: float = math.nan  # time.monotonic() in the job's process (the same clock in every process)
@@ -112,12 +114,16 @@ def _run_jobs(conn: Connection, url: str, plan: list[Step], writers: RequestWrit
     event.listen(db.engine, "commit", committed)
     at = plan[0].at
     runner = SchedulerRunner(db, JobConfig(), clock=lambda: at)
+    # As `serve`'s worker does once started (bot.worker): what starting built is never collected, so a
+    # full collection during the job walks only what the job made.
+    gc.freeze()
     conn.send("ready")
     try:
         for step in plan:
             at = step.at
             count[0] = count[1] = 0
             run = JobRun(step.label, step.group)
+            cpu = time.process_time()
             run.began = time.monotonic()
             try:
                 report = runner.run(step.group, at=at)
@@ -125,6 +131,7 @@ def _run_jobs(conn: Connection, url: str, plan: list[Step], writers: RequestWrit
                 run.error = f"{type(error).__name__}: {error}"
                 report = None
             run.ended = time.monotonic()
+            run.cpu = time.process_time() - cpu
             run.seconds, run.statements, run.commits = run.ended - run.began, count[0], count[1]
             if report is None and not run.error:
                 run.error = "another process held the scheduler lock"
@@ -350,6 +357,7 @@ def figures(cfg: Config, by_db: dict[str, dict[str, Any]]) -> list[Figure]:
                                ("idle", f"idle sweep, {cfg.sweep_tasks:,} tasks", TARGET_IDLE_SWEEP_S)):
         seconds = Figure(label, f"< {target * 1000:g} ms" if target < 1 else f"< {target:g} s")
         statements = Figure("  SQL statements (transactions)", "")
+        cpu = Figure("  CPU of the job's process", "")
         queued = Figure("  queued", "")
         waits = Figure("  worst write wait", wait_target)
         for db, found in by_db.items():
@@ -358,11 +366,35 @@ def figures(cfg: Config, by_db: dict[str, dict[str, Any]]) -> list[Figure]:
             seconds.raw[db] = {"seconds": run.seconds, "error": run.error}
             statements.values[db] = "-" if run.error else f"{run.statements:,} ({run.commits:,})"
             statements.raw[db] = {"statements": run.statements, "transactions": run.commits}
+            owed = _owed(run.queued)
+            cpu.values[db] = "-" if run.error else f"{run.cpu:.3f} s" + (
+                f" ({run.cpu / owed * 1e6:,.0f} µs per notice)" if owed else "")
+            cpu.raw[db] = {"seconds": run.cpu, "notices": owed}
             queued.values[db] = _queued(run.queued)
             queued.raw[db] = run.queued
             _wait_cell(waits, db, wait)
-        rows += [seconds, statements, queued, waits]
+        rows += [seconds, statements, cpu, queued, waits]
     return rows
+
+
+def _owed(summary: str) -> int:
+    """How many notices `reminders=2 overdue=1 …` counts."""
+    return sum(int(part.split("=")[1]) for part in summary.split() if part.split("=")[0] in _NOTICE_KINDS)
+
+
+_NOTICE_KINDS = ("reminders", "overdue", "escalations", "nudges")
+
+
+def machine_speed(rounds: int = 3) -> float:
+    """Seconds a pure-Python loop of 10 million additions takes here (the best of `rounds`): how fast this
+    machine runs Python, so that figures taken on different machines can be set side by side."""
+    best = math.inf
+    for _ in range(rounds):
+        started, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def _queued(summary: str) -> str:
@@ -470,14 +502,17 @@ def _main(argv: Sequence[str] | None) -> int:
     stores = Store.chosen(tmp, sqlite=cfg.sqlite, database_url=cfg.database_url, cache_dir=cfg.cache_dir)
     started = time.monotonic()
     try:
+        speed = machine_speed()
+        progress(f"this machine runs a Python loop of 10 million additions in {speed:.2f} s")
         by_db = {s.label: measure_store(s, cfg) for s in stores}
         rows = figures(cfg, by_db)
         print_table(f"Handoff jobs at volume ({cfg.active:,} open tasks, {cfg.assistants} assistants; "
-                    f"{time.monotonic() - started:.0f} s)", rows, list(by_db))
+                    f"{time.monotonic() - started:.0f} s; 10M-addition loop {speed:.2f} s)", rows, list(by_db))
         cfg.output.parent.mkdir(parents=True, exist_ok=True)
         cfg.output.write_text(json.dumps(_json_safe({
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": " ".join(["python", "-m", "bench.volume", *(argv if argv is not None else sys.argv[1:])]),
+            "loop_seconds": speed,
             "figures": [{"label": r.label, "target": r.target, "values": r.values, "met": r.met, "raw": r.raw}
                         for r in rows],
         }), indent=2) + "\n")

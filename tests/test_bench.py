@@ -39,9 +39,13 @@ def test_volume_bench_runs_and_prints_the_table(
     assert code == 0
     printed = capsys.readouterr().out
     for label in ("digest, 1,000 tasks", "SQL statements", "sweep, 1,000 tasks, 10 owed", "idle sweep",
-                  "worst write wait"):
+                  "worst write wait", "µs per notice", "10M-addition loop"):
         assert label in printed
-    figures = json.loads(output.read_text())["figures"]
+    written = json.loads(output.read_text())
+    assert written["loop_seconds"] > 0
+    figures = written["figures"]
+    [cpu] = [f["raw"] for f in figures if f["label"] == "  CPU of the job's process"][:1]
+    assert all(per_db["seconds"] > 0 and per_db["notices"] >= 10 for per_db in cpu.values())
     # Every job ran (a job that fails or queues nothing it owes is reported, and would show here).
     runs = [f["raw"] for f in figures if f["label"].startswith(("digest", "sweep", "idle"))]
     assert runs and all(not raw["error"] for per_db in runs for raw in per_db.values())
