@@ -536,6 +536,7 @@ class Delivery:
             "card.post": self._card_post,
             "card.update": self._card_update,
             "thread.note": self._thread_note,
+            "source.note": self._source_note,
             "dm": self._dm,
             "confirm": self._confirm,
             "ephemeral": self._ephemeral,
@@ -597,6 +598,9 @@ class Delivery:
         task = self._task(row, lease)
         channel, ts = task.card_channel_id, task.card_ts
         result: dict[str, Any] = {"channel": channel, "ts": ts}
+        source_url = self._source_link(task) if task.source_ts is not None and task.source_url is None else None
+        if source_url is not None:
+            set_plain(task, source_url=source_url)  # so the card shows it; saved with the outcome below
         if ts is None:
             try:
                 result = self._post(
@@ -610,6 +614,8 @@ class Delivery:
         # sees them. A ✋ on the card may arrive any moment now, and waits only briefly
         # (`tasks.card_on_its_way`) for its place: when the link takes a round trip, the place is saved first.
         fields = {"card_channel_id": result["channel"], "card_ts": result["ts"]}
+        if source_url is not None:
+            fields["source_url"] = source_url
         composed = self._composed_permalink(result["channel"], result["ts"]) if task.card_url is None else None
         if composed is not None:
             fields["card_url"] = composed
@@ -697,6 +703,46 @@ class Delivery:
                 # The card is gone or refused for good; the line, which was the notice, is delivered.
                 log.warning("card of %s not refreshed after its thread line: %s", task.ref, refused)
         return posted
+
+    def _source_link(self, task: Task) -> str | None:
+        """The link to the message `task` was made from; None when Slack gives none (the card goes up without)."""
+        assert task.source_channel_id is not None and task.source_ts is not None
+        thread = task.source_thread_ts
+        try:
+            if thread and thread != task.source_ts:
+                # A reply's link is its thread's: composed as Slack composes it, else Slack is asked.
+                base = self._workspace_url()
+                if base:
+                    link = _message_link(base, task.source_channel_id, task.source_ts)
+                    return f"{link}?thread_ts={thread}&cid={task.source_channel_id}"
+                answer = self._call("chat_getPermalink", channel=task.source_channel_id, message_ts=task.source_ts)
+                return str(answer.get("permalink") or "") or None
+            return self._permalink(task.source_channel_id, task.source_ts)
+        except _Retry as retry:
+            # Not worth holding the card back for: it goes up now, and says where it came from without a link.
+            log.warning("no link to the source of %s (%s)", task.ref, retry.error)
+        except _Dead as refused:
+            log.warning("no link to the source of %s: %s", task.ref, refused)
+        return None
+
+    def _source_note(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
+        """The line in the source message's thread: made into T-42 (linking the card), or done."""
+        task = self._card_ready(row, lease)
+        if task.card_url is None:
+            task = self._task(row)
+        event = self._event(int(row.payload["event_id"]), lease)
+        try:
+            return self._post(
+                row, channel=row.payload["channel"], thread_ts=row.payload["thread_ts"],
+                text=render.source_line(task, event), blocks=None,
+            )
+        except _Retry as retry:
+            if retry.error in _CHANNEL_PROBLEMS:
+                # The source is where the bot can't write (a channel it's not in, someone else's DM): the
+                # line is a courtesy and the card holds the link, so it is skipped rather than waited for.
+                log.info("no line in the source thread of %s: %s", task.ref, retry.error)
+                return {"skipped": retry.error}
+            raise
 
     def _dm(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
         task = self._task(row, lease)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["DELEGATE_HELP", "TASKS_HELP"]
 
-DELEGATE_HELP = """*Delegate a task with `/delegate`*
+DELEGATE_HELP = """*Delegate a task with `/delegate`* (or type `/delegate` alone for a form)
 • `/delegate @ana Reconcile October invoices by Friday 5pm` — a task for Ana, due Friday 17:00 your time
 • `/delegate @ana Send the payroll report tomorrow !high #payroll` — with a priority and a tag
 • `/delegate Check the shared inbox by EOD` — nobody named: the task waits in the pool to be claimed
@@ -15,6 +15,7 @@ DELEGATE_HELP = """*Delegate a task with `/delegate`*
 *Recurring*: `/delegate @ana Send the payroll report every Monday 9am` (also `every weekday`, \
 `every month on the 1st`, `every 2 weeks on Friday`): each one appears a day before it is due
 The card appears in this channel (pool tasks go to the pool channel) with buttons for the next steps. \
+*From a message*: its ⋯ menu → *Delegate this message*; from anywhere, ⚡ → *New task*. \
 See `/tasks help` for finding and moving tasks."""
 
 TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
@@ -34,5 +35,6 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks hours 8:00-16:00 mon-fri` — your working hours · `/tasks morning on` — a DM with your day's queue
 *Roles*
 • `/tasks managers` — who the admins and managers are, and the history · `/tasks managers add|remove @mia` (admins)
+• `/tasks source-replies on|off` — whether a message made into a task hears, in its thread, of it (managers)
 *On the card*: ✋ claims an unclaimed task (remove it to give it back before you start), 👀 starts it, \
 ✅ finishes it; the buttons and the ⋯ menu do the rest."""

@@ -32,6 +32,8 @@ SECTION_LIMIT = 3000
 FIELD_LIMIT = 2000
 CONTEXT_TEXT_LIMIT = 3000
 MESSAGE_BLOCKS = 50
+# How much of a task's details its card shows; `/tasks T-42` shows them all.
+CARD_DETAILS = 600
 # The morning DM lists the most pressing tasks; a longer queue is counted, not cut off silently.
 MORNING_ITEMS = 40
 
@@ -101,8 +103,31 @@ def _link(task: Task) -> str:
     return f"<{task.card_url}|{task.ref}>" if task.card_url else task.ref
 
 
-def card(task: Task, now: datetime) -> Blocks:
-    """The task card: title, people, due, priority, tags, status and the buttons for the next steps."""
+def source_note(task: Task) -> str | None:
+    """The card's line about the message the task was made from: a link, and its author when someone else."""
+    if task.source_channel_id is None:
+        return None
+    message = f"<{task.source_url}|a message>" if task.source_url else "a message"
+    where = f" in <#{task.source_channel_id}>" if task.source_channel_id.startswith(("C", "G")) else ""
+    author = task.source_author_id
+    if author and author != task.requester_id:
+        return f"💬 From {message} by <@{author}>{where}"
+    return f"💬 From {message}{where}"
+
+
+def source_line(task: Task, event: TaskEvent) -> str:
+    """The one short line in the source message's thread when its task is made, or done."""
+    if event.kind == "done":
+        return f"✅ {_link(task)} is done, by <@{event.actor_id}>."
+    who = f"for <@{task.assignee_id}>" if task.assignee_id else "in the pool for someone to claim"
+    return f"📌 <@{event.actor_id}> made this into {_link(task)} {who}: {escape(clip(task.title, 200))}"
+
+
+def card(task: Task, now: datetime, *, details: int = CARD_DETAILS) -> Blocks:
+    """The task card: title, people, due, priority, tags, status and the buttons for the next steps.
+
+    `details` is how many characters of the task's details it shows.
+    """
     title = f"*{task.ref}* · {escape(task.title)}"
     if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
         title = f"~{title}~" if task.status is TaskStatus.CANCELLED else title
@@ -123,7 +148,12 @@ def card(task: Task, now: datetime) -> Blocks:
             "fields": [{"type": "mrkdwn", "text": clip(f, FIELD_LIMIT)} for f in fields],
         },
     ]
+    if task.details:
+        shown = clip(escape(task.details), details)
+        blocks.insert(1, {"type": "section", "block_id": "details", "text": {"type": "mrkdwn", "text": shown}})
     notes = []
+    if (source := source_note(task)) is not None:
+        notes.append(source)
     if task.status is TaskStatus.BLOCKED and task.blocked_reason:
         notes.append(f"⛔ Blocked: {escape(task.blocked_reason)}")
     if task.status is TaskStatus.DONE and task.done_note:
@@ -371,7 +401,7 @@ def _chunked(lines: Iterable[str]) -> Blocks:
 def task_detail(task: Task, recent: RecentHistory, now: datetime) -> tuple[str, Blocks]:
     """One task with its history, newest first, for `/tasks T-42`; says how many older events are not shown."""
     lines = [f"{format_when(e.at)} {thread_line(e)}" for e in recent.events]
-    blocks = card(task, now)[:-1]  # no buttons in an ephemeral view
+    blocks = card(task, now, details=SECTION_LIMIT)[:-1]  # all the details, no buttons in an ephemeral view
     if not lines:
         blocks.append(_section("*History*\nNothing yet."))
         return card_fallback(task), blocks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import actions, commands, errors, events, views
+from handlers import actions, commands, errors, events, shortcuts, views
 
 __all__ = ["register_all"]
 
@@ -16,6 +16,7 @@ def register_all(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    shortcuts.register(app, services)
     events.register(app, services)
     # Last: whatever no listener above wanted is still acknowledged, never answered 404.
     errors.register_fallbacks(app)

@@ -7,23 +7,24 @@ from datetime import time, timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
 
 from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.render_roles import roles_summary
 from bot.services import Services
-from handlers.common import date_reading, done_words, explain, resolve_mention, step, unescape
+from handlers.common import create, date_reading, done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
+from handlers.shortcuts import open_creation
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.localtime import local_instant
 from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
-from models.recurrence import Recurrence, split_recurrence
+from models.recurrence import split_recurrence
 from models.roles import grant_manager, revoke_manager, role_history, roles_of
 from models.schedule import (
-    create_recurring,
     list_recurring,
     parse_clock,
     set_digest,
@@ -33,7 +34,7 @@ from models.schedule import (
     snooze_until,
     stop_digest,
 )
-from models.tasks import NewTask, create_task, find_task, task_number
+from models.tasks import NewTask, find_task, set_source_replies, source_replies_on, task_number
 from models.worktime import format_work_hours, parse_work_hours, to_dict
 
 __all__ = ["register"]
@@ -50,10 +51,16 @@ def register(app: App, services: Services) -> None:
     """Attach `/delegate` and `/tasks`."""
 
     @app.command("/delegate")
-    def delegate(ack: Ack, context: BoltContext) -> None:
+    def delegate(ack: Ack, context: BoltContext, client: WebClient) -> None:
         command = current(context, SlashCommand)
         text = command.text.strip()
-        if not text or text.lower() in {"help", "?"}:
+        if not text:
+            # `/delegate` alone opens the creation modal (answered with nothing: the modal is the answer).
+            ack()
+            open_creation(services, client, team_id=command.team_id, user_id=command.user_id,
+                          trigger_id=command.trigger_id, channel_id=command.channel_id)
+            return
+        if text.lower() in {"help", "?"}:
             ack(response_type="ephemeral", text=DELEGATE_HELP)
             return
         try:
@@ -89,11 +96,6 @@ def _delegate(services: Services, command: SlashCommand, text: str) -> str:
     zone = zone_of(requester)
     text, rule = split_recurrence(text)
     parsed = parse_delegation(text, now=now, **date_reading(services, team_id, user_id))
-    if rule is not None and parsed.due_at is not None:
-        raise BadInput(
-            "A recurring task takes its due time from its schedule, so leave out the `by …` part.",
-            "e.g. `/delegate @ana Send the payroll report every Monday 9am`",
-        )
     assignee = resolve_mention(services, team_id, parsed.assignee) if parsed.assignee else None
     channel = command.channel_id
     pool = services.settings.pool_channel
@@ -108,20 +110,9 @@ def _delegate(services: Services, command: SlashCommand, text: str) -> str:
         priority=parsed.priority,
         tags=parsed.tags,
     )
-    who = f"<@{assignee}>" if assignee else "the pool"
-    if rule is not None:
-        with services.db.transaction() as session:
-            recurring = create_recurring(session=session, request=request, rule=rule, tz=zone, now=now)
-        return (
-            f"🔁 R-{recurring.id} set up: *{render.escape(request.title)}* for {who}, "
-            f"{render.escape(Recurrence.from_dict(recurring.rule).describe())}. "
-            f"The first one is due {render.format_when(recurring.next_at)}; each appears a day ahead. "
-            "`/tasks recurring` lists them."
-        )
-    with services.db.transaction() as session:
-        task = create_task(session=session, request=request, now=now)
-    services.delivery.kick()
-    return render.confirmation(task, zone)
+    answer = create(services, request, rule=rule, zone=zone)
+    assert answer is not None
+    return answer
 
 
 def _tasks(services: Services, command: SlashCommand, text: str) -> str | tuple[str, render.Blocks]:
@@ -312,6 +303,26 @@ def _morning(services: Services, command: SlashCommand, args: list[str]) -> str:
     return "The morning queue is off."
 
 
+def _source_replies(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id = command.team_id
+    choice = args[0].lower() if args else ""
+    if choice not in {"on", "off"}:
+        with services.db.read() as session:
+            on = source_replies_on(session, team_id)
+        state = "on" if on else "off"
+        return (
+            f"💬 Lines in the threads of messages made into tasks are *{state}*. "
+            "A manager can say `/tasks source-replies on` or `/tasks source-replies off`."
+        )
+    actor = services.actor(command.user_id, team_id)
+    with services.db.transaction() as session:
+        set_source_replies(session, team_id=team_id, actor=actor, on=choice == "on", now=services.clock())
+    if choice == "on":
+        return "💬 When a message is made into a task, and when that task is done, I'll say so in its thread."
+    return "🔕 I'll no longer reply in the threads of messages made into tasks; their cards still link to them."
+
+
 _SETTINGS = {
     "recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning, "managers": _managers,
+    "source-replies": _source_replies,
 }

@@ -8,18 +8,22 @@ from datetime import time
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
+from bot import render
 from bot.services import Services
 from models import schedule, tasks
 from models.enums import TaskStatus
-from models.errors import DomainError, UnknownUser
+from models.errors import BadInput, DomainError, UnknownUser
 from models.lifecycle import state_words
+from models.notices import claim_once
 from models.parsing import Mention
 from models.people import day_first, zone_of
+from models.recurrence import Recurrence
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
 __all__ = [
-    "STEPS", "DateReading", "date_reading", "done_words", "explain", "plain", "resolve_mention", "step", "unescape",
+    "STEPS", "DateReading", "create", "date_reading", "done_words", "explain", "plain", "resolve_mention", "step",
+    "unescape",
 ]
 
 
@@ -161,6 +165,38 @@ def step(
         raise refused
     services.delivery.kick()
     return task
+
+
+def create(
+    services: Services, request: tasks.NewTask, *, rule: Recurrence | None, zone: ZoneInfo, once: str | None = None,
+) -> str | None:
+    """Make the task (or the recurring task, with `rule`) and say, in the requester's words, what was made.
+
+    With `once` (e.g. a modal's view id), a second request with the same key makes nothing: None.
+    """
+    now = services.clock()
+    if rule is not None and request.due_at is not None:
+        raise BadInput(
+            "A recurring task takes its due time from its schedule, so leave out the due date.",
+            "e.g. `/delegate @ana Send the payroll report every Monday 9am`",
+        )
+    who = f"<@{request.assignee_id}>" if request.assignee_id else "the pool"
+    with services.db.transaction() as session:
+        if once is not None and not claim_once(session, team_id=request.team_id, key=once, now=now):
+            return None
+        if rule is not None:
+            recurring = schedule.create_recurring(session=session, request=request, rule=rule, tz=zone, now=now)
+        else:
+            task = tasks.create_task(session=session, request=request, now=now)
+    if rule is not None:
+        return (
+            f"🔁 R-{recurring.id} set up: *{render.escape(request.title)}* for {who}, "
+            f"{render.escape(Recurrence.from_dict(recurring.rule).describe())}. "
+            f"The first one is due {render.format_when(recurring.next_at)}; each appears a day ahead. "
+            "`/tasks recurring` lists them."
+        )
+    services.delivery.kick()
+    return render.confirmation(task, zone)
 
 
 def done_words(verb: str, task: Task) -> str:

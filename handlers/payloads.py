@@ -20,11 +20,14 @@ __all__ = [
     "MAX_NUMBER",
     "BadPayload",
     "BlockAction",
+    "CreationOrigin",
     "Ignored",
     "MemberChanged",
     "MemberJoined",
+    "MessageRef",
     "Payload",
     "Reaction",
+    "Shortcut",
     "SlashCommand",
     "TaskTarget",
     "UrlVerification",
@@ -48,6 +51,10 @@ _ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _NUMBER_RE: Final = re.compile(r"[0-9]{1,10}")
 _MAX_TEXT: Final = 40_000
 _TASK_MODAL_RE: Final = re.compile(r"task_[a-z_]+_modal")
+# The creation modal (bot/modals.py), whose metadata says where it was opened and from which message.
+NEW_TASK_MODAL: Final = "new_task_modal"
+# Message timestamps: seconds, a dot, microseconds.
+_TS_RE: Final = re.compile(r"[0-9]{1,12}\.[0-9]{1,8}")
 
 
 class BadPayload(Exception):
@@ -97,6 +104,36 @@ class TaskTarget:
 
 
 @dataclass(frozen=True)
+class MessageRef:
+    """A Slack message an action was taken on: its place, thread, author (None for a bot's) and text."""
+
+    channel_id: str
+    ts: str
+    text: str
+    author_id: str | None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A global shortcut (⚡), or a message shortcut (⋯ on a message) when `message` is set."""
+
+    callback_id: str
+    team_id: str
+    user_id: str
+    trigger_id: str
+    message: MessageRef | None = None
+
+
+@dataclass(frozen=True)
+class CreationOrigin:
+    """What the creation modal's `private_metadata` says: where it was opened and from which message."""
+
+    channel_id: str | None
+    source: MessageRef | None = None
+
+
+@dataclass(frozen=True)
 class ViewSubmission:
     """A submitted modal: its callback id, what it was opened for, and the state of its inputs."""
 
@@ -105,6 +142,9 @@ class ViewSubmission:
     user_id: str
     target: TaskTarget | None
     values: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    # Slack's id of the open view: the same on a second click of Submit.
+    view_id: str | None = None
+    origin: CreationOrigin | None = None
 
     def input(self, block_id: str, action_id: str = "value") -> Mapping[str, Any]:
         """The state of one input element (empty when the modal had no such input)."""
@@ -177,10 +217,12 @@ class Ignored:
 
 
 Payload = (
-    SlashCommand | BlockAction | ViewSubmission | ViewClosed | Reaction | MemberJoined | MemberChanged
+    SlashCommand | BlockAction | ViewSubmission | ViewClosed | Reaction | MemberJoined | MemberChanged | Shortcut
     | UrlVerification | Ignored
 )
-P = TypeVar("P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined, MemberChanged)
+P = TypeVar(
+    "P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined, MemberChanged, Shortcut
+)
 
 
 def current(context: Mapping[str, Any], kind: type[P]) -> P:
@@ -310,6 +352,8 @@ def parse(body: Any) -> Payload:
         return _view_submission(body)
     if kind == "view_closed":
         return _view_closed(body)
+    if kind in {"shortcut", "message_action"}:
+        return _shortcut(body, on_message=kind == "message_action")
     if kind == "event_callback":
         return _event(body)
     return Ignored(str(kind) if isinstance(kind, str) else "untyped")
@@ -362,7 +406,55 @@ def _view_submission(body: Mapping[str, Any]) -> ViewSubmission:
     metadata = _str(view, "private_metadata", optional=True, limit=3000) or ""
     # Handoff's own modals are the `task_…_modal` ones (bot/modals.py); each names its task in the metadata.
     target = _task_target(metadata) if _TASK_MODAL_RE.fullmatch(callback_id) else None
-    return ViewSubmission(callback_id=callback_id, team_id=team_id, user_id=user_id, target=target, values=values)
+    origin = _creation_origin(metadata) if callback_id == NEW_TASK_MODAL else None
+    return ViewSubmission(
+        callback_id=callback_id, team_id=team_id, user_id=user_id, target=target, values=values,
+        view_id=_id(view, "id", optional=True), origin=origin,
+    )
+
+
+def _ts(data: Mapping[str, Any], key: str, *, optional: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not _TS_RE.fullmatch(value):
+        raise BadPayload(f"`{key}` is not a message timestamp")
+    return value
+
+
+def _creation_origin(metadata: str) -> CreationOrigin:
+    meta = _object(_json(metadata or "{}"), "`private_metadata`")
+    source = _dict(meta, "source", optional=True)
+    ref = None
+    if source:
+        ref = MessageRef(
+            channel_id=_required_id(source, "channel"), ts=_ts(source, "ts") or "", text="",
+            author_id=_id(source, "author", optional=True), thread_ts=_ts(source, "thread_ts", optional=True),
+        )
+    return CreationOrigin(channel_id=_id(meta, "channel", optional=True), source=ref)
+
+
+def _shortcut(body: Mapping[str, Any], *, on_message: bool) -> Shortcut:
+    user_id, team_id = _user_and_team(body)
+    message = None
+    if on_message:
+        channel_id = _required_id(_dict(body, "channel"), "id")
+        raw = _dict(body, "message")
+        message = MessageRef(
+            channel_id=channel_id,
+            ts=_ts(raw, "ts") or "",
+            text=_str(raw, "text", optional=True) or "",
+            # A bot's message (an integration's alert, say) has `bot_id` and perhaps no `user`.
+            author_id=None if raw.get("bot_id") else _id(raw, "user", optional=True),
+            thread_ts=_ts(raw, "thread_ts", optional=True),
+        )
+    trigger_id = _str(body, "trigger_id", limit=500)
+    if not trigger_id:
+        raise BadPayload("`trigger_id` is empty")
+    return Shortcut(
+        callback_id=_str(body, "callback_id", limit=255) or "", team_id=team_id, user_id=user_id,
+        trigger_id=trigger_id, message=message,
+    )
 
 
 def _task_target(metadata: str) -> TaskTarget:

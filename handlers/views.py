@@ -1,17 +1,24 @@
-"""Modal submissions: block reason, reassignment, due date, cancel reason, done note."""
+"""Modal submissions: the creation modal; block reason, reassignment, due date, cancel reason, done note."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, time
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
 from bot.services import Services
-from handlers.common import date_reading, done_words, explain, plain, resolve_mention, step
-from handlers.payloads import BadPayload, ViewSubmission, current
-from models.errors import BadDueDate, DomainError
-from models.parsing import Mention, parse_when
+from handlers.common import create, date_reading, done_words, explain, plain, resolve_mention, step
+from handlers.payloads import BadPayload, CreationOrigin, ViewSubmission, current
+from models.enums import Priority
+from models.errors import BadDueDate, BadInput, DomainError
+from models.localtime import local_instant
+from models.parsing import MAX_TITLE_CHARS, Mention, check_due_range, parse_tags, parse_when
+from models.people import zone_of
+from models.recurrence import Recurrence, parse_schedule
 from models.schedule import snooze_until
+from models.tasks import NewTask, SourceMessage, check_details, check_tags
 
 __all__ = ["register"]
 
@@ -21,8 +28,39 @@ _FIELD = {
 }
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}")
+
+
 def register(app: App, services: Services) -> None:
     """Attach the modal submissions."""
+
+    @app.view("new_task_modal")
+    def on_create(ack: Ack, context: BoltContext) -> None:
+        submission = current(context, ViewSubmission)
+        origin = submission.origin or CreationOrigin(channel_id=None)
+        errors: dict[str, str] = {}
+        request, rule, zone = _read_creation(services, submission, origin, errors)
+        answer = None
+        if not errors:
+            assert request is not None
+            # The same view submitted twice (a double click, Slack's retry) makes one task.
+            once = f"view:{submission.view_id}" if submission.view_id else None
+            try:
+                answer = create(services, request, rule=rule, zone=zone, once=once)
+            except DomainError as error:
+                errors["due_date" if isinstance(error, BadDueDate) else "title"] = explain(error)
+        if errors:
+            # Problems stay in the modal, under their fields; nothing was made.
+            ack(response_action="errors", errors={k: plain(services, submission.team_id, v) for k, v in errors.items()})
+            return
+        ack()
+        if answer is not None:
+            assert request is not None
+            services.tell(
+                team_id=submission.team_id, user_id=submission.user_id,
+                channel_id=origin.channel_id or request.card_channel_id, text=answer,
+            )
 
     def submit(verb: str, read: Any) -> Any:
         def on_submit(ack: Ack, context: BoltContext) -> None:
@@ -86,3 +124,104 @@ def register(app: App, services: Services) -> None:
     app.view("task_done_note_modal")(submit("done", read_note))
     app.view("task_reassign_modal")(submit("assign", read_assignee))
     app.view("task_due_modal")(submit("due", read_due))
+
+
+def _read_creation(
+    services: Services, submission: ViewSubmission, origin: CreationOrigin, errors: dict[str, str]
+) -> tuple[NewTask | None, Recurrence | None, Any]:
+    """The task the creation modal asks for; what is wrong with a field goes into `errors`, by its block id."""
+    team_id, user_id = submission.team_id, submission.user_id
+    person = services.directory.person(team_id, user_id)
+    zone = zone_of(person)
+
+    def field(block_id: str, read: Any) -> Any:
+        try:
+            return read()
+        except DomainError as error:
+            errors[block_id] = explain(error)
+            return None
+
+    def title() -> str:
+        text = submission.text("title").strip()
+        if not text:
+            raise BadInput("Say what should be done.", "")
+        if len(text) > MAX_TITLE_CHARS:
+            raise BadInput(f"That is {len(text)} characters; the limit is {MAX_TITLE_CHARS}.",
+                           "Put the rest in the details.")
+        return text
+
+    def assignee() -> str | None:
+        selected = submission.input("assignee").get("selected_user")
+        if not selected:
+            return None
+        if not isinstance(selected, str):
+            raise BadPayload("`selected_user` is not a user id")
+        return resolve_mention(services, team_id, Mention(user_id=selected, name=None))
+
+    def due() -> Any:
+        day = submission.input("due_date").get("selected_date")
+        clock = submission.input("due_time").get("selected_time")
+        if not day:
+            if clock:
+                raise BadDueDate("Pick a day for that time too.", "")
+            return None
+        if not isinstance(day, str) or not _DATE.fullmatch(day) or (clock and not (
+            isinstance(clock, str) and _TIME.fullmatch(clock)
+        )):
+            raise BadPayload("the due date or time is not in Slack's format")
+        at = time.fromisoformat(clock) if clock else services.config.week(person).end
+        due_at = local_instant(date.fromisoformat(day), at, zone)
+        check_due_range(due_at, f"{day} {at:%H:%M}", now=services.clock(), tz=zone)
+        return due_at
+
+    def tags() -> tuple[str, ...]:
+        found = parse_tags(submission.text("tags"))
+        check_tags(found)
+        return found
+
+    def repeat() -> Recurrence | None:
+        text = submission.text("repeat").strip()
+        return parse_schedule(text) if text else None
+
+    def priority() -> Priority:
+        value = (submission.input("priority").get("selected_option") or {}).get("value") or "normal"
+        if value not in {p.value for p in Priority}:
+            raise BadPayload("unknown priority")
+        return Priority(value)
+
+    values = {
+        "title": field("title", title), "details": field("details", lambda: check_details(submission.text("details"))),
+        "assignee": field("assignee", assignee), "due": field("due_date", due), "tags": field("tags", tags),
+        "rule": field("repeat", repeat), "priority": priority(),
+    }
+    chosen = submission.input("channel").get("selected_conversation")
+    if chosen is not None and not (isinstance(chosen, str) and chosen[:1] in {"C", "G", "D"}):
+        raise BadPayload("`selected_conversation` is not a conversation")
+    channel = chosen or (origin.channel_id if (origin.channel_id or "")[:1] in {"C", "G"} else None)
+    channel = channel or services.settings.pool_channel
+    if channel is None:
+        errors["channel"] = "Pick a channel for the task's card."
+    elif channel.startswith("D"):
+        errors["channel"] = "Cards go in a channel: pick one the team can see."
+    if values["rule"] is not None and values["due"] is not None:
+        errors["repeat"] = "A repeating task takes its due time from its schedule: clear the due date, or this."
+    if errors:
+        return None, None, zone
+    assert channel is not None
+    source = origin.source
+    request = NewTask(
+        team_id=team_id,
+        requester_id=user_id,
+        title=values["title"],
+        details=values["details"],
+        origin_channel_id=origin.channel_id or channel,
+        card_channel_id=channel,
+        assignee_id=values["assignee"],
+        due_at=values["due"],
+        priority=values["priority"],
+        tags=values["tags"],
+        source=SourceMessage(
+            channel_id=source.channel_id, ts=source.ts, author_id=source.author_id, thread_ts=source.thread_ts,
+        ) if source is not None else None,
+    )
+    return request, values["rule"], zone

@@ -38,7 +38,9 @@ __all__ = [
     "Mention",
     "day_first_for",
     "parse_delegation",
+    "check_due_range",
     "parse_mention",
+    "parse_tags",
     "parse_task_ref",
     "parse_when",
     "read_task_ref",
@@ -463,6 +465,27 @@ def _suggest(typed: str, context: _Context) -> str | None:
     if _read_safely(_normalise(suggestion), context) is None:
         return None
     return suggestion
+
+
+def check_due_range(due: datetime, typed: str, *, now: datetime, tz: ZoneInfo) -> None:
+    """BadDueDate, with `typed` quoted, for a due time that is not ahead of `now` or more than two years ahead."""
+    _check_range(due, typed, now=now, tz=tz)
+
+
+def parse_tags(text: str) -> tuple[str, ...]:
+    """Tags typed on their own (`#payroll #client-acme`, or `payroll, client-acme`), lowercased, each once."""
+    tags: list[str] = []
+    for word in re.split(r"[\s,;]+", text.strip()):
+        name = word.lstrip("#").lower()
+        if not name:
+            continue
+        if not re.fullmatch(r"[\w-]+", name) or not any(c.isalpha() for c in name):
+            raise BadInput(
+                f'"{word[:50]}" is not a tag: use letters, digits, - and _.', "e.g. #payroll #client-acme"
+            )
+        if name not in tags:
+            tags.append(name)
+    return tuple(tags)
 
 
 def _check_range(due: datetime, typed: str, *, now: datetime, tz: ZoneInfo) -> None:

@@ -59,6 +59,7 @@ class Deed(StrEnum):
     STOP_DIGEST = "stop_digest"
     ADD_MANAGER = "add_manager"
     REMOVE_MANAGER = "remove_manager"
+    SET_SOURCE_REPLIES = "set_source_replies"
     # Personal: anyone, for themselves or for what they delegate. Listed so the table is complete.
     DELEGATE = "delegate"
     CREATE_RECURRING = "create_recurring"
@@ -88,6 +89,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
     Deed.STOP_DIGEST: frozenset({_M}),
     Deed.ADD_MANAGER: frozenset({_AD}),
     Deed.REMOVE_MANAGER: frozenset({_AD}),
+    Deed.SET_SOURCE_REPLIES: frozenset({_M}),
     Deed.DELEGATE: frozenset({_A}),
     Deed.CREATE_RECURRING: frozenset({_A}),
     Deed.SET_OWN_HOURS: frozenset({_A}),
@@ -100,7 +102,7 @@ _VERBS = {
     Deed.UNBLOCK: "unblock", Deed.DONE: "finish", Deed.REOPEN: "reopen", Deed.CANCEL: "cancel",
     Deed.REASSIGN: "reassign", Deed.CHANGE_DUE: "change the due date of", Deed.SNOOZE: "snooze",
     Deed.CHANGE_RECURRING: "change", Deed.SET_DIGEST: "set up", Deed.STOP_DIGEST: "turn off",
-    Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove",
+    Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove", Deed.SET_SOURCE_REPLIES: "change",
 }
 
 

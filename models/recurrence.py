@@ -46,6 +46,7 @@ from models.localtime import local_instant
 __all__ = [
     "DEFAULT_AT",
     "MAX_INTERVAL",
+    "parse_schedule",
     "MAX_LOOKBACK",
     "WEEKDAYS",
     "Freq",
@@ -235,6 +236,19 @@ class _Unreadable(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+def parse_schedule(text: str, *, default_at: time = DEFAULT_AT) -> Recurrence:
+    """Read a schedule typed on its own (`every Monday 9am`, or just `weekday 8:30am`); BadInput if unreadable."""
+    words = [m.group() for m in _TOKEN_RE.finditer(text)]
+    if words and words[0].lower().strip(_STRIP) == "every":
+        words = words[1:]
+    try:
+        return _read(words, default_at)
+    except _Unreadable as problem:
+        shown = " ".join(words)[:100]
+        raise BadInput(problem.message or f'I couldn\'t read "every {shown}" as a schedule.',
+                       problem.hint or _EXAMPLES) from None
 
 
 def split_recurrence(text: str, *, default_at: time = DEFAULT_AT) -> tuple[str, Recurrence | None]:

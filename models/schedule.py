@@ -19,7 +19,7 @@ from models.permissions import Deed, require, require_on_task
 from models.queries import ACTIVE_STATUSES
 from models.recurrence import Recurrence, anchored, next_occurrence
 from models.tables import DigestSubscription, Person, RecurringTask, Task
-from models.tasks import NewTask, commit_change, find_task
+from models.tasks import NewTask, check_details, commit_change, find_task
 
 __all__ = [
     "MAX_SNOOZE",
@@ -118,6 +118,7 @@ def create_recurring(
         tz=tz.key,
         next_at=next_occurrence(rule, after=now, tz=tz),
         created_at=now,
+        details=check_details(request.details),
     )
     session.add(recurring)
     session.flush()

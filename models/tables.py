@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Enum, Index, UniqueConstraint, text
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from models.enums import Priority, TaskStatus
@@ -48,6 +49,8 @@ class Workspace(SQLModel, table=True):
     team_id: str = Field(primary_key=True, max_length=32)
     next_task_number: int = Field(default=1)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Whether a task's source message hears, in its thread, that the task was made and done.
+    source_replies: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
 
 
 class Person(SQLModel, table=True):
@@ -118,6 +121,7 @@ class Task(TaskBase, table=True):
         Index("ix_task_status_due", "status", "due_at"),
         # Also serves (team_id, status) lookups; completed_at for "done since" reads.
         Index("ix_task_team_status_completed", "team_id", "status", "completed_at"),
+        Index("ix_task_source", "source_channel_id", "source_ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -137,6 +141,13 @@ class Task(TaskBase, table=True):
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     recurring_id: int | None = Field(default=None, foreign_key="recurringtask.id", index=True)
     version: int = Field(default=1)
+    details: str | None = Field(default=None, max_length=3000)
+    # The Slack message the task was made from, if any: its place, its thread, its author and its link.
+    source_channel_id: str | None = Field(default=None, max_length=32)
+    source_ts: str | None = Field(default=None, max_length=32)
+    source_thread_ts: str | None = Field(default=None, max_length=32)
+    source_author_id: str | None = Field(default=None, max_length=32)
+    source_url: str | None = Field(default=None, max_length=500)
 
     @property
     def ref(self) -> str:
@@ -182,6 +193,7 @@ class RecurringTask(SQLModel, table=True):
     next_at: datetime = Field(sa_type=UTCDateTime)
     last_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    details: str | None = Field(default=None, max_length=3000)  # each instance's details
 
 
 class DigestSubscription(SQLModel, table=True):

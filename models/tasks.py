@@ -22,19 +22,23 @@ from models.notices import place_next_notice
 from models.outbox import Pending, enqueue_all
 from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
-from models.permissions import Deed, allowed, require_on_task
+from models.permissions import Deed, allowed, require, require_on_task
 from models.sql import ignoring_duplicates
 from models.tables import OUTBOX_PENDING, Outbox, Task, TaskEvent, TaskTag, Workspace
 
 __all__ = [
+    "MAX_DETAILS_CHARS",
     "MAX_NOTE_CHARS",
     "MAX_TAGS",
     "MAX_TAG_CHARS",
     "MAX_TITLE_CHARS",
     "NewTask",
+    "SourceMessage",
     "block_task",
     "cancel_task",
     "card_on_its_way",
+    "check_details",
+    "check_tags",
     "change_due",
     "claim_task",
     "commit_change",
@@ -42,6 +46,8 @@ __all__ = [
     "create_task",
     "find_task",
     "release_task",
+    "set_source_replies",
+    "source_replies_on",
     "reopen_task",
     "reassign_task",
     "start_task",
@@ -51,9 +57,21 @@ __all__ = [
 ]
 
 MAX_NOTE_CHARS = 1000
+# Slack's longest multi-line input; the card shows the start of it, `/tasks T-42` all of it.
+MAX_DETAILS_CHARS = 3000
 # A card shows its tags in one field of at most 2,000 characters; these keep it readable and within it.
 MAX_TAGS = 10
 MAX_TAG_CHARS = 40
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """The Slack message a task is made from: where it is, the thread it is in (if a reply), who wrote it."""
+
+    channel_id: str
+    ts: str
+    author_id: str | None = None
+    thread_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,8 @@ class NewTask:
     priority: Priority = Priority.NORMAL
     tags: tuple[str, ...] = field(default=())
     recurring_id: int | None = None
+    details: str | None = None
+    source: SourceMessage | None = None
 
 
 def create_task(*, session: Session, request: NewTask, now: datetime, allow_past_due: bool = False) -> Task:
@@ -85,13 +105,16 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
             f"That description is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.",
             "Keep the title short and put the details in the card's thread.",
         )
-    _check_tags(request.tags)
+    check_tags(request.tags)
+    details = check_details(request.details)
     if request.due_at is not None and request.due_at <= now and not allow_past_due:
         raise BadDueDate("That due date is in the past.", "Pick a time in the future, e.g. `by Friday 5pm`.")
     status = TaskStatus.ASSIGNED if request.assignee_id else TaskStatus.OPEN
+    number, source_replies = _next_number(session, request.team_id, now)
+    source = request.source
     values: dict[str, Any] = {
         "team_id": request.team_id,
-        "number": _next_number(session, request.team_id, now),
+        "number": number,
         "title": title,
         "requester_id": request.requester_id,
         "assignee_id": request.assignee_id,
@@ -112,6 +135,13 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
         "updated_at": now,
         "completed_at": None,
         "version": 1,
+        "details": details,
+        "source_channel_id": source.channel_id if source else None,
+        "source_ts": source.ts if source else None,
+        "source_thread_ts": source.thread_ts if source else None,
+        "source_author_id": source.author_id if source else None,
+        # Made by the worker when it posts the card (it knows the workspace's address).
+        "source_url": None,
     }
     # Core INSERT … RETURNING (as for events): this runs on every /delegate, and the ORM's unit of work
     # costs more than the rest of the request together.
@@ -126,11 +156,50 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
     # The requester's one confirmation is the answer to their command itself, so none is queued here.
     items += _dms(task, event, [request.assignee_id], actor_id=request.requester_id)
+    if source_replies:
+        items += _source_note(task, event)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
 
 
-def _check_tags(tags: tuple[str, ...]) -> None:
+def check_details(text: str | None) -> str | None:
+    """A task's details as stored (trimmed; None when empty), or BadInput when they are too long."""
+    text = (text or "").strip()
+    if len(text) > MAX_DETAILS_CHARS:
+        raise BadInput(
+            f"The details are {len(text):,} characters; the limit is {MAX_DETAILS_CHARS:,}.",
+            "Shorten them, or link to a document.",
+        )
+    return text or None
+
+
+def _source_note(task: Task, event: TaskEvent) -> list[Pending]:
+    """The short line in the source message's thread that says what became of it (none without a source)."""
+    if task.source_channel_id is None or task.source_ts is None:
+        return []
+    thread = task.source_thread_ts or task.source_ts
+    payload = {"channel": task.source_channel_id, "thread_ts": thread, "event_id": event.id}
+    return [Pending(f"source:{event.id}", "source.note", payload, task.id)]
+
+
+def source_replies_on(session: Session, team_id: str) -> bool:
+    """Whether the workspace's source messages hear in their thread when their task is made and done."""
+    on = session.exec(select(Workspace.source_replies).where(Workspace.team_id == team_id)).first()
+    return True if on is None else bool(on)
+
+
+def set_source_replies(session: Session, *, team_id: str, actor: Actor, on: bool, now: datetime) -> None:
+    """Turn the source messages' thread lines on or off for the workspace (managers and admins only)."""
+    require(Deed.SET_SOURCE_REPLIES, actor, subject="the lines in source messages' threads")
+    changed = session.execute(
+        update(Workspace).where(col(Workspace.team_id) == team_id).values(source_replies=on)
+    )
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        session.add(Workspace(team_id=team_id, next_task_number=1, created_at=now, source_replies=on))
+
+
+def check_tags(tags: tuple[str, ...]) -> None:
+    """BadInput when there are too many tags or one is too long."""
     if len(tags) > MAX_TAGS:
         raise BadInput(f"That is {len(tags)} tags; a task takes at most {MAX_TAGS}.", "Keep the ones people filter by.")
     for tag in tags:
@@ -318,8 +387,10 @@ def change_due(
     return commit_change(session, task, actor, "due_changed", detail, now, notify=[task.assignee_id])
 
 
-def _next_number(session: Session, team_id: str, now: datetime) -> int:
+def _next_number(session: Session, team_id: str, now: datetime) -> tuple[int, bool]:
     """Reserve the workspace's next task number: never one used before, whatever runs concurrently.
+
+    Also says whether the workspace's source messages hear of their tasks (read by the same statement).
 
     Core execution of statements built once: this runs on every /delegate, and building them (or the
     ORM's bulk-update path) would cost more than the database work itself. The reserving UPDATE locks
@@ -331,7 +402,8 @@ def _next_number(session: Session, team_id: str, now: datetime) -> int:
     for _ in range(2):
         reserved = run(_RESERVE_NUMBER, {"team": team_id})
         if reserved:
-            return int(reserved[0][0]) - 1
+            row: Any = reserved[0]  # (the counter after this one, source_replies)
+            return int(row[0]) - 1, bool(row[1])
         # The workspace's first task: its row, and its counter, start here.
         run(ignoring_duplicates(session, Workspace), {"team_id": team_id, "next_task_number": 1, "created_at": now})
     raise AssertionError("the workspace row exists once inserted")
@@ -342,7 +414,7 @@ _RESERVE_NUMBER = (
     update(Workspace)
     .where(col(Workspace.team_id) == bindparam("team"))
     .values(next_task_number=Workspace.next_task_number + 1)
-    .returning(col(Workspace.next_task_number))
+    .returning(col(Workspace.next_task_number), col(Workspace.source_replies))
 )
 
 
@@ -406,6 +478,8 @@ def commit_change(
         Pending(f"thread:{event.id}", "thread.note", {"channel": task.card_channel_id, "event_id": event.id}, task.id),
         *_dms(task, event, notify, actor_id=actor.user_id),
     ]
+    if kind == "done" and task.source_ts is not None and source_replies_on(session, task.team_id):
+        items += _source_note(task, event)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
 

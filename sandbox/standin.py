@@ -928,6 +928,16 @@ class SlackStandIn:
             action = response.get("response_action") if isinstance(response, dict) else None
             if action == "errors":
                 errors = response.get("errors") if isinstance(response, dict) else None
+                inputs = {
+                    b.get("block_id") for b in self._views[view_id].get("blocks") or []
+                    if isinstance(b, dict) and b.get("type") == "input"
+                }
+                unknown = sorted(str(k) for k in (errors or {}) if k not in inputs)
+                if self.strict and unknown:
+                    # Slack shows the person a generic error and none of the messages.
+                    self._record("ack:view_submission", _copy(response), ok=False, error="invalid_arguments",
+                                 messages=[f"errors name no input block of the view: {', '.join(unknown)}"])
+                    return
                 self._view_errors[view_id] = _copy(errors) if isinstance(errors, dict) else {}
                 self._bump()
                 return

@@ -586,7 +586,7 @@ def _recur(session: Session, recurring_id: int | None, now: datetime, config: Jo
                 team_id=recurring.team_id, requester_id=recurring.requester_id, title=recurring.title,
                 origin_channel_id=recurring.origin_channel_id, card_channel_id=recurring.card_channel_id,
                 assignee_id=recurring.assignee_id, due_at=occurrence, priority=recurring.priority,
-                tags=tuple(recurring.tags), recurring_id=recurring.id,
+                tags=tuple(recurring.tags), recurring_id=recurring.id, details=recurring.details,
             ),
             now=now,
             allow_past_due=True,

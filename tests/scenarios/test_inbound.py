@@ -217,6 +217,13 @@ def _click(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
+def _shortcut(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"type": "shortcut", "callback_id": "delegate_message", "trigger_id": "1.2.abc",
+                            "user": {"id": RITA, "team_id": TEAM}, "team": {"id": TEAM}}
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not None}
+
+
 def _submit(metadata: Any = '{"number": 1, "channel": "CGENERAL"}', **fields: Any) -> dict[str, Any]:
     view = {
         "id": "V1", "type": "modal", "callback_id": "task_block_modal", "private_metadata": metadata,
@@ -309,7 +316,19 @@ MALFORMED: list[tuple[str, bytes, int]] = [
     ("unknown payload type", json.dumps({"type": "something_new", "team_id": TEAM}).encode(), 200),
     ("untyped JSON object", b"{}", 200),
     ("unknown interactive type", interactive({"type": "dialog_submission", "user": "x"}), 200),
-    ("shortcut", interactive({"type": "shortcut", "callback_id": "x"}), 200),
+    ("another app's shortcut", interactive(_shortcut(callback_id="x")), 200),
+    ("shortcut without a user", interactive(_shortcut(user=None)), 400),
+    ("shortcut without a trigger", interactive(_shortcut(trigger_id=None)), 400),
+    ("message shortcut without a message", interactive(_shortcut(type="message_action", channel={"id": GENERAL})),
+     400),
+    ("message shortcut with a bad ts",
+     interactive(_shortcut(type="message_action", channel={"id": GENERAL}, message={"ts": "yesterday"})), 400),
+    ("creation modal with metadata naming no channel",
+     interactive(_submit(view={"type": "modal", "callback_id": "new_task_modal",
+                               "private_metadata": '{"channel": "#general"}'})), 400),
+    ("creation modal with a source without ts",
+     interactive(_submit(view={"type": "modal", "callback_id": "new_task_modal",
+                               "private_metadata": '{"source": {"channel": "CGENERAL"}}'})), 400),
     ("url_verification", json.dumps({"type": "url_verification", "challenge": "abc"}).encode(), 200),
     ("url_verification with a non-string challenge",
      json.dumps({"type": "url_verification", "challenge": {"a": 1}}).encode(), 400),
