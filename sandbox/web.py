@@ -14,6 +14,7 @@ JSON API (all POST bodies are JSON objects with the acting `user`):
 - POST /api/send        {channel, text, thread_ts?}       a message, or a slash command when it starts with /
 - POST /api/react       {channel, ts, name, remove?}      add or take back a reaction
 - POST /api/action      {channel, ts, action_id, value?, ephemeral?}   click a button or choose an option
+- POST /api/shortcut    {callback_id, channel?, ts?}      ⚡ a global shortcut, or ⋯ a message shortcut on (channel, ts)
 - POST /api/view/action {view_id, action_id, value?}      the same inside a modal or the Home tab
 - POST /api/view/submit {view_id, values}                 submit a modal
 - POST /api/view/close  {view_id}                         close a modal
@@ -55,6 +56,11 @@ LONG_POLL_SECONDS = 20.0
 COMMANDS = (
     {"command": "/delegate", "hint": "@person what by when · !high #tag · every Monday 9am · help"},
     {"command": "/tasks", "hint": "mine · pool · T-3 · done T-3 · digest here at 9:00 · managers · help"},
+)
+# The app's shortcuts, as manifest.yml declares them: ⚡ global ones in the composer, message ones in ⋯.
+SHORTCUTS = (
+    {"callback_id": "new_task", "name": "New task", "type": "global"},
+    {"callback_id": "delegate_message", "name": "Delegate this message", "type": "message"},
 )
 STEPS = {"10m": timedelta(minutes=10), "1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # The first working morning is shown in the requester's zone: the sandbox opens there.
@@ -117,6 +123,7 @@ class SandboxWeb:
             "/api/send": self.send,
             "/api/react": self.react,
             "/api/action": self.action,
+            "/api/shortcut": self.shortcut,
             "/api/view/action": self.view_action,
             "/api/view/submit": self.view_submit,
             "/api/view/close": self.view_close,
@@ -176,6 +183,7 @@ class SandboxWeb:
                 for m in PEOPLE
             ],
             "commands": list(COMMANDS),
+            "shortcuts": list(SHORTCUTS),
         }
 
     # ----------------------------------------------------------------- doing
@@ -232,6 +240,23 @@ class SandboxWeb:
         if value is None:
             return _act(lambda: client.click_button(user, channel, ts, action_id), "message")
         return _act(lambda: client.choose_option(user, channel, ts, action_id, value), "message")
+
+    def shortcut(self, user: str, body: JSONDict) -> JSONDict:
+        """Use a ⚡ global shortcut, or (with `channel` and `ts`) a message's ⋯ shortcut."""
+        callback_id = _text(body, "callback_id")
+        known = {s["callback_id"]: s["type"] for s in SHORTCUTS}
+        if callback_id not in known:
+            raise WebError(f"Handoff has no shortcut {callback_id!r}.")
+        if known[callback_id] == "global":
+            _check(self.ws.client.shortcut(user, callback_id))
+            return {"ok": True}
+        channel, ts = _text(body, "channel"), _text(body, "ts")
+        try:
+            message = self.ws.slack.message(channel, ts)
+        except KeyError:
+            raise WebError("That message is gone.") from None
+        _check(self.ws.client.shortcut(user, callback_id, message=message, channel_id=channel))
+        return {"ok": True}
 
     def view_action(self, user: str, body: JSONDict) -> JSONDict:
         """Click a button, or choose an option, inside a modal or the Home tab."""

@@ -966,7 +966,40 @@ function messageToolbar(msg, channel, inThread) {
     if (inThread) $("#thread-composer").focus();
     else openThread(channel, isTopLevel(msg) && msg.subtype !== "thread_broadcast" ? msg.ts : msg.thread_ts);
   });
-  return h("div", { class: "message-toolbar" }, add, reply);
+  const more = h("button", { type: "button", class: "more-actions", title: "More actions", "aria-label": "More actions",
+    "aria-haspopup": "menu", text: "⋯" });
+  more.addEventListener("click", (event) => {
+    event.stopPropagation();
+    openShortcutMenu(more, "message", { channel, ts: msg.ts }, `${botName()} · message shortcuts`);
+  });
+  return h("div", { class: "message-toolbar" }, add, reply, more);
+}
+
+/** The app's shortcuts of one type ("message" in a message's ⋯, "global" behind the composer's ⚡). */
+function shortcutsOf(type) {
+  return ((state && state.shortcuts) || []).filter((s) => s.type === type);
+}
+
+function openShortcutMenu(button, type, target, heading) {
+  const wasOpen = openMenu && openMenu.owner === button;
+  closePopups();
+  if (wasOpen) return;
+  const items = shortcutsOf(type).map((shortcut) => {
+    const item = h("button", { type: "button", role: "menuitem", "data-callback-id": shortcut.callback_id },
+      shortcut.name);
+    item.addEventListener("click", (ev) => {
+      ev.stopPropagation();
+      closePopups();
+      post("/api/shortcut", { user: me, callback_id: shortcut.callback_id, ...target });
+    });
+    return item;
+  });
+  const menu = h("div", { class: "overflow-menu shortcut-menu", role: "menu" },
+    h("div", { class: "menu-heading", text: heading }), items);
+  document.body.append(menu);
+  button.classList.add("open");
+  openMenu = { owner: button, el: menu };
+  placeMenu(menu, button);
 }
 
 /* ======================================================================== rendering: thread pane */
@@ -1264,6 +1297,14 @@ function buildSelect(element) {
   if (element.type === "users_select") {
     for (const [id, user] of selectablePeople()) select.append(h("option", { value: id }, user.real_name || user.name || id));
     initial = element.initial_user || "";
+  } else if (element.type === "conversations_select") {
+    // Channels the person can see; "current" is where the modal was opened, as Slack fills it in.
+    for (const conv of conversations().filter((c) => c.kind === "channel")) {
+      select.append(h("option", { value: conv.id }, `${conv.is_private ? "🔒" : "#"} ${conv.name}`));
+    }
+    const here = currentConversation();
+    initial = element.initial_conversation
+      || (element.default_to_current_conversation && here && here.kind === "channel" ? here.id : "");
   } else {
     const add = (parent, options) => {
       for (const option of options || []) parent.append(h("option", { value: option.value ?? "" }, plainText(option.text)));
@@ -1336,12 +1377,15 @@ function makeControl(element, id) {
       };
     }
     case "users_select":
+    case "conversations_select":
     case "static_select": {
       const node = buildSelect(element);
       node.id = id;
       const read = element.type === "users_select"
         ? () => ({ type: "users_select", selected_user: node.value || null })
-        : () => {
+        : element.type === "conversations_select"
+          ? () => ({ type: "conversations_select", selected_conversation: node.value || null })
+          : () => {
           const option = selectOptions(element).find((o) => String(o.value) === node.value);
           return { type: "static_select", selected_option: option ? { text: option.text, value: option.value } : null };
         };
@@ -1747,6 +1791,11 @@ async function advanceClock(step) {
 
 function wire() {
   buildPicker();
+  const lightning = $("#shortcuts");
+  lightning.addEventListener("click", (event) => {
+    event.stopPropagation();
+    openShortcutMenu(lightning, "global", {}, `${botName()} · shortcuts`);
+  });
   trackFollowing($("#messages"));
   trackFollowing($("#thread-messages"));
   attachComposer($("#composer"), $("#send"), $("#composer-box .command-suggestions"),
