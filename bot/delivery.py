@@ -181,6 +181,11 @@ def _message_link(workspace_url: str, channel: str, ts: str) -> str:
     return f"{workspace_url}archives/{channel}/p{ts.replace('.', '')}"
 
 
+def _in_thread(link: str, channel: str, thread_ts: str) -> str:
+    """A reply's link, as Slack makes it: the reply's own, opening its thread (as chat.getPermalink answers)."""
+    return link if "thread_ts=" in link else f"{link}?thread_ts={thread_ts}&cid={channel}"
+
+
 class _Wait(Exception):
     """Not yet deliverable (its card is not posted yet); look again at `until` if given."""
 
@@ -604,7 +609,8 @@ class Delivery:
         if ts is None:
             try:
                 result = self._post(
-                    row, channel=channel, text=render.card_fallback(task), blocks=render.card(task, self.clock())
+                    row, channel=channel, text=render.card_fallback(task), blocks=render.card(task, self.clock()),
+                    thread_ts=task.card_thread_ts,
                 )
             except _Retry as retry:
                 if retry.error in _CHANNEL_PROBLEMS and row.attempts == 0:
@@ -617,6 +623,8 @@ class Delivery:
         if source_url is not None:
             fields["source_url"] = source_url
         composed = self._composed_permalink(result["channel"], result["ts"]) if task.card_url is None else None
+        if composed is not None and task.card_thread_ts:
+            composed = _in_thread(composed, result["channel"], task.card_thread_ts)
         if composed is not None:
             fields["card_url"] = composed
         elif ts is None:
@@ -628,6 +636,8 @@ class Delivery:
                 # The card is up: not worth posting it again for its link, which its DM fetches instead.
                 log.warning("permalink for %s not fetched (%s); its DM will ask", task.ref, retry.error)
                 url = None
+            if url and task.card_thread_ts:
+                url = _in_thread(url, result["channel"], task.card_thread_ts)
             if url:
                 fields["card_url"] = url
         # The lease's later rows (the task's DM) see the card's place and link as saved with the outcome.
@@ -692,7 +702,9 @@ class Delivery:
         task = self._card_ready(row, lease)
         event = self._event(int(row.payload["event_id"]), lease)
         line = render.thread_line(event)
-        posted = self._post(row, channel=task.card_channel_id, thread_ts=task.card_ts, text=line, blocks=None)
+        # A card that is itself a reply (a mention in a thread) keeps its history in that thread.
+        thread = task.card_thread_ts or task.card_ts
+        posted = self._post(row, channel=task.card_channel_id, thread_ts=thread, text=line, blocks=None)
         if row.payload.get("refresh_card"):
             try:
                 self._refresh_card(row)
@@ -714,7 +726,7 @@ class Delivery:
                 base = self._workspace_url()
                 if base:
                     link = _message_link(base, task.source_channel_id, task.source_ts)
-                    return f"{link}?thread_ts={thread}&cid={task.source_channel_id}"
+                    return _in_thread(link, task.source_channel_id, thread)
                 answer = self._call("chat_getPermalink", channel=task.source_channel_id, message_ts=task.source_ts)
                 return str(answer.get("permalink") or "") or None
             return self._permalink(task.source_channel_id, task.source_ts)
@@ -821,6 +833,8 @@ class Delivery:
         kwargs: dict[str, Any] = {"channel": row.payload["channel"], "user": row.payload["user"], "text": text}
         if blocks:
             kwargs["blocks"] = blocks
+        if row.payload.get("thread_ts"):
+            kwargs["thread_ts"] = row.payload["thread_ts"]
         try:
             result = self._call("chat_postEphemeral", **kwargs)
         except _Retry as retry:

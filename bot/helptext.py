@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-__all__ = ["DELEGATE_HELP", "TASKS_HELP"]
+__all__ = ["DELEGATE_HELP", "DM_HELP", "MENTION_HELP", "TASKS_HELP"]
+
+MENTION_HELP = """Mention me with a task, as you would type it after `/delegate`: \
+`@Handoff @ana send the W-9 by Friday`. In a thread, the task is about the thread's first message and \
+its card joins the thread. `/delegate help` has the whole grammar."""
+
+DM_HELP = """*Here in our DM* you can:
+• delegate, as with `/delegate`: `@ana Reconcile October invoices by Friday 5pm !high #bookkeeping` \
+(nobody named: the task goes to the pool)
+• ask what `/tasks` answers: `tasks`, `delegated`, `open`, `overdue`, `today`, `T-42`, `done T-42`, `@ana`, `#payroll`
+`/delegate help` and `/tasks help` have everything."""
 
 DELEGATE_HELP = """*Delegate a task with `/delegate`* (or type `/delegate` alone for a form)
 • `/delegate @ana Reconcile October invoices by Friday 5pm` — a task for Ana, due Friday 17:00 your time

@@ -71,8 +71,12 @@ class Services:
         text: str,
         response_url: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
     ) -> None:
-        """Queue an ephemeral message for one person (falls back to a DM where that can't be shown)."""
+        """Queue an ephemeral message for one person (falls back to a DM where that can't be shown).
+
+        With `thread_ts` it shows in that thread of the channel, where the person is looking.
+        """
         with self.db.transaction() as session:
             outbox.enqueue(
                 session,
@@ -85,6 +89,7 @@ class Services:
                     "text": text,
                     "blocks": blocks,
                     "response_url": response_url,
+                    **({"thread_ts": thread_ts} if thread_ts else {}),
                 },
                 now=self.clock(),
             )

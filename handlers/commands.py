@@ -13,16 +13,15 @@ from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.render_roles import roles_summary
 from bot.services import Services
-from handlers.common import create, date_reading, done_words, explain, resolve_mention, step, unescape
+from handlers.common import date_reading, delegate_text, done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
 from handlers.shortcuts import open_creation
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.localtime import local_instant
-from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention, parse_when
+from models.parsing import parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
-from models.recurrence import split_recurrence
 from models.roles import grant_manager, revoke_manager, role_history, roles_of
 from models.schedule import (
     list_recurring,
@@ -34,17 +33,15 @@ from models.schedule import (
     snooze_until,
     stop_digest,
 )
-from models.tasks import NewTask, find_task, set_source_replies, source_replies_on, task_number
+from models.tasks import find_task, set_source_replies, source_replies_on, task_number
 from models.worktime import format_work_hours, parse_work_hours, to_dict
 
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-# Slack sends at most 4,000 characters of command text; anything longer is refused before it is parsed.
-MAX_COMMAND_CHARS = 4000
 LIST_PAGE = 25
-_MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due", "snooze"}
+MOVES = {"claim", "release", "start", "block", "unblock", "done", "reopen", "cancel", "assign", "due", "snooze"}
 
 
 def register(app: App, services: Services) -> None:
@@ -84,35 +81,16 @@ def register(app: App, services: Services) -> None:
 
 
 def _delegate(services: Services, command: SlashCommand, text: str) -> str:
-    if len(unescape(text)) > MAX_COMMAND_CHARS:
-        # The limit that matters to the person is the description's, not the command's.
-        raise BadInput(
-            f"That is {len(unescape(text)):,} characters; a task's description can be at most {MAX_TITLE_CHARS}.",
-            "Keep the title short and put the details in the card's thread.",
-        )
-    team_id, user_id = command.team_id, command.user_id
-    now = services.clock()
-    requester = services.directory.person(team_id, user_id)
-    zone = zone_of(requester)
-    text, rule = split_recurrence(text)
-    parsed = parse_delegation(text, now=now, **date_reading(services, team_id, user_id))
-    assignee = resolve_mention(services, team_id, parsed.assignee) if parsed.assignee else None
-    channel = command.channel_id
-    pool = services.settings.pool_channel
-    request = NewTask(
-        team_id=team_id,
-        requester_id=user_id,
-        title=unescape(parsed.title),
-        origin_channel_id=channel,
-        card_channel_id=pool if assignee is None and pool else channel,
-        assignee_id=assignee,
-        due_at=parsed.due_at,
-        priority=parsed.priority,
-        tags=parsed.tags,
+    answer = delegate_text(
+        services, team_id=command.team_id, user_id=command.user_id, text=text, channel_id=command.channel_id,
     )
-    answer = create(services, request, rule=rule, zone=zone)
     assert answer is not None
     return answer
+
+
+def tasks_answer(services: Services, command: SlashCommand, text: str) -> str | tuple[str, render.Blocks]:
+    """What `/tasks <text>` answers (also the Handoff DM's answer to the same words)."""
+    return _tasks(services, command, text)
 
 
 def _tasks(services: Services, command: SlashCommand, text: str) -> str | tuple[str, render.Blocks]:
@@ -126,7 +104,7 @@ def _tasks(services: Services, command: SlashCommand, text: str) -> str | tuple[
     now = services.clock()
     if head in {"help", "?"}:
         return TASKS_HELP
-    if head in _MOVES:
+    if head in MOVES:
         return _move(services, command, head, words[1:])
     if head in _SETTINGS:
         return _SETTINGS[head](services, command, words[1:])

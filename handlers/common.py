@@ -15,15 +15,15 @@ from models.enums import TaskStatus
 from models.errors import BadInput, DomainError, UnknownUser
 from models.lifecycle import state_words
 from models.notices import claim_once
-from models.parsing import Mention
+from models.parsing import MAX_TITLE_CHARS, Mention, parse_delegation
 from models.people import day_first, zone_of
-from models.recurrence import Recurrence
+from models.recurrence import Recurrence, split_recurrence
 from models.sql import insert_ignore
 from models.tables import ProcessedEvent, Task
 
 __all__ = [
-    "STEPS", "DateReading", "create", "date_reading", "done_words", "explain", "plain", "resolve_mention", "step",
-    "unescape",
+    "MAX_COMMAND_CHARS", "STEPS", "DateReading", "create", "date_reading", "delegate_text", "done_words", "explain",
+    "plain", "resolve_mention", "step", "unescape",
 ]
 
 
@@ -165,6 +165,54 @@ def step(
         raise refused
     services.delivery.kick()
     return task
+
+
+# Slack sends at most 4,000 characters of command text; anything longer is refused before it is parsed.
+MAX_COMMAND_CHARS = 4000
+
+
+def delegate_text(
+    services: Services,
+    *,
+    team_id: str,
+    user_id: str,
+    text: str,
+    channel_id: str,
+    card_channel_id: str | None = None,
+    card_thread_ts: str | None = None,
+    source: tasks.SourceMessage | None = None,
+    once: str | None = None,
+) -> str | None:
+    """Make what a `/delegate`-grammar text asks for (also a mention's or a DM's) and say what was made.
+
+    The card goes to `card_channel_id` if given, else where it was asked (`channel_id`), or the pool
+    channel for a task with nobody named. None when `once` was already used.
+    """
+    if len(unescape(text)) > MAX_COMMAND_CHARS:
+        # The limit that matters to the person is the description's, not the command's.
+        raise BadInput(
+            f"That is {len(unescape(text)):,} characters; a task's description can be at most {MAX_TITLE_CHARS}.",
+            "Keep the title short and put the details in the card's thread.",
+        )
+    zone = zone_of(services.directory.person(team_id, user_id))
+    text, rule = split_recurrence(text)
+    parsed = parse_delegation(text, now=services.clock(), **date_reading(services, team_id, user_id))
+    assignee = resolve_mention(services, team_id, parsed.assignee) if parsed.assignee else None
+    pool = services.settings.pool_channel
+    request = tasks.NewTask(
+        team_id=team_id,
+        requester_id=user_id,
+        title=unescape(parsed.title),
+        origin_channel_id=channel_id,
+        card_channel_id=card_channel_id or (pool if assignee is None and pool else channel_id),
+        card_thread_ts=card_thread_ts,
+        assignee_id=assignee,
+        due_at=parsed.due_at,
+        priority=parsed.priority,
+        tags=parsed.tags,
+        source=source,
+    )
+    return create(services, request, rule=rule, zone=zone, once=once)
 
 
 def create(

@@ -24,6 +24,7 @@ __all__ = [
     "Ignored",
     "MemberChanged",
     "MemberJoined",
+    "MessagePosted",
     "MessageRef",
     "Payload",
     "Reaction",
@@ -203,6 +204,33 @@ class MemberChanged:
 
 
 @dataclass(frozen=True)
+class MessagePosted:
+    """A message in a channel or DM the bot is in (`message`), or one that mentions it (`app_mention`).
+
+    `user_id` is None for a bot's message; `subtype` is Slack's (edits, deletions, joins, broadcasts,
+    file shares), None for a plain message.
+    """
+
+    mention: bool
+    team_id: str
+    user_id: str | None
+    bot_id: str | None
+    subtype: str | None
+    channel_id: str
+    channel_type: str
+    text: str
+    ts: str
+    thread_ts: str | None
+    has_files: bool
+    event_id: str | None
+
+    @property
+    def in_thread(self) -> bool:
+        """A reply in a thread (a broadcast reply too), not a thread's parent."""
+        return self.thread_ts is not None and self.thread_ts != self.ts
+
+
+@dataclass(frozen=True)
 class UrlVerification:
     """Slack checking the Request URL: answered with its challenge."""
 
@@ -218,10 +246,11 @@ class Ignored:
 
 Payload = (
     SlashCommand | BlockAction | ViewSubmission | ViewClosed | Reaction | MemberJoined | MemberChanged | Shortcut
-    | UrlVerification | Ignored
+    | MessagePosted | UrlVerification | Ignored
 )
 P = TypeVar(
-    "P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined, MemberChanged, Shortcut
+    "P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined, MemberChanged, Shortcut,
+    MessagePosted,
 )
 
 
@@ -482,10 +511,15 @@ def _event(body: Mapping[str, Any]) -> Payload:
     if not isinstance(event, dict):
         return Ignored("event_callback without an event")
     kind = event.get("type")
-    if kind not in {"reaction_added", "reaction_removed", "member_joined_channel", "user_change", "team_join"}:
+    if kind not in {
+        "reaction_added", "reaction_removed", "member_joined_channel", "user_change", "team_join", "message",
+        "app_mention",
+    }:
         return Ignored(f"event {kind}" if isinstance(kind, str) else "untyped event")
     team_id = _required_id(body, "team_id")
     event_id = _str(body, "event_id", optional=True, limit=100)
+    if kind in {"message", "app_mention"}:
+        return _message(event, team_id=team_id, event_id=event_id, mention=kind == "app_mention")
     if kind in {"user_change", "team_join"}:
         return MemberChanged(team_id=team_id, user=_slack_user(event), event_id=event_id)
     if kind == "member_joined_channel":
@@ -505,6 +539,26 @@ def _event(body: Mapping[str, Any]) -> Payload:
         channel_id=(_id(item, "channel", optional=True) or "") if item_type == "message" else "",
         ts=(_str(item, "ts", optional=True, limit=50) or "") if item_type == "message" else "",
         item_user=_id(event, "item_user", optional=True),
+        event_id=event_id,
+    )
+
+
+def _message(event: Mapping[str, Any], *, team_id: str, event_id: str | None, mention: bool) -> MessagePosted:
+    subtype = _str(event, "subtype", optional=True, limit=50)
+    files = event.get("files")
+    return MessagePosted(
+        mention=mention,
+        team_id=team_id,
+        # An edit (`message_changed`) carries its user inside `message`; only plain messages make tasks.
+        user_id=_id(event, "user", optional=True),
+        bot_id=_id(event, "bot_id", optional=True),
+        subtype=subtype,
+        channel_id=_required_id(event, "channel"),
+        channel_type=_str(event, "channel_type", optional=True, limit=20) or "",
+        text=_str(event, "text", optional=True) or "",
+        ts=_ts(event, "ts") or "",
+        thread_ts=_ts(event, "thread_ts", optional=True),
+        has_files=isinstance(files, list) and bool(files),
         event_id=event_id,
     )
 

@@ -131,6 +131,8 @@ class Task(TaskBase, table=True):
     card_channel_id: str = Field(max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
     card_url: str | None = Field(default=None, max_length=500)
+    # Set when the card is a reply in a thread (a mention in a thread): its history lines go there too.
+    card_thread_ts: str | None = Field(default=None, max_length=32)
     blocked_reason: str | None = Field(default=None, max_length=500)
     # The state a blocked task returns to when it is unblocked.
     blocked_from: TaskStatus | None = Field(default=None, sa_type=_enum(TaskStatus))

@@ -36,6 +36,7 @@ __all__ = [
     "SourceMessage",
     "block_task",
     "cancel_task",
+    "card_in_source_thread",
     "card_on_its_way",
     "check_details",
     "check_tags",
@@ -90,6 +91,8 @@ class NewTask:
     recurring_id: int | None = None
     details: str | None = None
     source: SourceMessage | None = None
+    # Post the card as a reply in this thread of `card_channel_id` (a mention in a thread).
+    card_thread_ts: str | None = None
 
 
 def create_task(*, session: Session, request: NewTask, now: datetime, allow_past_due: bool = False) -> Task:
@@ -125,6 +128,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
         "card_channel_id": request.card_channel_id,
         "card_ts": None,
         "card_url": None,
+        "card_thread_ts": request.card_thread_ts,
         "status": status,
         "blocked_reason": None,
         "blocked_from": None,
@@ -156,7 +160,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     items = [Pending(f"card.post:{task.id}", "card.post", {"channel": task.card_channel_id}, task.id)]
     # The requester's one confirmation is the answer to their command itself, so none is queued here.
     items += _dms(task, event, [request.assignee_id], actor_id=request.requester_id)
-    if source_replies:
+    if source_replies and not card_in_source_thread(task):
         items += _source_note(task, event)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
@@ -171,6 +175,14 @@ def check_details(text: str | None) -> str | None:
             "Shorten them, or link to a document.",
         )
     return text or None
+
+
+def card_in_source_thread(task: Task) -> bool:
+    """Whether the card is itself in its source message's thread, whose own lines then say it all."""
+    return (
+        task.card_thread_ts is not None and task.card_channel_id == task.source_channel_id
+        and task.card_thread_ts == (task.source_thread_ts or task.source_ts)
+    )
 
 
 def _source_note(task: Task, event: TaskEvent) -> list[Pending]:
@@ -478,7 +490,8 @@ def commit_change(
         Pending(f"thread:{event.id}", "thread.note", {"channel": task.card_channel_id, "event_id": event.id}, task.id),
         *_dms(task, event, notify, actor_id=actor.user_id),
     ]
-    if kind == "done" and task.source_ts is not None and source_replies_on(session, task.team_id):
+    if (kind == "done" and task.source_ts is not None and not card_in_source_thread(task)
+            and source_replies_on(session, task.team_id)):
         items += _source_note(task, event)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task

@@ -357,10 +357,19 @@ class SlackClientSim:
         event_id: str | None = None,
         retry_num: int | None = None,
     ) -> SimResponse:
-        """`user` wrote `text` in `channel`; stored in the stand-in first so the bot can look it up."""
+        """`user` wrote `text` in `channel`; stored in the stand-in first so the bot can look it up.
+
+        As Slack does, the bot hears of it only where it is a member (or in its DM), and a message that
+        mentions the bot in a channel comes a second time as an `app_mention` (with its own event id).
+        Returns the bot's answer to the `app_mention` when one was sent, else to the `message`.
+        """
         ts = self._now_ts()
+        is_dm = channel.startswith("D")
+        member, private = True, channel.startswith("G")
         if self.standin is not None:
             ts = str(self.standin.add_message(channel, user, text, thread_ts=thread_ts)["ts"])
+            info = {} if is_dm else self.standin.channel(channel)
+            member, private = is_dm or bool(info.get("is_member")), bool(info.get("is_private"))
         event: JSONDict = {
             "type": "message",
             "user": user,
@@ -369,11 +378,18 @@ class SlackClientSim:
             "channel": channel,
             "event_ts": ts,
             "team": self.team_id,
-            "channel_type": "im" if channel.startswith("D") else "channel",
+            "channel_type": "im" if is_dm else ("group" if private else "channel"),
         }
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
-        return self.event(event, event_id=event_id, retry_num=retry_num)
+        if not member:
+            return SimResponse(200, {}, "")  # Slack sends nothing from a channel the bot is not in
+        answer = self.event(event, event_id=event_id, retry_num=retry_num)
+        if is_dm or f"<@{self.bot_user_id}" not in text:
+            return answer
+        mention = {k: v for k, v in event.items() if k != "channel_type"}
+        mentioned = self.event({**mention, "type": "app_mention"})
+        return answer if answer.status != 200 else mentioned
 
     def app_home_opened(self, user: str, *, tab: str = "home", event_id: str | None = None) -> SimResponse:
         """`user` opened the bot's App Home tab."""

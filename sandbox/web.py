@@ -91,6 +91,10 @@ def default_start(now: datetime) -> datetime:
 _BROADCAST_RE = re.compile(r"(?<![\w@])@(here|channel|everyone)\b", re.IGNORECASE)
 
 
+# A typed @name, as a word of its own.
+_NAME_RE = re.compile(r"(?<![\w@<])@([A-Za-z0-9][\w.\-]*[A-Za-z0-9]|[A-Za-z0-9])")
+
+
 def slack_encode(text: str) -> str:
     """Typed text as Slack sends it, in messages and (with `should_escape`) slash commands alike.
 
@@ -212,8 +216,20 @@ class SandboxWeb:
                     channel, user, {"text": f"{command} failed with the error \"http_service_error\""}
                 )
             return {"ok": True}
-        _check(client.message_event(user, slack_encode(text), channel, thread_ts=thread_ts))
+        _check(client.message_event(user, self._mentions(user, slack_encode(text)), channel, thread_ts=thread_ts))
         return {"ok": True}
+
+    def _mentions(self, user: str, text: str) -> str:
+        """`@name` of someone in the workspace (the bot too) as the mention Slack's composer makes of it."""
+        people = self.ws.slack.snapshot(user)["users"].items()
+        names = {str(u["name"]).lower(): uid for uid, u in people}
+        names.setdefault("handoff", self.ws.slack.bot_user_id)
+
+        def mention(match: re.Match[str]) -> str:
+            uid = names.get(match.group(1).lower())
+            return f"<@{uid}>" if uid else match.group(0)
+
+        return _NAME_RE.sub(mention, text)
 
     def react(self, user: str, body: JSONDict) -> JSONDict:
         """Add (or with `remove`, take back) a reaction on a message."""

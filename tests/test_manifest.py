@@ -30,4 +30,11 @@ def test_the_sandbox_offers_the_commands_and_shortcuts_the_manifest_declares() -
 def test_the_scopes_cover_what_the_app_calls() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "im:write", "reactions:read", "users:read", "channels:history",
-            "groups:history", "im:history"} <= scopes
+            "groups:history", "im:history", "app_mentions:read"} <= scopes
+
+
+def test_the_events_are_those_the_app_listens_for() -> None:
+    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.channels", "message.groups", "message.im", "reaction_added",
+            "reaction_removed", "member_joined_channel", "user_change", "team_join"} <= events
+    assert manifest()["features"]["app_home"]["messages_tab_enabled"] is True

@@ -1,4 +1,4 @@
-"""tasks made from messages: details (of recurring tasks too), the source message (place, author, link); workspace.source_replies
+"""tasks made from messages: details (of recurring tasks too), the source message (place, author, link), a card's thread; workspace.source_replies
 
 Revision ID: 0011
 Revises: 0010
@@ -7,7 +7,8 @@ Create Date: 2026-12-04 19:00:00
 A task made from a Slack message (the "Delegate this message" shortcut, a mention, a reaction, an intake
 channel) keeps where that message is, who wrote it and its link, shown on the card. The index finds the
 tasks made from one message (a second 🎫 on it makes none). `workspace.source_replies` says whether the
-source message's thread hears when its task is made and done.
+source message's thread hears when its task is made and done. A card posted as a reply in a thread
+(a mention there) keeps that thread, where its history lines go.
 """
 from collections.abc import Sequence
 
@@ -31,6 +32,7 @@ def upgrade() -> None:
     op.add_column('task', sa.Column('source_thread_ts', _TEXT(length=32), nullable=True))
     op.add_column('task', sa.Column('source_author_id', _TEXT(length=32), nullable=True))
     op.add_column('task', sa.Column('source_url', _TEXT(length=500), nullable=True))
+    op.add_column('task', sa.Column('card_thread_ts', _TEXT(length=32), nullable=True))
     op.create_index('ix_task_source', 'task', ['source_channel_id', 'source_ts'], unique=False)
     op.add_column('workspace', sa.Column('source_replies', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.add_column('recurringtask', sa.Column('details', _TEXT(length=3000), nullable=True))
@@ -39,7 +41,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_task_source', table_name='task')
     sqlite = op.get_bind().dialect.name == 'sqlite'
-    for table, name in (('recurringtask', 'details'), ('workspace', 'source_replies'), ('task', 'source_url'), ('task', 'source_author_id'),
+    for table, name in (('recurringtask', 'details'), ('workspace', 'source_replies'), ('task', 'card_thread_ts'), ('task', 'source_url'), ('task', 'source_author_id'),
                         ('task', 'source_thread_ts'), ('task', 'source_ts'), ('task', 'source_channel_id'),
                         ('task', 'details')):
         if sqlite:

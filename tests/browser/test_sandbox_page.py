@@ -263,3 +263,27 @@ def test_a_message_made_into_a_task_from_its_menu_and_a_task_from_the_lightning_
     expect(page.locator(".message:not(.ephemeral)", has_text="Chase the bank statement")).to_contain_text("Unclaimed")
     # Rita's confirmation, for her alone, where the card went.
     expect(page.locator(".message.ephemeral", has_text="Chase the bank statement")).to_contain_text("Created")
+
+
+def test_mentions_and_the_handoff_dm_make_tasks(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    page.goto(f"{url}?as=URITA&c=CGENERAL")
+    type_in(page, "@handoff @ana send the W-9 to Acme by Friday")
+    card = page.locator(".message:not(.ephemeral)", has_text="T-1").filter(has_text="send the W-9 to Acme")
+    expect(card).to_contain_text("Assigned")
+    expect(page.locator(".message.ephemeral", has_text="Created")).to_contain_text("T-1")
+    # A mention the grammar can't read is answered to Rita alone, where she wrote it.
+    type_in(page, "@handoff @ana file it by Fridayy")
+    expect(page.locator(".message.ephemeral", has_text="Did you mean")).to_be_visible()
+
+    # In the Handoff DM: delegate, then ask what /tasks answers.
+    dm = ws.slack.dm_id("URITA")
+    open_conversation(page, dm)
+    type_in(page, "@ben prepare the W-2s by Friday")
+    messages = page.locator(".message", has_text="prepare the W-2s")
+    expect(messages.filter(has_text="Requester")).to_contain_text("Assigned")  # the card, in this DM
+    expect(messages.filter(has_text="Created")).to_contain_text("T-2")
+    type_in(page, "delegated")
+    expect(page.locator(".message", has_text="Tasks you delegated")).to_contain_text("T-2")
+    with ws.handoff.services.db.read() as session:
+        assert find_task(session, team_id=TEAM, number=2).assignee_id == "UBEN"

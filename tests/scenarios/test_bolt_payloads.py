@@ -120,5 +120,17 @@ def test_reference_payloads_pointed_at_our_own_surfaces_work(bot: Bot, caplog: p
 
     closed = _send(bot, "view_closed", {"view.callback_id": "task_block_modal"})
     assert closed.status == 200
+
+    # The shortcuts: Slack's own bodies with Handoff's callback ids open the creation modal.
+    for name, callback in (("global_shortcut", "new_task"), ("message_shortcut", "delegate_message")):
+        trigger = bot.slack.mint_trigger(RITA)
+        opened = _send(bot, name, {"callback_id": callback, "trigger_id": trigger, "user.id": RITA})
+        assert opened.status == 200, opened.body
+    assert [v["callback_id"] for v in bot.slack.open_views] == ["new_task_modal", "new_task_modal"]
+    # ...and a mention of the bot makes a task.
+    mention = _send(bot, "app_mention", {"event.text": f"<@{bot.slack.bot_user_id}> Pay the rent by Friday",
+                                         "event_id": "Ev0OURS"})
+    assert mention.status == 200
+    assert bot.task(2).title == "Pay the rent"
     bot.deliver()
     _assert_clean(caplog)

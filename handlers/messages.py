@@ -1,0 +1,156 @@
+"""Messages: a mention of the bot makes a task; in the Handoff DM, people delegate and ask `/tasks` things."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.helptext import DM_HELP, MENTION_HELP
+from bot.services import Services
+from handlers.commands import MOVES, tasks_answer
+from handlers.common import delegate_text, explain
+from handlers.payloads import MessagePosted, SlashCommand, current
+from models.errors import DomainError
+from models.notices import claim_once
+from models.parsing import parse_mention
+from models.tasks import SourceMessage, task_number
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+# Words that, alone, are a `/tasks` question in the DM ("open", "today"); with more after them they
+# start a title ("Open the post by Friday"), which the `/delegate` grammar reads.
+_LIST_WORDS = {"mine", "my", "me", "delegated", "open", "pool", "unclaimed", "overdue", "late", "today", "blocked",
+               "recurring", "managers", "hours", "morning"}
+_HELP_WORDS = {"help", "?", "hi", "hello", "hey"}
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the mention and message listeners."""
+
+    @app.event("app_mention")
+    def mentioned(context: BoltContext, client: WebClient) -> None:
+        message = current(context, MessagePosted)
+        if message.user_id is None or message.user_id == context.bot_user_id:
+            return
+        _on_mention(services, client, message, context.bot_user_id or "")
+
+    @app.event("message")
+    def message_posted(context: BoltContext) -> None:
+        message = current(context, MessagePosted)
+        if message.user_id is None or message.bot_id or message.user_id == context.bot_user_id:
+            return  # a bot's message, the bot's own included
+        if message.subtype not in (None, "file_share"):
+            return  # edits, deletions, joins, broadcasts
+        if message.channel_type == "im":
+            _in_dm(services, message)
+
+
+def _without_bot(text: str, bot_user_id: str) -> str:
+    """The text with the mentions of the bot taken out (`@Handoff @ana send the W-9` → `@ana send the W-9`)."""
+    return re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>[,:]?", " ", text).strip() if bot_user_id else text
+
+
+def _on_mention(services: Services, client: WebClient, message: MessagePosted, bot_user_id: str) -> None:
+    """`@Handoff @ana send the W-9 by Friday`: a task, its card in the thread (or the channel) it was asked in."""
+    user_id = message.user_id
+    assert user_id is not None
+    thread = message.thread_ts if message.in_thread else None
+    text = _without_bot(message.text, bot_user_id)
+    try:
+        if not text:
+            services.tell(team_id=message.team_id, user_id=user_id, channel_id=message.channel_id,
+                          thread_ts=thread, text=MENTION_HELP)
+            return
+        if thread is not None:
+            # In a thread, the thread's parent is what the task is about; the card joins the thread.
+            source = SourceMessage(channel_id=message.channel_id, ts=thread,
+                                   author_id=_author(client, message.channel_id, thread))
+        else:
+            source = SourceMessage(channel_id=message.channel_id, ts=message.ts, author_id=user_id)
+        answer = delegate_text(
+            services, team_id=message.team_id, user_id=user_id, text=text, channel_id=message.channel_id,
+            card_channel_id=message.channel_id, card_thread_ts=thread, source=source,
+            once=message.event_id or f"mention:{message.channel_id}:{message.ts}",
+        )
+    except DomainError as error:
+        services.tell(team_id=message.team_id, user_id=user_id, channel_id=message.channel_id, thread_ts=thread,
+                      text=explain(error))
+        return
+    if answer is not None:
+        services.tell(team_id=message.team_id, user_id=user_id, channel_id=message.channel_id, thread_ts=thread,
+                      text=answer)
+
+
+def _author(client: WebClient, channel_id: str, ts: str) -> str | None:
+    """Who wrote a thread's parent message; None when Slack won't say (the card then names no author)."""
+    try:
+        found = client.conversations_replies(channel=channel_id, ts=ts, limit=1, inclusive=True)
+    except (SlackApiError, OSError) as error:
+        log.info("could not read the parent of thread %s in %s: %s", ts, channel_id, error)
+        return None
+    messages = found.get("messages") or []
+    parent = messages[0] if messages and isinstance(messages[0], dict) else {}
+    author = parent.get("user")
+    return author if isinstance(author, str) and not parent.get("bot_id") else None
+
+
+def _is_tasks_question(words: list[str]) -> bool:
+    head = words[0].lower()
+    if head == "tasks" or (len(words) == 1 and (head in _LIST_WORDS or head.startswith("#"))):
+        return True
+    if head in MOVES and len(words) > 1:
+        try:
+            return task_number(words[1]) is not None
+        except DomainError:
+            return True  # `done T-0`: a /tasks move naming no task, answered as /tasks answers it
+    if len(words) == 1:
+        try:
+            return task_number(words[0]) is not None or parse_mention(words[0]) is not None
+        except DomainError:
+            return True
+    return False
+
+
+def _in_dm(services: Services, message: MessagePosted) -> None:
+    """In the Handoff DM: `/tasks` words are answered there; anything else is delegated with `/delegate`'s grammar."""
+    user_id = message.user_id
+    assert user_id is not None
+    team_id = message.team_id
+    words = message.text.split()
+    once = message.event_id or f"dm:{message.channel_id}:{message.ts}"
+    try:
+        if not words or words[0].lower() in _HELP_WORDS:
+            if _first(services, team_id, once):
+                services.tell(team_id=team_id, user_id=user_id, channel_id=None, text=DM_HELP)
+            return
+        if _is_tasks_question(words):
+            if not _first(services, team_id, once):
+                return
+            rest = words[1:] if words[0].lower() == "tasks" else words
+            command = SlashCommand(command="/tasks", team_id=team_id, user_id=user_id, channel_id=message.channel_id,
+                                   text=" ".join(rest), response_url=None, trigger_id=None)
+            reply = tasks_answer(services, command, " ".join(rest))
+            text, blocks = (reply, None) if isinstance(reply, str) else reply
+            services.tell(team_id=team_id, user_id=user_id, channel_id=None, text=text, blocks=blocks)
+            return
+        # As `/delegate` typed here: the card goes in this DM, a task for nobody to the pool channel if set.
+        answer = delegate_text(
+            services, team_id=team_id, user_id=user_id, text=message.text, channel_id=message.channel_id, once=once,
+        )
+    except DomainError as error:
+        services.tell(team_id=team_id, user_id=user_id, channel_id=None, text=explain(error))
+        return
+    if answer is not None:
+        services.tell(team_id=team_id, user_id=user_id, channel_id=None, text=answer)
+
+
+def _first(services: Services, team_id: str, key: str) -> bool:
+    """Record that this message was answered; False when it already was (Slack delivering it again)."""
+    with services.db.transaction() as session:
+        return claim_once(session, team_id=team_id, key=key, now=services.clock())
