@@ -46,5 +46,7 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 *Roles*
 • `/tasks managers` — who the admins and managers are, and the history · `/tasks managers add|remove @mia` (admins)
 • `/tasks source-replies on|off` — whether a message made into a task hears, in its thread, of it (managers)
+• `/tasks intake here` — every new message in this channel becomes a task · `/tasks intake off` (managers)
+*From messages*: ⋯ → *Delegate this message*; `@Handoff @ana …` in a channel or thread; 🎫 on any message
 *On the card*: ✋ claims an unclaimed task (remove it to give it back before you start), 👀 starts it, \
 ✅ finishes it; the buttons and the ⋯ menu do the rest."""

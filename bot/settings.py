@@ -50,6 +50,8 @@ class Settings:
     claim_emoji: frozenset[str] = frozenset({"raised_hand"})
     done_emoji: frozenset[str] = frozenset({"white_check_mark"})
     start_emoji: frozenset[str] = frozenset({"eyes"})
+    # A reaction that turns any message into a pool task (🎫, as Jira Service Management and Halp use).
+    task_emoji: frozenset[str] = frozenset({"ticket"})
     log_level: str = "INFO"
     slack_timeout: float = 10.0
     reminder_leads: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
@@ -128,6 +130,18 @@ def _parse(env: Mapping[str, str]) -> Settings:
     managers = _id_list(get("HANDOFF_MANAGERS"), "HANDOFF_MANAGERS", _USER_ID, "user ids such as U0123ABCD")
     admins = _id_list(get("HANDOFF_ADMINS"), "HANDOFF_ADMINS", _USER_ID, "user ids such as U0123ABCD")
     timeout = _int(get("HANDOFF_SLACK_TIMEOUT"), "HANDOFF_SLACK_TIMEOUT", 10, 1, 120)
+    emoji = {
+        name: _emoji(get(name), name, default) for name, default in (
+            ("HANDOFF_CLAIM_EMOJI", "raised_hand"), ("HANDOFF_DONE_EMOJI", "white_check_mark"),
+            ("HANDOFF_START_EMOJI", "eyes"), ("HANDOFF_TASK_EMOJI", "ticket"),
+        )
+    }
+    task_and_card = emoji["HANDOFF_TASK_EMOJI"] & (
+        emoji["HANDOFF_CLAIM_EMOJI"] | emoji["HANDOFF_DONE_EMOJI"] | emoji["HANDOFF_START_EMOJI"]
+    )
+    if task_and_card:
+        # One reaction can't both make a task of a message and move a card.
+        raise SettingsError(f"HANDOFF_TASK_EMOJI shares {', '.join(sorted(task_and_card))} with a card's reactions")
     return Settings(
         bot_token=token,
         signing_secret=secret or "",
@@ -140,9 +154,10 @@ def _parse(env: Mapping[str, str]) -> Settings:
         pool_channel=pool,
         managers=managers,
         admins=admins,
-        claim_emoji=_emoji(get("HANDOFF_CLAIM_EMOJI"), "HANDOFF_CLAIM_EMOJI", "raised_hand"),
-        done_emoji=_emoji(get("HANDOFF_DONE_EMOJI"), "HANDOFF_DONE_EMOJI", "white_check_mark"),
-        start_emoji=_emoji(get("HANDOFF_START_EMOJI"), "HANDOFF_START_EMOJI", "eyes"),
+        claim_emoji=emoji["HANDOFF_CLAIM_EMOJI"],
+        done_emoji=emoji["HANDOFF_DONE_EMOJI"],
+        start_emoji=emoji["HANDOFF_START_EMOJI"],
+        task_emoji=emoji["HANDOFF_TASK_EMOJI"],
         log_level=_log_level(get("LOG_LEVEL")),
         slack_timeout=float(timeout),
         reminder_leads=tuple(

@@ -18,6 +18,7 @@ from handlers.payloads import SlashCommand, current, parse_number
 from handlers.shortcuts import open_creation
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
+from models.intake import set_intake
 from models.localtime import local_instant
 from models.parsing import parse_mention, parse_when
 from models.people import zone_of
@@ -300,7 +301,29 @@ def _source_replies(services: Services, command: SlashCommand, args: list[str]) 
     return "🔕 I'll no longer reply in the threads of messages made into tasks; their cards still link to them."
 
 
+def _intake(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, channel = command.team_id, command.channel_id
+    choice = args[0].lower() if args else ""
+    if choice not in {"here", "on", "off"} or len(args) > 1:
+        raise BadInput("Say `/tasks intake here` in the channel, or `/tasks intake off` to stop.",
+                       "In an intake channel every new message becomes a task.")
+    if channel.startswith("D"):
+        raise BadInput("An intake channel is a channel people write requests in, not a DM.", "")
+    actor = services.actor(command.user_id, team_id)
+    on = choice != "off"
+    with services.db.transaction() as session:
+        changed = set_intake(session, team_id=team_id, channel_id=channel, actor=actor, on=on, now=services.clock())
+    if on:
+        already = "" if changed else " (it already was)"
+        return (
+            f"📥 <#{channel}> is an intake channel{already}: every new message here becomes a task, its writer the "
+            "requester. `@name` assigns it and `by Friday` sets the due date; without a name it goes to the pool. "
+            "Replies, edits and bots' messages don't. Invite me here if I'm not in the channel yet."
+        )
+    return f"<#{channel}> is no longer an intake channel." if changed else f"<#{channel}> was not an intake channel."
+
+
 _SETTINGS = {
     "recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning, "managers": _managers,
-    "source-replies": _source_replies,
+    "source-replies": _source_replies, "intake": _intake,
 }

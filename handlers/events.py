@@ -1,4 +1,5 @@
-"""Events API: reactions on cards (✋ claim, 👀 start, ✅ done), the bot joining a channel, people changing."""
+"""Events API: reactions on cards (✋ claim, 👀 start, ✅ done), 🎫 on any message (a task of it), the bot
+joining a channel, people changing."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import threading
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import select
 
 from bot.services import Services
 from handlers.common import explain, step
+from handlers.messages import task_from_message
 from handlers.payloads import MemberChanged, MemberJoined, Reaction, current
 from models import outbox
 from models.errors import Conflict, DomainError
+from models.tables import Task
 from models.tasks import card_on_its_way, task_by_card
 
 __all__ = ["register"]
@@ -52,9 +58,12 @@ def register(app: App, services: Services) -> None:
         return None
 
     @app.event("reaction_added")
-    def reaction_added(context: BoltContext) -> None:
+    def reaction_added(context: BoltContext, client: WebClient) -> None:
         reaction = current(context, Reaction)
         emoji = _emoji(reaction.reaction)
+        if emoji in settings.task_emoji:
+            _ticket(services, client, reaction, context.bot_user_id)
+            return
         if emoji in settings.claim_emoji:
             verb = "claim"
         elif emoji in settings.start_emoji:
@@ -114,6 +123,48 @@ def register(app: App, services: Services) -> None:
 
     app.event("user_change")(member_changed)
     app.event("team_join")(member_changed)
+
+
+def _ticket(services: Services, client: WebClient, reaction: Reaction, bot_user_id: str | None) -> None:
+    """🎫 on a message: a pool task made of it, once however often and by whomever it is given."""
+    if reaction.item_type != "message" or not reaction.ts or reaction.item_user in (None, bot_user_id):
+        return  # a file, or the bot's own message (a card, a digest): nothing to make a task of
+    with services.db.read() as session:
+        made = session.exec(select(Task.number).where(
+            Task.team_id == reaction.team_id, Task.source_channel_id == reaction.channel_id,
+            Task.source_ts == reaction.ts,
+        )).first()
+    if made is not None:
+        return  # the message is a task already: a second 🎫 is just a reaction
+    try:
+        message = _message(client, reaction.channel_id, reaction.ts)
+        if message is None:
+            return  # gone, or where the bot can't read
+        thread = message.get("thread_ts")
+        answer = task_from_message(
+            services, team_id=reaction.team_id, requester_id=reaction.user_id, channel_id=reaction.channel_id,
+            ts=reaction.ts, text=str(message.get("text") or ""), author_id=reaction.item_user,
+            thread_ts=thread if isinstance(thread, str) and thread != reaction.ts else None, assign=False,
+            once=f"source:{reaction.channel_id}:{reaction.ts}",
+        )
+    except DomainError as error:
+        _tell(services, reaction, explain(error))
+        return
+    if answer is not None:
+        _tell(services, reaction, answer)
+
+
+def _message(client: WebClient, channel_id: str, ts: str) -> dict[str, Any] | None:
+    """The message at (channel, ts), a thread's reply or not; None when Slack won't give it."""
+    try:
+        found = client.conversations_replies(channel=channel_id, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2)
+    except (SlackApiError, OSError) as error:
+        log.info("could not read message %s in %s: %s", ts, channel_id, error)
+        return None
+    for message in found.get("messages") or []:
+        if isinstance(message, dict) and message.get("ts") == ts:
+            return message
+    return None
 
 
 def _tell(services: Services, reaction: Reaction, text: str) -> None:

@@ -12,14 +12,17 @@ from slack_sdk.errors import SlackApiError
 from bot.helptext import DM_HELP, MENTION_HELP
 from bot.services import Services
 from handlers.commands import MOVES, tasks_answer
-from handlers.common import delegate_text, explain
+from handlers.common import create, date_reading, delegate_text, explain, resolve_mention, unescape
 from handlers.payloads import MessagePosted, SlashCommand, current
+from models.enums import Priority
 from models.errors import DomainError
+from models.intake import is_intake
 from models.notices import claim_once
-from models.parsing import parse_mention
-from models.tasks import SourceMessage, task_number
+from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention
+from models.people import zone_of
+from models.tasks import MAX_DETAILS_CHARS, NewTask, SourceMessage, task_number
 
-__all__ = ["register"]
+__all__ = ["register", "task_from_message"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,15 @@ def register(app: App, services: Services) -> None:
             return  # edits, deletions, joins, broadcasts
         if message.channel_type == "im":
             _in_dm(services, message)
+            return
+        if message.thread_ts is not None or f"<@{context.bot_user_id}" in message.text:
+            return  # replies are not requests; a mention of the bot is its app_mention's
+        if message.subtype == "file_share" and not message.text.strip():
+            return  # a file with no words: nothing to make a task of
+        with services.db.read() as session:
+            intake = is_intake(session, team_id=message.team_id, channel_id=message.channel_id)
+        if intake:
+            _from_intake(services, message)
 
 
 def _without_bot(text: str, bot_user_id: str) -> str:
@@ -154,3 +166,74 @@ def _first(services: Services, team_id: str, key: str) -> bool:
     """Record that this message was answered; False when it already was (Slack delivering it again)."""
     with services.db.transaction() as session:
         return claim_once(session, team_id=team_id, key=key, now=services.clock())
+
+
+def _from_intake(services: Services, message: MessagePosted) -> None:
+    """A new message in an intake channel: a task with its writer as the requester, read with the grammar."""
+    user_id = message.user_id
+    assert user_id is not None
+    try:
+        answer = task_from_message(
+            services, team_id=message.team_id, requester_id=user_id, channel_id=message.channel_id, ts=message.ts,
+            text=message.text, author_id=user_id, thread_ts=None, assign=True,
+            once=f"source:{message.channel_id}:{message.ts}",
+        )
+    except DomainError as error:
+        services.tell(team_id=message.team_id, user_id=user_id, channel_id=message.channel_id, text=explain(error))
+        return
+    if answer is not None:
+        services.tell(team_id=message.team_id, user_id=user_id, channel_id=message.channel_id, text=answer)
+
+
+def task_from_message(
+    services: Services,
+    *,
+    team_id: str,
+    requester_id: str,
+    channel_id: str,
+    ts: str,
+    text: str,
+    author_id: str | None,
+    thread_ts: str | None,
+    assign: bool,
+    once: str,
+) -> str | None:
+    """Make a task of a message someone wrote (an intake channel's, or one given a 🎫), linked to it.
+
+    Its first line is read with the `/delegate` grammar (with `assign`, a leading mention assigns); what
+    the grammar can't read stays in the title, and the answer says so: a request is never dropped. The
+    card goes to the pool channel for a task with nobody on it (if one is set), else into the message's
+    thread. None when `once` was used already.
+    """
+    first, _, rest = text.strip().partition("\n")
+    problem = ""
+    try:
+        parsed = parse_delegation(first[:2000], now=services.clock(), **date_reading(services, team_id, requester_id))
+        title, due_at, priority, tags = unescape(parsed.title), parsed.due_at, parsed.priority, parsed.tags
+        assignee = resolve_mention(services, team_id, parsed.assignee) if assign and parsed.assignee else None
+    except DomainError as error:
+        cut = unescape(first).strip()
+        title = cut if len(cut) <= MAX_TITLE_CHARS else cut[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+        due_at, priority, tags, assignee = None, Priority.NORMAL, (), None
+        problem = f"\n⚠️ I kept the words as the title: {explain(error).removeprefix('⚠️ ')}"
+    whole = unescape(text.strip())
+    details = whole[:MAX_DETAILS_CHARS] if rest.strip() or len(unescape(first)) > MAX_TITLE_CHARS else None
+    pool = services.settings.pool_channel
+    to_pool = assignee is None and pool is not None
+    request = NewTask(
+        team_id=team_id,
+        requester_id=requester_id,
+        title=title or "(no text)",
+        details=details,
+        origin_channel_id=channel_id,
+        card_channel_id=pool if to_pool and pool else channel_id,
+        card_thread_ts=None if to_pool else (thread_ts or ts),
+        assignee_id=assignee,
+        due_at=due_at,
+        priority=priority,
+        tags=tags,
+        source=SourceMessage(channel_id=channel_id, ts=ts, author_id=author_id, thread_ts=thread_ts),
+    )
+    zone = zone_of(services.directory.person(team_id, requester_id))
+    answer = create(services, request, rule=None, zone=zone, once=once)
+    return None if answer is None else answer + problem

@@ -60,6 +60,7 @@ class Deed(StrEnum):
     ADD_MANAGER = "add_manager"
     REMOVE_MANAGER = "remove_manager"
     SET_SOURCE_REPLIES = "set_source_replies"
+    SET_INTAKE = "set_intake"
     # Personal: anyone, for themselves or for what they delegate. Listed so the table is complete.
     DELEGATE = "delegate"
     CREATE_RECURRING = "create_recurring"
@@ -90,6 +91,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
     Deed.ADD_MANAGER: frozenset({_AD}),
     Deed.REMOVE_MANAGER: frozenset({_AD}),
     Deed.SET_SOURCE_REPLIES: frozenset({_M}),
+    Deed.SET_INTAKE: frozenset({_M}),
     Deed.DELEGATE: frozenset({_A}),
     Deed.CREATE_RECURRING: frozenset({_A}),
     Deed.SET_OWN_HOURS: frozenset({_A}),
@@ -103,6 +105,7 @@ _VERBS = {
     Deed.REASSIGN: "reassign", Deed.CHANGE_DUE: "change the due date of", Deed.SNOOZE: "snooze",
     Deed.CHANGE_RECURRING: "change", Deed.SET_DIGEST: "set up", Deed.STOP_DIGEST: "turn off",
     Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove", Deed.SET_SOURCE_REPLIES: "change",
+    Deed.SET_INTAKE: "change",
 }
 
 

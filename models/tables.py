@@ -76,6 +76,15 @@ class Person(SQLModel, table=True):
     slack_admin: bool = Field(default=False)
 
 
+class IntakeChannel(SQLModel, table=True):
+    """A channel whose every new top-level message becomes a task (as request channels of ticketing tools)."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    channel_id: str = Field(primary_key=True, max_length=32)
+    set_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class RoleGrant(SQLModel, table=True):
     """A role given in Handoff to one person of a workspace (admins come from Slack and the settings)."""
 

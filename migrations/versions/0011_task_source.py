@@ -1,4 +1,4 @@
-"""tasks made from messages: details (of recurring tasks too), the source message (place, author, link), a card's thread; workspace.source_replies
+"""tasks made from messages: details (of recurring tasks too), the source message (place, author, link), a card's thread; workspace.source_replies; intakechannel
 
 Revision ID: 0011
 Revises: 0010
@@ -8,13 +8,16 @@ A task made from a Slack message (the "Delegate this message" shortcut, a mentio
 channel) keeps where that message is, who wrote it and its link, shown on the card. The index finds the
 tasks made from one message (a second 🎫 on it makes none). `workspace.source_replies` says whether the
 source message's thread hears when its task is made and done. A card posted as a reply in a thread
-(a mention there) keeps that thread, where its history lines go.
+(a mention there) keeps that thread, where its history lines go. An intake channel's every new message
+becomes a task.
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import models.types
 
 revision: str = '0011'
 down_revision: str | None = '0010'
@@ -36,9 +39,17 @@ def upgrade() -> None:
     op.create_index('ix_task_source', 'task', ['source_channel_id', 'source_ts'], unique=False)
     op.add_column('workspace', sa.Column('source_replies', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.add_column('recurringtask', sa.Column('details', _TEXT(length=3000), nullable=True))
+    op.create_table('intakechannel',
+    sa.Column('team_id', _TEXT(length=32), nullable=False),
+    sa.Column('channel_id', _TEXT(length=32), nullable=False),
+    sa.Column('set_by', _TEXT(length=32), nullable=False),
+    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('team_id', 'channel_id')
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('intakechannel')
     op.drop_index('ix_task_source', table_name='task')
     sqlite = op.get_bind().dialect.name == 'sqlite'
     for table, name in (('recurringtask', 'details'), ('workspace', 'source_replies'), ('task', 'card_thread_ts'), ('task', 'source_url'), ('task', 'source_author_id'),

@@ -22,12 +22,13 @@ const EMOJI = {
   white_circle: "⚪", large_blue_circle: "🔵", warning: "⚠️", calendar: "📅", memo: "📝",
   bell: "🔔", sunny: "☀️", repeat: "🔁", no_entry: "⛔", zzz: "💤", fire: "🔥", clipboard: "📋",
   wave: "👋", handshake: "🤝", x: "❌", heavy_check_mark: "✔️", rocket: "🚀", smile: "😄",
-  point_right: "👉", arrow_right: "➡️", new: "🆕", lock: "🔒", unlock: "🔓",
+  point_right: "👉", arrow_right: "➡️", new: "🆕", lock: "🔒", unlock: "🔓", ticket: "🎫", pushpin: "📌",
+  speech_balloon: "💬", inbox_tray: "📥",
 };
 
-// The reactions offered by the picker, in order (the three the bot listens to come first).
+// The reactions offered by the picker, in order (the four the bot listens to come first).
 const PICKER_EMOJI = [
-  "raised_hand", "white_check_mark", "eyes", "+1", "tada", "heart", "pray", "hourglass_flowing_sand",
+  "raised_hand", "white_check_mark", "eyes", "ticket", "+1", "tada", "heart", "pray", "hourglass_flowing_sand",
 ];
 
 // Slack-like avatar colours; a person always gets the same one (hashed from their id).

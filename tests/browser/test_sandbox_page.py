@@ -287,3 +287,29 @@ def test_mentions_and_the_handoff_dm_make_tasks(sandbox: tuple[Workspace, str], 
     expect(page.locator(".message", has_text="Tasks you delegated")).to_contain_text("T-2")
     with ws.handoff.services.db.read() as session:
         assert find_task(session, team_id=TEAM, number=2).assignee_id == "UBEN"
+
+
+def test_a_ticket_reaction_and_an_intake_channel_make_tasks(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    page.goto(f"{url}?as=UANA&c=CGENERAL")
+    type_in(page, "The printer on 3 is out of toner again")
+    be(page, "URITA")
+    message = page.locator(".message", has_text="out of toner").first
+    message.hover()
+    message.locator(".add-reaction").click()
+    page.click('[data-emoji="ticket"]')
+    expect(message).to_contain_text("1 reply")  # "made this into T-1", linking the card in the pool
+    open_conversation(page, "CPOOL")
+    expect(page.locator(".message:not(.ephemeral)", has_text="out of toner")).to_contain_text("Unclaimed")
+
+    # Mia makes #general an intake channel: Ben's next message there becomes a task on its own.
+    be(page, "UMIA")
+    open_conversation(page, "CGENERAL")
+    type_in(page, "/tasks intake here")
+    expect(page.locator(".message.ephemeral", has_text="intake channel")).to_be_visible()
+    be(page, "UBEN")
+    type_in(page, "Refund the duplicate charge for order 1182 !urgent")
+    expect(page.locator(".message.ephemeral", has_text="Created")).to_contain_text("T-2")
+    with ws.handoff.services.db.read() as session:
+        task = find_task(session, team_id=TEAM, number=2)
+        assert (task.requester_id, task.priority, task.card_channel_id) == ("UBEN", "urgent", "CPOOL")
