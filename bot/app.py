@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 
+from bot import home
 from bot.delivery import Delivery, Wakeup
 from bot.directory import Directory
 from bot.services import Services
@@ -106,6 +107,7 @@ def create_app(
         ),
         config=job_config(settings),
     )
+    services.delivery.home_view = lambda team_id, user_id: home.view_for(services, team_id, user_id)
     app = App(
         signing_secret=settings.signing_secret or None,
         client=client,

@@ -322,6 +322,8 @@ class Delivery:
         # The workspace's address (auth.test), for links to messages; "" once known to be unusable.
         self._url: str | None = None
         self._url_lock = threading.Lock()
+        # Builds one person's Home tab, (team_id, user_id) -> view; set by the app factory (bot/home.py).
+        self.home_view: Callable[[str, str], dict[str, Any]] | None = None
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -542,6 +544,7 @@ class Delivery:
             "card.update": self._card_update,
             "thread.note": self._thread_note,
             "source.note": self._source_note,
+            "home.publish": self._home_publish,
             "dm": self._dm,
             "confirm": self._confirm,
             "ephemeral": self._ephemeral,
@@ -715,6 +718,19 @@ class Delivery:
                 # The card is gone or refused for good; the line, which was the notice, is delivered.
                 log.warning("card of %s not refreshed after its thread line: %s", task.ref, refused)
         return posted
+
+    def _home_publish(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
+        """Publish one person's Home tab as it stands now; older queued refreshes are then covered."""
+        if self.home_view is None:
+            raise _Dead("no Home tab in this process")
+        user, team = str(row.payload["user"]), row.team_id
+        with self.db.read() as session:
+            newest = outbox.newest_id(session)  # read before the view: a change after this queues a newer one
+        self._call("views_publish", backoff_from=row, user_id=user, view=self.home_view(team, user))
+        with self.db.transaction() as session:
+            outbox.supersede_keyed(session, key_prefix=f"home:{user}:", kind="home.publish", through_id=newest,
+                                   now=self.clock())
+        return {"user": user}
 
     def _source_link(self, task: Task) -> str | None:
         """The link to the message `task` was made from; None when Slack gives none (the card goes up without)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services import Services
-from handlers import actions, commands, errors, events, messages, shortcuts, views
+from handlers import actions, commands, errors, events, home, messages, shortcuts, views
 
 __all__ = ["register_all"]
 
@@ -18,6 +18,7 @@ def register_all(app: App, services: Services) -> None:
     views.register(app, services)
     shortcuts.register(app, services)
     messages.register(app, services)
+    home.register(app, services)
     events.register(app, services)
     # Last: whatever no listener above wanted is still acknowledged, never answered 404.
     errors.register_fallbacks(app)

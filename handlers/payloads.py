@@ -21,6 +21,7 @@ __all__ = [
     "BadPayload",
     "BlockAction",
     "CreationOrigin",
+    "HomeOpened",
     "Ignored",
     "MemberChanged",
     "MemberJoined",
@@ -231,6 +232,16 @@ class MessagePosted:
 
 
 @dataclass(frozen=True)
+class HomeOpened:
+    """Someone opened the app's Home or Messages tab (`app_home_opened`)."""
+
+    team_id: str
+    user_id: str
+    tab: str
+    event_id: str | None
+
+
+@dataclass(frozen=True)
 class UrlVerification:
     """Slack checking the Request URL: answered with its challenge."""
 
@@ -246,11 +257,11 @@ class Ignored:
 
 Payload = (
     SlashCommand | BlockAction | ViewSubmission | ViewClosed | Reaction | MemberJoined | MemberChanged | Shortcut
-    | MessagePosted | UrlVerification | Ignored
+    | MessagePosted | HomeOpened | UrlVerification | Ignored
 )
 P = TypeVar(
     "P", SlashCommand, BlockAction, ViewSubmission, ViewClosed, Reaction, MemberJoined, MemberChanged, Shortcut,
-    MessagePosted,
+    MessagePosted, HomeOpened,
 )
 
 
@@ -513,13 +524,18 @@ def _event(body: Mapping[str, Any]) -> Payload:
     kind = event.get("type")
     if kind not in {
         "reaction_added", "reaction_removed", "member_joined_channel", "user_change", "team_join", "message",
-        "app_mention",
+        "app_mention", "app_home_opened",
     }:
         return Ignored(f"event {kind}" if isinstance(kind, str) else "untyped event")
     team_id = _required_id(body, "team_id")
     event_id = _str(body, "event_id", optional=True, limit=100)
     if kind in {"message", "app_mention"}:
         return _message(event, team_id=team_id, event_id=event_id, mention=kind == "app_mention")
+    if kind == "app_home_opened":
+        return HomeOpened(
+            team_id=team_id, user_id=_required_id(event, "user"), tab=_str(event, "tab", optional=True, limit=20) or "",
+            event_id=event_id,
+        )
     if kind in {"user_change", "team_join"}:
         return MemberChanged(team_id=team_id, user=_slack_user(event), event_id=event_id)
     if kind == "member_joined_channel":

@@ -273,6 +273,20 @@ def supersede(session: Session, *, task_id: int, kind: str, through_id: int, now
     )
 
 
+def supersede_keyed(session: Session, *, key_prefix: str, kind: str, through_id: int, now: datetime) -> None:
+    """Mark pending rows of `kind` whose key starts with `key_prefix`, up to `through_id`, as sent."""
+    session.execute(
+        update(Outbox)
+        .where(
+            col(Outbox.key).startswith(key_prefix, autoescape=True),
+            col(Outbox.kind) == kind,
+            col(Outbox.status) == OUTBOX_PENDING,
+            col(Outbox.id) <= through_id,
+        )
+        .values(status=OUTBOX_SENT, sent_at=now, locked_until=None, lease_owner=None)
+    )
+
+
 def newest_id(session: Session) -> int:
     """The id of the newest outbox row (0 when there is none): what was queued up to now."""
     newest = session.exec(select(func.max(Outbox.id))).one()

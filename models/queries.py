@@ -18,7 +18,10 @@ __all__ = [
     "DigestCounts",
     "RecentHistory",
     "TaskPage",
+    "MAX_MINE",
     "active_tasks",
+    "longest_unclaimed",
+    "my_open_tasks",
     "digest_counts",
     "done_since",
     "history",
@@ -96,6 +99,27 @@ def active_tasks(
         .offset(offset).limit(limit)
     )
     return TaskPage(list(session.exec(query)), int(total), offset)
+
+
+# A person's own open tasks read for the Home tab at most; beyond, the tab says how many more there are.
+MAX_MINE = 300
+
+
+def my_open_tasks(session: Session, *, team_id: str, user_id: str) -> TaskPage:
+    """Up to MAX_MINE of the person's unfinished tasks (soonest due first, undated last), and the true total."""
+    where = [col(Task.team_id) == team_id, col(Task.assignee_id) == user_id, col(Task.status).in_(ACTIVE_STATUSES)]
+    total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
+    undated = case((col(Task.due_at).is_(None), 1), else_=0)
+    query = select(Task).where(*where).order_by(undated, col(Task.due_at), col(Task.number)).limit(MAX_MINE)
+    return TaskPage(list(session.exec(query)), int(total), 0)
+
+
+def longest_unclaimed(session: Session, *, team_id: str, limit: int = 5) -> TaskPage:
+    """The pool's tasks that have waited longest, and how many are waiting."""
+    where = [col(Task.team_id) == team_id, col(Task.status) == TaskStatus.OPEN]
+    total = session.exec(select(func.count()).select_from(Task).where(*where)).one()
+    query = select(Task).where(*where).order_by(col(Task.created_at), col(Task.number)).limit(limit)
+    return TaskPage(list(session.exec(query)), int(total), 0)
 
 
 def history(session: Session, *, task_id: int) -> list[TaskEvent]:

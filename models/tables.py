@@ -72,6 +72,9 @@ class Person(SQLModel, table=True):
     # Set in Handoff, never overwritten by a refresh from Slack:
     hours: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # working week; {} = workspace default
     morning_queue: bool = Field(default=False)
+    # When they last opened Handoff's Home tab (None: never, so nothing keeps it fresh), and its pages.
+    home_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    home_pages: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # Refreshed from Slack with the name: the person is a workspace owner or admin there.
     slack_admin: bool = Field(default=False)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import Session, col, select
 
 from models.db import apart
@@ -24,7 +24,7 @@ from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
 from models.permissions import Deed, allowed, require, require_on_task
 from models.sql import ignoring_duplicates
-from models.tables import OUTBOX_PENDING, Outbox, Task, TaskEvent, TaskTag, Workspace
+from models.tables import OUTBOX_PENDING, Outbox, Person, RoleGrant, Task, TaskEvent, TaskTag, Workspace
 
 __all__ = [
     "MAX_DETAILS_CHARS",
@@ -162,6 +162,7 @@ def create_task(*, session: Session, request: NewTask, now: datetime, allow_past
     items += _dms(task, event, [request.assignee_id], actor_id=request.requester_id)
     if source_replies and not card_in_source_thread(task):
         items += _source_note(task, event)
+    items += _homes(session, task, event)
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
 
@@ -175,6 +176,20 @@ def check_details(text: str | None) -> str | None:
             "Shorten them, or link to a document.",
         )
     return text or None
+
+
+def _homes(session: Session, task: Task, event: TaskEvent, *, also: Iterable[Any] = ()) -> list[Pending]:
+    """A refresh of the Home tab of each person it shows `task` to who has opened theirs: its assignee and
+    requester (and whoever it was taken from), and the managers, whose tab counts the team's tasks."""
+    people = {p for p in (task.assignee_id, task.requester_id, *also) if isinstance(p, str) and p}
+    managers = select(RoleGrant.user_id).where(RoleGrant.team_id == task.team_id)
+    viewers = session.exec(
+        select(Person.user_id).where(
+            Person.team_id == task.team_id, col(Person.home_opened_at).is_not(None),
+            or_(col(Person.user_id).in_(people), col(Person.user_id).in_(managers), col(Person.slack_admin)),
+        )
+    ).all()
+    return [Pending(f"home:{user}:{event.id}", "home.publish", {"user": user}) for user in sorted(viewers)]
 
 
 def card_in_source_thread(task: Task) -> bool:
@@ -493,6 +508,7 @@ def commit_change(
     if (kind == "done" and task.source_ts is not None and not card_in_source_thread(task)
             and source_replies_on(session, task.team_id)):
         items += _source_note(task, event)
+    items += _homes(session, task, event, also=[detail.get("from")] if kind == "reassigned" else [])
     enqueue_all(session, team_id=task.team_id, now=now, items=items)
     return task
 

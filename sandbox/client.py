@@ -42,8 +42,9 @@ class SimResponse:
             return None
 
 
-def _find_element(blocks: Any, action_id: str) -> tuple[str, JSONDict] | None:
-    """Locate an interactive element by action_id in `actions` blocks and section accessories."""
+def _find_element(blocks: Any, action_id: str, button_value: str | None = None) -> tuple[str, JSONDict] | None:
+    """Locate an interactive element by action_id in `actions` blocks and section accessories (with
+    `button_value`, only a button carrying that value: one of several alike, as on a Home tab's rows)."""
     for block in blocks if isinstance(blocks, list) else []:
         if not isinstance(block, dict):
             continue
@@ -54,6 +55,9 @@ def _find_element(blocks: Any, action_id: str) -> tuple[str, JSONDict] | None:
             elements.append(block["element"])
         for element in elements:
             if isinstance(element, dict) and element.get("action_id") == action_id:
+                other = element.get("type") != "button" or element.get("value") != button_value
+                if button_value is not None and other:
+                    continue
                 return str(block.get("block_id", "")), element
     return None
 
@@ -63,6 +67,10 @@ def element_action(blocks: Any, action_id: str, value: str | None = None, *, whe
 
     Raises LookupError when no such element (or option) is in `blocks`.
     """
+    button = _find_element(blocks, action_id, value) if value is not None else None
+    if button is not None:  # the button of several alike that carries `value`
+        action: JSONDict = {"type": "button", "action_id": action_id, "block_id": button[0], "value": value}
+        return action
     found = _find_element(blocks, action_id)
     if found is None:
         raise LookupError(f"no element {action_id!r} in {where}")
@@ -71,7 +79,7 @@ def element_action(blocks: Any, action_id: str, value: str | None = None, *, whe
     if value is None:
         if kind != "button":
             raise LookupError(f"no button {action_id!r} in {where}")
-        action: JSONDict = {"type": "button", "action_id": action_id, "block_id": block_id}
+        action = {"type": "button", "action_id": action_id, "block_id": block_id}
         if "value" in element:
             action["value"] = element["value"]
         return action

@@ -35,6 +35,7 @@ def test_the_scopes_cover_what_the_app_calls() -> None:
 
 def test_the_events_are_those_the_app_listens_for() -> None:
     events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
-    assert {"app_mention", "message.channels", "message.groups", "message.im", "reaction_added",
+    assert {"app_home_opened", "app_mention", "message.channels", "message.groups", "message.im", "reaction_added",
             "reaction_removed", "member_joined_channel", "user_change", "team_join"} <= events
-    assert manifest()["features"]["app_home"]["messages_tab_enabled"] is True
+    home = manifest()["features"]["app_home"]
+    assert home["messages_tab_enabled"] is True and home["home_tab_enabled"] is True

@@ -313,3 +313,22 @@ def test_a_ticket_reaction_and_an_intake_channel_make_tasks(sandbox: tuple[Works
     with ws.handoff.services.db.read() as session:
         task = find_task(session, team_id=TEAM, number=2)
         assert (task.requester_id, task.priority, task.card_channel_id) == ("UBEN", "urgent", "CPOOL")
+
+
+def test_the_home_tab_shows_my_tasks_and_their_next_step(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    page.goto(f"{url}?as=URITA&c=CGENERAL")
+    type_in(page, "/delegate @ana Send the 941 by tomorrow 5pm")
+    expect(page.locator(".message.ephemeral", has_text="Created")).to_be_visible()
+    be(page, "UANA")
+    page.click('#sidebar a[data-conversation="home"]')
+    home = page.locator("#home-view")
+    expect(home).to_contain_text("My tasks")
+    expect(home).to_contain_text("Send the 941")
+    home.locator('button[data-action-id="task_start"]').click()
+    # The tab is published again by the change: the task's next step is Done now.
+    expect(home.locator('button[data-action-id="task_done"]')).to_be_visible()
+    with ws.handoff.services.db.read() as session:
+        assert find_task(session, team_id=TEAM, number=1).status is TaskStatus.IN_PROGRESS
+    home.locator('button[data-action-id="home_new_task"]').click()
+    expect(page.locator(".modal")).to_contain_text("New task")
