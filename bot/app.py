@@ -19,6 +19,8 @@ from bot.settings import Settings
 from bot.slack_http import KeepAliveWebClient
 from handlers import register_all
 from models.db import Database, RequestWriters
+from models.notify import Rules
+from models.people import get_person
 from models.worktime import parse_work_hours, to_dict
 from scheduler.config import JobConfig
 from scheduler.runner import SchedulerRunner
@@ -58,6 +60,17 @@ class Handoff:
         self.scheduler.stop()
         self.services.delivery.stop()
         self.services.db.dispose()
+
+
+def rules_for(services: Services, team_id: str, user_id: str, now: datetime) -> Rules:
+    """A person's notification choices as stored now (read afresh: another process may have changed them)."""
+    with services.db.read() as session:
+        person = get_person(session, team_id=team_id, user_id=user_id)
+    if person is None:
+        return Rules()
+    week = services.config.week(person)
+    quiet = person.quiet and not week.is_working_time(now)
+    return Rules(mode=person.notify, quiet_until=week.next_start(now) if quiet else None)
 
 
 def job_config(settings: Settings) -> JobConfig:
@@ -108,6 +121,7 @@ def create_app(
         config=job_config(settings),
     )
     services.delivery.home_view = lambda team_id, user_id: home.view_for(services, team_id, user_id)
+    services.delivery.rules = lambda team_id, user_id, now: rules_for(services, team_id, user_id, now)
     app = App(
         signing_secret=settings.signing_secret or None,
         client=client,

@@ -18,12 +18,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import render
 from models import outbox
 from models.db import Database, Unavailable
 from models.notices import shown_of
+from models.notify import Rules, comment_wanted, dm_wanted, notice_wanted
 from models.sql import get_plain, get_plain_many, set_plain
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
@@ -324,6 +325,8 @@ class Delivery:
         self._url_lock = threading.Lock()
         # Builds one person's Home tab, (team_id, user_id) -> view; set by the app factory (bot/home.py).
         self.home_view: Callable[[str, str], dict[str, Any]] | None = None
+        # A person's notification choices as they stand, (team_id, user_id, now) -> Rules; set likewise.
+        self.rules: Callable[[str, str, datetime], Rules] | None = None
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -545,6 +548,7 @@ class Delivery:
             "thread.note": self._thread_note,
             "source.note": self._source_note,
             "home.publish": self._home_publish,
+            "comments": self._comments,
             "dm": self._dm,
             "confirm": self._confirm,
             "ephemeral": self._ephemeral,
@@ -719,6 +723,26 @@ class Delivery:
                 log.warning("card of %s not refreshed after its thread line: %s", task.ref, refused)
         return posted
 
+    def _comments(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
+        """One DM with the comments others left in a task's thread over a few minutes."""
+        task = self._task(row)
+        user = str(row.payload["user"])
+        start, end = (datetime.fromisoformat(str(row.payload[k])) for k in ("from", "to"))
+        with self.db.read() as session:
+            comments = list(session.exec(
+                select(TaskEvent).where(
+                    TaskEvent.task_id == task.id, TaskEvent.kind == "comment", TaskEvent.actor_id != user,
+                    col(TaskEvent.at) >= start, col(TaskEvent.at) < end,
+                ).order_by(col(TaskEvent.id))
+            ))
+        if not comments:
+            return {"skipped": "no comments"}
+        rules = self._rules_of(row, user)
+        if not comment_wanted(rules, [str(c.detail.get("text") or "") for c in comments], recipient=user, task=task):
+            return {"skipped": f"notify {rules.mode}"}
+        text, blocks = render.comments_dm(task, comments)
+        return self._post(row, channel=user, text=text, blocks=blocks)
+
     def _home_publish(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         """Publish one person's Home tab as it stands now; older queued refreshes are then covered."""
         if self.home_view is None:
@@ -788,8 +812,18 @@ class Delivery:
             if card is not None and not self._card_blocked(card):
                 raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
         event = self._event(int(row.payload["event_id"]), lease)
+        rules = self._rules_of(row, row.payload["user"])
+        if not dm_wanted(rules, event.kind, event.detail, recipient=row.payload["user"], task=task):
+            return {"skipped": f"notify {rules.mode}", _TASK_FIELDS: fields}
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
         return {**self._post(row, channel=row.payload["user"], text=text, blocks=blocks), _TASK_FIELDS: fields}
+
+    def _rules_of(self, row: Outbox, user: str) -> Rules:
+        """The recipient's choices; waits (not an attempt) while it is their quiet hours."""
+        rules = self.rules(row.team_id, user, self.clock()) if self.rules is not None else Rules()
+        if rules.quiet_until is not None:
+            raise _Wait(rules.quiet_until)
+        return rules
 
     def _confirm(self, row: Outbox, lease: _Lease) -> dict[str, Any]:
         # Only rows queued by versions before the command's own answer became the confirmation.
@@ -991,6 +1025,8 @@ class Delivery:
     def _notices(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         # The items name their tasks; what the DM shows of each is read now, in one query (items queued
         # by earlier versions carry it already).
+        if not notice_wanted(self._rules_of(row, row.payload["user"])):
+            return {"skipped": "notify summary"}
         items: list[dict[str, Any]] = row.payload["items"]
         wanted = sorted({item["task_id"] for item in items if "ref" not in item})
         with self.db.read() as session:

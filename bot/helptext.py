@@ -43,6 +43,8 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks recurring` — list recurring tasks · `/tasks recurring pause|resume|stop R-3`
 • `/tasks digest here at 9:00` — a daily digest in this channel on working days · `/tasks digest off` (managers)
 • `/tasks hours 8:00-16:00 mon-fri` — your working hours · `/tasks morning on` — a DM with your day's queue
+• `/tasks notify all|needed|summary` — which DMs you get · `/tasks quiet on|off` — DMs wait for your hours
+• `/tasks mute T-42` · `/tasks unmute T-42` — as requester, hear nothing more of one task
 *Roles*
 • `/tasks managers` — who the admins and managers are, and the history · `/tasks managers add|remove @mia` (admins)
 • `/tasks source-replies on|off` — whether a message made into a task hears, in its thread, of it (managers)

@@ -49,6 +49,8 @@ class HomeData:
     pages: dict[str, int]
     morning_queue: bool
     is_manager: bool
+    notify: str = "all"
+    quiet: bool = False
     team: DigestCounts | None = None
     pool: TaskPage | None = None
     managers_note: str = ""
@@ -67,9 +69,11 @@ def read_home(services: Services, team_id: str, user_id: str) -> HomeData:
     with services.db.read() as session:
         # Read here, not from the directory's cached copy: a page turned a moment ago must show.
         stored = session.exec(
-            select(Person.home_pages).where(Person.team_id == team_id, Person.user_id == user_id)
+            select(Person.home_pages, Person.morning_queue, Person.notify, Person.quiet)
+            .where(Person.team_id == team_id, Person.user_id == user_id)
         ).first()
-        pages = {k: max(1, v) for k, v in (stored or {}).items() if k in PAGES and isinstance(v, int)}
+        saved, morning, notify, quiet = stored if stored is not None else ({}, False, "all", False)
+        pages = {k: max(1, v) for k, v in (saved or {}).items() if k in PAGES and isinstance(v, int)}
         mine = my_open_tasks(session, team_id=team_id, user_id=user_id)
         size = PAGES["delegated"]
         page = pages.get("delegated", 1)
@@ -91,7 +95,8 @@ def read_home(services: Services, team_id: str, user_id: str) -> HomeData:
             groups["upcoming"].append(task)
     return HomeData(
         user_id=user_id, now=now, zone=zone, week=week, mine=mine, delegated=delegated, pages=pages,
-        morning_queue=person.morning_queue, is_manager=actor.is_manager, team=team, pool=pool, groups=groups,
+        morning_queue=bool(morning), notify=str(notify), quiet=bool(quiet), is_manager=actor.is_manager,
+        team=team, pool=pool, groups=groups,
     )
 
 
@@ -214,8 +219,24 @@ def _settings(data: HomeData) -> list[View]:
         _section(hours, _button("Change…", "home_hours", "hours")),
         _section(morning, _button("Turn off" if data.morning_queue else "Turn on", "home_morning",
                                   "off" if data.morning_queue else "on")),
+        _section("🔔 *DMs I get*", {
+            "type": "static_select", "action_id": "home_notify",
+            "options": [_option(label, value) for value, label in _NOTIFY_LABELS.items()],
+            "initial_option": _option(_NOTIFY_LABELS.get(data.notify, _NOTIFY_LABELS["all"]), data.notify),
+        }),
+        _section("🌙 *Quiet hours:* " + (
+            "on: DMs outside your working hours wait for the next working day." if data.quiet
+            else "off: DMs come at any hour (Slack's own notification schedule still applies)."
+        ), _button("Turn off" if data.quiet else "Turn on", "home_quiet", "off" if data.quiet else "on")),
         _context("Reminders and your morning queue follow your working hours."),
     ]
+
+
+_NOTIFY_LABELS = {"all": "Everything", "needed": "Only what needs me", "summary": "A daily summary only"}
+
+
+def _option(label: str, value: str) -> View:
+    return {"text": {"type": "plain_text", "text": label}, "value": value}
 
 
 def home_view(data: HomeData) -> View:

@@ -272,11 +272,24 @@ def thread_line(event: TaskEvent) -> str:
             return f"💤 {who} snoozed reminders until {format_when(datetime.fromisoformat(event.detail['until']))}"
         case "overdue":
             return "⏰ This is now overdue."
+        case "comment":
+            return f"💬 {who}: {escape(clip(str(event.detail.get('text') or ''), 500))}"
         case "nudged":
             helpers = " ".join(f"<@{u}>" for u in event.detail.get("assistants") or [])
             ask = f"{helpers}, can one of you take it? " if helpers else ""
             return f"👋 Still unclaimed. {ask}React ✋ to claim."
     return f"{who}: {event.kind}"
+
+
+def comments_dm(task: Task, comments: Sequence[TaskEvent]) -> tuple[str, Blocks]:
+    """One DM for the comments left in a task's thread over a few minutes."""
+    n = len(comments)
+    head = f"💬 {n} new comment{'s' if n != 1 else ''} on {_link(task)} *{escape(task.title)}*"
+    quoted = [f"> <@{c.actor_id}>: {escape(clip(str(c.detail.get('text') or ''), 300))}" for c in comments[-10:]]
+    if n > 10:
+        quoted.insert(0, f"_…and {n - 10} earlier; the card's thread has them all._")
+    text = "\n".join([head, *quoted])
+    return head, [_section(text)]
 
 
 def dm_carries_card(event: TaskEvent, recipient: str) -> bool:

@@ -20,6 +20,7 @@ from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.intake import set_intake
 from models.localtime import local_instant
+from models.notify import mute_task, set_notify, set_quiet
 from models.parsing import parse_mention, parse_when
 from models.people import zone_of
 from models.queries import active_tasks, recent_history
@@ -301,6 +302,62 @@ def _source_replies(services: Services, command: SlashCommand, args: list[str]) 
     return "🔕 I'll no longer reply in the threads of messages made into tasks; their cards still link to them."
 
 
+_NOTIFY_WORDS = {
+    "all": "🔔 You'll get every DM about your tasks.",
+    "needed": "🔔 You'll get only what needs you: work given to you, due dates moved, blocks to clear, reminders, "
+              "overdue notices and comments that mention you.",
+    "summary": "🔕 No more DMs one by one: each working morning, one DM with your day.",
+}
+
+
+def _notify(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
+    person = services.directory.person(team_id, user_id)
+    if not args:
+        quiet = "wait for your working hours" if person.quiet else "come at any hour"
+        return (f"🔔 Your DMs: *{person.notify}*; they {quiet}. Say `/tasks notify all`, `needed` or `summary`, "
+                "and `/tasks quiet on|off`.")
+    with services.db.transaction() as session:
+        set_notify(session, team_id=team_id, user_id=user_id, mode=args[0].lower())
+    services.directory.forget(team_id, user_id)
+    return _NOTIFY_WORDS[args[0].lower()]
+
+
+def _quiet(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
+    choice = args[0].lower() if args else ""
+    if choice not in {"on", "off"}:
+        raise BadInput("Say `/tasks quiet on` (DMs wait for your working hours) or `/tasks quiet off`.", "")
+    services.directory.person(team_id, user_id)
+    with services.db.transaction() as session:
+        set_quiet(session, team_id=team_id, user_id=user_id, on=choice == "on")
+    services.directory.forget(team_id, user_id)
+    if choice == "on":
+        return "🌙 DMs that come outside your working hours wait for the start of your next working day."
+    return "DMs come at any hour now."
+
+
+def _mute(services: Services, command: SlashCommand, args: list[str], *, muted: bool) -> str:
+    verb = "mute" if muted else "unmute"
+    number = task_number(args[0]) if args else None
+    if number is None or len(args) > 1:
+        raise BadInput(f"Which task? Say `/tasks {verb} T-42`.", "")
+    actor = services.actor(command.user_id, command.team_id)
+    with services.db.transaction() as session:
+        task = mute_task(session, team_id=command.team_id, number=number, actor=actor, muted=muted)
+    if muted:
+        return f"🔕 You'll hear nothing more of {task.ref} (`/tasks unmute {task.ref}` to hear of it again)."
+    return f"🔔 You'll hear of {task.ref} again."
+
+
+def _mute_on(services: Services, command: SlashCommand, args: list[str]) -> str:
+    return _mute(services, command, args, muted=True)
+
+
+def _mute_off(services: Services, command: SlashCommand, args: list[str]) -> str:
+    return _mute(services, command, args, muted=False)
+
+
 def _intake(services: Services, command: SlashCommand, args: list[str]) -> str:
     team_id, channel = command.team_id, command.channel_id
     choice = args[0].lower() if args else ""
@@ -325,5 +382,6 @@ def _intake(services: Services, command: SlashCommand, args: list[str]) -> str:
 
 _SETTINGS = {
     "recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning, "managers": _managers,
-    "source-replies": _source_replies, "intake": _intake,
+    "source-replies": _source_replies, "intake": _intake, "notify": _notify, "quiet": _quiet,
+    "mute": _mute_on, "unmute": _mute_off,
 }

@@ -17,6 +17,7 @@ from handlers.payloads import BlockAction, HomeOpened, ViewSubmission, current
 from handlers.shortcuts import open_creation
 from models import outbox
 from models.errors import BadInput, DomainError
+from models.notify import set_notify, set_quiet
 from models.people import zone_of
 from models.schedule import set_hours, set_morning_queue
 from models.tables import Person
@@ -70,6 +71,30 @@ def register(app: App, services: Services) -> None:
         services.directory.person(click.team_id, click.user_id)
         with services.db.transaction() as session:
             set_morning_queue(session=session, team_id=click.team_id, user_id=click.user_id, on=click.value == "on")
+        services.directory.forget(click.team_id, click.user_id)
+        _refresh(services, click.team_id, click.user_id)
+
+    @app.action("home_notify")
+    def notify(ack: Ack, context: BoltContext) -> None:
+        click = current(context, BlockAction)
+        ack()
+        services.directory.person(click.team_id, click.user_id)
+        try:
+            with services.db.transaction() as session:
+                set_notify(session, team_id=click.team_id, user_id=click.user_id, mode=click.value)
+        except DomainError as error:
+            services.tell(team_id=click.team_id, user_id=click.user_id, channel_id=None, text=explain(error))
+            return
+        services.directory.forget(click.team_id, click.user_id)
+        _refresh(services, click.team_id, click.user_id)
+
+    @app.action("home_quiet")
+    def quiet(ack: Ack, context: BoltContext) -> None:
+        click = current(context, BlockAction)
+        ack()
+        services.directory.person(click.team_id, click.user_id)
+        with services.db.transaction() as session:
+            set_quiet(session, team_id=click.team_id, user_id=click.user_id, on=click.value == "on")
         services.directory.forget(click.team_id, click.user_id)
         _refresh(services, click.team_id, click.user_id)
 

@@ -20,7 +20,7 @@ from models.intake import is_intake
 from models.notices import claim_once
 from models.parsing import MAX_TITLE_CHARS, parse_delegation, parse_mention
 from models.people import zone_of
-from models.tasks import MAX_DETAILS_CHARS, NewTask, SourceMessage, task_number
+from models.tasks import MAX_DETAILS_CHARS, NewTask, SourceMessage, add_comment, task_by_thread, task_number
 
 __all__ = ["register", "task_from_message"]
 
@@ -48,13 +48,17 @@ def register(app: App, services: Services) -> None:
         message = current(context, MessagePosted)
         if message.user_id is None or message.bot_id or message.user_id == context.bot_user_id:
             return  # a bot's message, the bot's own included
-        if message.subtype not in (None, "file_share"):
-            return  # edits, deletions, joins, broadcasts
+        if message.subtype not in (None, "file_share", "thread_broadcast"):
+            return  # edits, deletions, joins
         if message.channel_type == "im":
-            _in_dm(services, message)
+            if message.subtype != "thread_broadcast":
+                _in_dm(services, message)
             return
-        if message.thread_ts is not None or f"<@{context.bot_user_id}" in message.text:
-            return  # replies are not requests; a mention of the bot is its app_mention's
+        if message.in_thread:
+            _comment(services, message)  # a reply in a card's thread is a comment on its task
+            return
+        if message.subtype == "thread_broadcast" or f"<@{context.bot_user_id}" in message.text:
+            return  # a broadcast reply is no request; a mention of the bot is its app_mention's
         if message.subtype == "file_share" and not message.text.strip():
             return  # a file with no words: nothing to make a task of
         with services.db.read() as session:
@@ -166,6 +170,25 @@ def _first(services: Services, team_id: str, key: str) -> bool:
     """Record that this message was answered; False when it already was (Slack delivering it again)."""
     with services.db.transaction() as session:
         return claim_once(session, team_id=team_id, key=key, now=services.clock())
+
+
+def _comment(services: Services, message: MessagePosted) -> None:
+    """A reply in a card's thread: a comment in the task's history, told to whoever it concerns (once)."""
+    user_id, thread = message.user_id, message.thread_ts
+    assert user_id is not None and thread is not None
+    if not message.text.strip() and not message.has_files:
+        return
+    now = services.clock()
+    with services.db.transaction() as session:
+        task = task_by_thread(session, team_id=message.team_id, channel_id=message.channel_id, thread_ts=thread,
+                              ts=message.ts)
+        if task is None:
+            return  # a thread that is no card's
+        if not claim_once(session, team_id=message.team_id, key=f"comment:{message.channel_id}:{message.ts}", now=now):
+            return
+        text = message.text if message.text.strip() else "(shared a file)"
+        add_comment(session, task=task, author_id=user_id, text=unescape(text), ts=message.ts, now=now)
+    services.delivery.kick()
 
 
 def _from_intake(services: Services, message: MessagePosted) -> None:

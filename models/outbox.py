@@ -83,9 +83,14 @@ def enqueue(
     now: datetime,
     payload: dict[str, Any] | None = None,
     task_id: int | None = None,
+    at: datetime | None = None,
 ) -> bool:
-    """Add a delivery unless one with the same key exists (then nothing happens); return True if added."""
-    return insert_ignore(session, Outbox, _row(team_id, Pending(key, kind, payload or {}, task_id), now))
+    """Add a delivery (due at `at`, else now) unless one with the same key exists (then nothing happens);
+    return True if added."""
+    row = _row(team_id, Pending(key, kind, payload or {}, task_id), now)
+    if at is not None:
+        row["next_attempt_at"] = at
+    return insert_ignore(session, Outbox, row)
 
 
 def lease_due(

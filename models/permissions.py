@@ -61,6 +61,8 @@ class Deed(StrEnum):
     REMOVE_MANAGER = "remove_manager"
     SET_SOURCE_REPLIES = "set_source_replies"
     SET_INTAKE = "set_intake"
+    # The requester muting what they hear of their own task.
+    MUTE = "mute"
     # Personal: anyone, for themselves or for what they delegate. Listed so the table is complete.
     DELEGATE = "delegate"
     CREATE_RECURRING = "create_recurring"
@@ -92,6 +94,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
     Deed.REMOVE_MANAGER: frozenset({_AD}),
     Deed.SET_SOURCE_REPLIES: frozenset({_M}),
     Deed.SET_INTAKE: frozenset({_M}),
+    Deed.MUTE: frozenset({_R}),
     Deed.DELEGATE: frozenset({_A}),
     Deed.CREATE_RECURRING: frozenset({_A}),
     Deed.SET_OWN_HOURS: frozenset({_A}),
@@ -106,6 +109,7 @@ _VERBS = {
     Deed.CHANGE_RECURRING: "change", Deed.SET_DIGEST: "set up", Deed.STOP_DIGEST: "turn off",
     Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove", Deed.SET_SOURCE_REPLIES: "change",
     Deed.SET_INTAKE: "change",
+    Deed.MUTE: "mute",
 }
 
 

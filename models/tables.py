@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Enum, Index, UniqueConstraint, text
+from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
@@ -75,6 +76,11 @@ class Person(SQLModel, table=True):
     # When they last opened Handoff's Home tab (None: never, so nothing keeps it fresh), and its pages.
     home_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     home_pages: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Which DMs they get: "all", "needed" (what needs them) or "summary" (the morning DM only); and
+    # whether DMs wait for their working hours (quiet hours: outside them). Off until they turn it on:
+    # Slack's own notification schedule already keeps most people's nights quiet.
+    notify: str = Field(default="all", max_length=16, sa_column_kwargs={"server_default": "all"})
+    quiet: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     # Refreshed from Slack with the name: the person is a workspace owner or admin there.
     slack_admin: bool = Field(default=False)
 
@@ -134,6 +140,7 @@ class Task(TaskBase, table=True):
         # Also serves (team_id, status) lookups; completed_at for "done since" reads.
         Index("ix_task_team_status_completed", "team_id", "status", "completed_at"),
         Index("ix_task_source", "source_channel_id", "source_ts"),
+        Index("ix_task_card_thread", "card_channel_id", "card_thread_ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -162,6 +169,8 @@ class Task(TaskBase, table=True):
     source_thread_ts: str | None = Field(default=None, max_length=32)
     source_author_id: str | None = Field(default=None, max_length=32)
     source_url: str | None = Field(default=None, max_length=500)
+    # The requester asked to hear nothing more of this task.
+    requester_muted: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
     @property
     def ref(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, update
@@ -19,7 +19,7 @@ from models.enums import Priority, TaskStatus
 from models.errors import BadDueDate, BadInput, TaskNotFound
 from models.lifecycle import Action, check_claim, check_transition, next_status
 from models.notices import place_next_notice
-from models.outbox import Pending, enqueue_all
+from models.outbox import Pending, enqueue, enqueue_all
 from models.parsing import MAX_TITLE_CHARS, parse_task_ref, read_task_ref
 from models.people import Actor
 from models.permissions import Deed, allowed, require, require_on_task
@@ -34,6 +34,9 @@ __all__ = [
     "MAX_TITLE_CHARS",
     "NewTask",
     "SourceMessage",
+    "COMMENT_BATCH",
+    "MAX_COMMENT_CHARS",
+    "add_comment",
     "block_task",
     "cancel_task",
     "card_in_source_thread",
@@ -53,6 +56,7 @@ __all__ = [
     "reassign_task",
     "start_task",
     "task_by_card",
+    "task_by_thread",
     "task_number",
     "unblock_task",
 ]
@@ -276,6 +280,48 @@ def task_by_card(session: Session, *, team_id: str, channel_id: str, ts: str) ->
     return session.exec(
         select(Task).where(Task.team_id == team_id, Task.card_channel_id == channel_id, Task.card_ts == ts)
     ).first()
+
+
+def task_by_thread(session: Session, *, team_id: str, channel_id: str, thread_ts: str, ts: str) -> Task | None:
+    """The task whose card's thread the message at `ts` (a reply in `thread_ts`) is in: a top-level card's
+    own thread, or the thread a card was posted into (the latest card there before the reply)."""
+    own = task_by_card(session, team_id=team_id, channel_id=channel_id, ts=thread_ts)
+    if own is not None:
+        return own
+    return session.exec(
+        select(Task)
+        .where(Task.team_id == team_id, Task.card_channel_id == channel_id, Task.card_thread_ts == thread_ts)
+        .where(col(Task.card_ts) < ts)
+        .order_by(col(Task.card_ts).desc())
+        .limit(1)
+    ).first()
+
+
+# Comments in a card's thread reach the assignee and requester in one DM per this many minutes.
+COMMENT_BATCH = timedelta(minutes=5)
+MAX_COMMENT_CHARS = 2000
+
+
+def add_comment(session: Session, *, task: Task, author_id: str, text: str, ts: str, now: datetime) -> TaskEvent:
+    """Record a reply in the card's thread as a comment in the task's history.
+
+    It counts as activity (`updated_at`), leaves the card as it is (nothing on it changes) and queues,
+    for the assignee and the requester who didn't write it, one DM for all comments of the same few minutes.
+    """
+    shown = text.strip()
+    if len(shown) > MAX_COMMENT_CHARS:
+        shown = shown[: MAX_COMMENT_CHARS - 1] + "…"
+    event = _event(session, task, author_id, "comment", {"text": shown, "ts": ts}, now)
+    session.execute(update(Task).where(col(Task.id) == task.id).values(updated_at=now))
+    start = datetime.fromtimestamp(now.timestamp() // COMMENT_BATCH.total_seconds() * COMMENT_BATCH.total_seconds(),
+                                   tz=now.tzinfo)
+    end = start + COMMENT_BATCH
+    for user in dict.fromkeys(u for u in (task.assignee_id, task.requester_id) if u and u != author_id):
+        enqueue(
+            session, team_id=task.team_id, key=f"comments:{task.id}:{user}:{int(start.timestamp())}", kind="comments",
+            task_id=task.id, payload={"user": user, "from": start.isoformat(), "to": end.isoformat()}, now=now, at=end,
+        )
+    return event
 
 
 def card_on_its_way(session: Session, *, team_id: str, channel_id: str) -> bool:

@@ -20,8 +20,8 @@ from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_, update
 from sqlalchemy import select as columns_of
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from models.db import Database
@@ -605,7 +605,10 @@ def run_morning(db: Database, now: datetime, config: JobConfig) -> JobReport:
     """At the start of their working day, DM each opted-in person what is theirs today (one failing person
     is logged and skipped)."""
     with db.read() as session:
-        opted = session.exec(select(Person).where(col(Person.morning_queue).is_(True))).all()
+        # Those who chose the daily summary over DMs get the morning DM whether or not they turned it on.
+        opted = session.exec(
+            select(Person).where(or_(col(Person.morning_queue).is_(True), col(Person.notify) == "summary"))
+        ).all()
     report = JobReport()
     for person in opted:
         try:

@@ -1,4 +1,4 @@
-"""tasks made from messages: details (of recurring tasks too), the source message (place, author, link), a card's thread; workspace.source_replies; intakechannel; person.home_*
+"""tasks made from messages: details (of recurring tasks too), the source message (place, author, link), a card's thread; workspace.source_replies; intakechannel; person.home_*, notify, quiet; task.requester_muted
 
 Revision ID: 0011
 Revises: 0010
@@ -9,7 +9,8 @@ channel) keeps where that message is, who wrote it and its link, shown on the ca
 tasks made from one message (a second 🎫 on it makes none). `workspace.source_replies` says whether the
 source message's thread hears when its task is made and done. A card posted as a reply in a thread
 (a mention there) keeps that thread, where its history lines go. An intake channel's every new message
-becomes a task. A person's Home tab is kept fresh once they have opened it.
+becomes a task. A person's Home tab is kept fresh once they have opened it. People choose which DMs they get and
+whether DMs wait for their working hours; a requester can mute one task.
 """
 from collections.abc import Sequence
 
@@ -36,11 +37,15 @@ def upgrade() -> None:
     op.add_column('task', sa.Column('source_author_id', _TEXT(length=32), nullable=True))
     op.add_column('task', sa.Column('source_url', _TEXT(length=500), nullable=True))
     op.add_column('task', sa.Column('card_thread_ts', _TEXT(length=32), nullable=True))
+    op.create_index('ix_task_card_thread', 'task', ['card_channel_id', 'card_thread_ts'], unique=False)
     op.create_index('ix_task_source', 'task', ['source_channel_id', 'source_ts'], unique=False)
     op.add_column('workspace', sa.Column('source_replies', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.add_column('recurringtask', sa.Column('details', _TEXT(length=3000), nullable=True))
     op.add_column('person', sa.Column('home_opened_at', models.types.UTCDateTime(timezone=True), nullable=True))
     op.add_column('person', sa.Column('home_pages', sa.JSON(), server_default='{}', nullable=False))
+    op.add_column('person', sa.Column('notify', _TEXT(length=16), server_default='all', nullable=False))
+    op.add_column('person', sa.Column('quiet', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('task', sa.Column('requester_muted', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('intakechannel',
     sa.Column('team_id', _TEXT(length=32), nullable=False),
     sa.Column('channel_id', _TEXT(length=32), nullable=False),
@@ -53,8 +58,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('intakechannel')
     op.drop_index('ix_task_source', table_name='task')
+    op.drop_index('ix_task_card_thread', table_name='task')
     sqlite = op.get_bind().dialect.name == 'sqlite'
-    for table, name in (('person', 'home_pages'), ('person', 'home_opened_at'), ('recurringtask', 'details'), ('workspace', 'source_replies'), ('task', 'card_thread_ts'), ('task', 'source_url'), ('task', 'source_author_id'),
+    for table, name in (('task', 'requester_muted'), ('person', 'quiet'), ('person', 'notify'), ('person', 'home_pages'), ('person', 'home_opened_at'), ('recurringtask', 'details'), ('workspace', 'source_replies'), ('task', 'card_thread_ts'), ('task', 'source_url'), ('task', 'source_author_id'),
                         ('task', 'source_thread_ts'), ('task', 'source_ts'), ('task', 'source_channel_id'),
                         ('task', 'details')):
         if sqlite:

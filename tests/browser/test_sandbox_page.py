@@ -332,3 +332,20 @@ def test_the_home_tab_shows_my_tasks_and_their_next_step(sandbox: tuple[Workspac
         assert find_task(session, team_id=TEAM, number=1).status is TaskStatus.IN_PROGRESS
     home.locator('button[data-action-id="home_new_task"]').click()
     expect(page.locator(".modal")).to_contain_text("New task")
+
+
+def test_replies_in_a_cards_thread_are_comments_its_people_hear_of(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    page.goto(f"{url}?as=URITA&c=CGENERAL")
+    type_in(page, "/delegate @ana Send the W-9 to Acme")
+    card = page.locator(".message:not(.ephemeral)", has_text="Send the W-9 to Acme").filter(has_text="Requester")
+    expect(card).to_be_visible()
+    be(page, "UBEN")
+    card.hover()
+    card.locator(".reply-in-thread").click()
+    type_in(page, "Is this the Boston Acme?", composer="#thread-composer")
+    expect(page.locator("#thread-messages")).to_contain_text("Is this the Boston Acme?")
+    page.click('[data-advance="10m"]')
+    be(page, "UANA")
+    open_conversation(page, ws.slack.dm_id("UANA"))
+    expect(page.locator(".message", has_text="1 new comment on")).to_contain_text("Is this the Boston Acme?")

@@ -119,6 +119,13 @@ def test_settings_on_the_home_tab(bot: Bot) -> None:
     click(bot, ANA, "home_morning", "on")
     assert "Morning queue:* on" in text_of(home_of(bot, ANA))
 
+    click(bot, ANA, "home_notify", "needed")
+    click(bot, ANA, "home_quiet", "on")
+    text = text_of(home_of(bot, ANA))
+    assert "Quiet hours:* on" in text
+    notify = next(b for b in home_of(bot, ANA)["blocks"] if b.get("accessory", {}).get("action_id") == "home_notify")
+    assert notify["accessory"]["initial_option"]["value"] == "needed"
+
     click(bot, ANA, "home_hours")
     [modal] = [v for v in bot.slack.open_views if v["callback_id"] == "home_hours_modal"]
     wrong = bot.client.view_submission(ANA, modal, {"hours": {"value": "whenever"}})
