@@ -38,6 +38,7 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks block T-42 waiting for the bank statement` · `/tasks unblock T-42` · `/tasks release T-42`
 • `/tasks reopen T-42` · `/tasks cancel T-42 [reason]` (requester or manager)
 • `/tasks assign T-42 @ben` (requester or manager) · `/tasks due T-42 Monday 10am` (or `none`)
+• `/tasks edit T-42` — change its title, details, due date, priority and tags (requester or manager)
 *Reminders and digests*
 • `/tasks snooze T-42 2h` or `/tasks snooze T-42 until tomorrow 9am` — hold reminders; the due date stays
 • `/tasks recurring` — list recurring tasks · `/tasks recurring pause|resume|stop R-3`
@@ -51,4 +52,4 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks intake here` — every new message in this channel becomes a task · `/tasks intake off` (managers)
 *From messages*: ⋯ → *Delegate this message*; `@Handoff @ana …` in a channel or thread; 🎫 on any message
 *On the card*: ✋ claims an unclaimed task (remove it to give it back before you start), 👀 starts it, \
-✅ finishes it; the buttons and the ⋯ menu do the rest."""
+✅ finishes it; the buttons and the ⋯ menu do the rest, and 🔎 *Details* shows it all, comments too."""

@@ -179,7 +179,10 @@ def _delegated(data: HomeData) -> list[View]:
     page = data.delegated
     if not page.tasks:
         return [*blocks, _section("Nothing you asked for is open. Use *New task* above, or `/delegate`.")]
-    blocks += [_section(render.task_line(task, data.now)) for task in page.tasks]
+    blocks += [
+        _section(render.task_line(task, data.now), _button("🔎 Details", "task_details", str(task.number)))
+        for task in page.tasks
+    ]
     return blocks + _pager("delegated", data.pages.get("delegated", 1), page.total, PAGES["delegated"])
 
 

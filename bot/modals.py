@@ -18,12 +18,12 @@ from models.parsing import MAX_TITLE_CHARS
 from models.tables import Task
 from models.tasks import MAX_DETAILS_CHARS, MAX_TAGS
 
-__all__ = ["CREATION_FIELDS", "MODAL_VERBS", "Draft", "creation_modal", "modal_for"]
+__all__ = ["CREATION_FIELDS", "MODAL_VERBS", "Draft", "creation_modal", "detail_modal", "edit_modal", "modal_for"]
 
 View = dict[str, Any]
 
 # The overflow entries that open a modal, and the callback id of each.
-MODAL_VERBS = {"block", "reassign", "due", "cancel", "done_note", "snooze"}
+MODAL_VERBS = {"block", "reassign", "due", "cancel", "done_note", "snooze", "edit"}
 
 
 def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str = "") -> View:
@@ -124,36 +124,14 @@ class Draft:
     already: tuple[Task, ...] = field(default=())  # tasks already made from that message
 
 
-def creation_modal(draft: Draft, zone: ZoneInfo) -> View:
-    """The "New task" modal, prefilled from `draft`; dates are shown, and read back, in `zone`."""
-    meta: dict[str, Any] = {"channel": draft.channel_id}
-    if draft.source:
-        meta["source"] = draft.source
-    blocks: list[View] = []
-    if draft.source is not None:
-        who = f"<@{draft.author_id}>'s message" if draft.author_id else "a message"
-        blocks.append(_context(f"💬 From {who}; the task links back to it."))
-    if draft.already:
-        refs = ", ".join(f"<{t.card_url}|{t.ref}>" if t.card_url else t.ref for t in draft.already[:5])
-        blocks.append(_context(f"ℹ️ This message is already {refs}. Submitting makes another task."))
+def _task_inputs(draft: Draft, zone: ZoneInfo) -> list[View]:
+    """Title, details, due day and time, priority and tags, prefilled from `draft` (dates in `zone`)."""
     title = _text("Reconcile October invoices", max_length=MAX_TITLE_CHARS)
     if draft.title:
         title["initial_value"] = draft.title[:MAX_TITLE_CHARS]
     details = _text("Steps, links, what done looks like", multiline=True, max_length=MAX_DETAILS_CHARS)
     if draft.details:
         details["initial_value"] = draft.details[:MAX_DETAILS_CHARS]
-    assignee: View = {"type": "users_select", "placeholder": {"type": "plain_text", "text": "Anyone (the pool)"}}
-    if draft.assignee_id:
-        assignee["initial_user"] = draft.assignee_id
-    channel: View = {
-        "type": "conversations_select",
-        "placeholder": {"type": "plain_text", "text": "Where the card goes"},
-        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-    }
-    if draft.channel_id and draft.channel_id.startswith(("C", "G")):
-        channel["initial_conversation"] = draft.channel_id
-    else:
-        channel["default_to_current_conversation"] = True
     date_picker: View = {"type": "datepicker", "placeholder": {"type": "plain_text", "text": "No due date"}}
     time_picker: View = {"type": "timepicker", "placeholder": {"type": "plain_text", "text": "End of day"}}
     if draft.due_at is not None:
@@ -168,16 +146,77 @@ def creation_modal(draft: Draft, zone: ZoneInfo) -> View:
     tags = _text("#payroll #client-acme", max_length=400)
     if draft.tags:
         tags["initial_value"] = " ".join(f"#{t}" for t in draft.tags)
-    blocks += [
+    return [
         _input("title", "Task", title),
         _input("details", "Details", details, optional=True),
-        _input("assignee", "Assign to", assignee, optional=True, hint="Left empty, the task waits in the pool."),
-        _input("channel", "Post the card in", channel, optional=True),
         _input("due_date", "Due date", date_picker, optional=True),
         _input("due_time", "Due time", time_picker, optional=True,
                hint=f"In your time zone ({zone.key}). Without a time, the end of your working day."),
         _input("priority", "Priority", priority),
         _input("tags", "Tags", tags, optional=True, hint=f"Up to {MAX_TAGS}, e.g. #payroll #client-acme"),
+    ]
+
+
+def edit_modal(task: Task, zone: ZoneInfo, *, channel_id: str | None) -> View:
+    """The form that changes what a task says (its requester or a manager), as the task stands."""
+    draft = Draft(title=task.title, details=task.details or "", due_at=task.due_at, priority=task.priority,
+                  tags=tuple(task.tags))
+    return {
+        "type": "modal",
+        "callback_id": "task_edit_modal",
+        "private_metadata": json.dumps({"number": task.number, "channel": channel_id}),
+        "title": {"type": "plain_text", "text": f"Edit {task.ref}"[:24]},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "close": {"type": "plain_text", "text": "Back"},
+        "blocks": _task_inputs(draft, zone),
+    }
+
+
+def detail_modal(task: Task, blocks: list[View], buttons: list[View], *, channel_id: str | None) -> View:
+    """A task in full: what `/tasks T-42` shows (details, history with comments) and its buttons."""
+    actions: list[View] = []
+    if buttons:
+        actions.append({"type": "actions", "block_id": "task_actions", "elements": buttons})
+    return {
+        "type": "modal",
+        "callback_id": "task_detail_modal",
+        "private_metadata": json.dumps({"number": task.number, "channel": channel_id}),
+        "title": {"type": "plain_text", "text": task.ref[:24]},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [*actions, *blocks][:100],
+    }
+
+
+def creation_modal(draft: Draft, zone: ZoneInfo) -> View:
+    """The "New task" modal, prefilled from `draft`; dates are shown, and read back, in `zone`."""
+    meta: dict[str, Any] = {"channel": draft.channel_id}
+    if draft.source:
+        meta["source"] = draft.source
+    blocks: list[View] = []
+    if draft.source is not None:
+        who = f"<@{draft.author_id}>'s message" if draft.author_id else "a message"
+        blocks.append(_context(f"💬 From {who}; the task links back to it."))
+    if draft.already:
+        refs = ", ".join(f"<{t.card_url}|{t.ref}>" if t.card_url else t.ref for t in draft.already[:5])
+        blocks.append(_context(f"ℹ️ This message is already {refs}. Submitting makes another task."))
+    assignee: View = {"type": "users_select", "placeholder": {"type": "plain_text", "text": "Anyone (the pool)"}}
+    if draft.assignee_id:
+        assignee["initial_user"] = draft.assignee_id
+    channel: View = {
+        "type": "conversations_select",
+        "placeholder": {"type": "plain_text", "text": "Where the card goes"},
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if draft.channel_id and draft.channel_id.startswith(("C", "G")):
+        channel["initial_conversation"] = draft.channel_id
+    else:
+        channel["default_to_current_conversation"] = True
+    title, details, *when_and_rest = _task_inputs(draft, zone)
+    blocks += [
+        title, details,
+        _input("assignee", "Assign to", assignee, optional=True, hint="Left empty, the task waits in the pool."),
+        _input("channel", "Post the card in", channel, optional=True),
+        *when_and_rest,
         _input("repeat", "Repeat", _text("every Monday 9am, every month on the 1st", max_length=200), optional=True,
                hint="Left empty, it happens once. A repeating task takes its due time from the schedule."),
     ]

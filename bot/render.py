@@ -195,7 +195,7 @@ def _buttons(task: Task) -> Blocks:
     menu: list[tuple[str, str]] = []
     if s is TaskStatus.OPEN:
         buttons.append(_button("✋ Claim", "task_claim", task, "primary"))
-        menu = [("Assign to…", "reassign"), ("Change due date…", "due"), ("Cancel task…", "cancel")]
+        menu = [("Assign to…", "reassign"), ("Change due date…", "due"), ("Edit…", "edit"), ("Cancel task…", "cancel")]
     elif s in (TaskStatus.ASSIGNED, TaskStatus.IN_PROGRESS):
         if s is TaskStatus.ASSIGNED:
             buttons.append(_button("▶️ Start", "task_start", task, "primary"))
@@ -215,6 +215,7 @@ def _buttons(task: Task) -> Blocks:
         ]
     else:
         buttons.append(_button("🔁 Reopen", "task_reopen", task))
+    buttons.append(_button("🔎 Details", "task_details", task))
     assert len(menu) <= MENU_LIMIT, "Slack refuses an overflow menu of more than five options"
     if menu:
         buttons.append(
@@ -239,6 +240,12 @@ def _detail(event: TaskEvent, key: str) -> str:
 def _new_due(event: TaskEvent) -> str:
     to = event.detail.get("to")
     return format_when(datetime.fromisoformat(to)) if to else "none"
+
+
+def _changed(event: TaskEvent) -> str:
+    """`title and due date`: what an edit changed, in words."""
+    names = [str(n) for n in event.detail.get("changed") or []]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names) or "task"
 
 
 def thread_line(event: TaskEvent) -> str:
@@ -272,6 +279,8 @@ def thread_line(event: TaskEvent) -> str:
             return f"💤 {who} snoozed reminders until {format_when(datetime.fromisoformat(event.detail['until']))}"
         case "overdue":
             return "⏰ This is now overdue."
+        case "edited":
+            return f"✏️ {who} changed the {_changed(event)}"
         case "comment":
             return f"💬 {who}: {escape(clip(str(event.detail.get('text') or ''), 500))}"
         case "nudged":
@@ -323,6 +332,10 @@ def dm_for_event(task: Task, event: TaskEvent, recipient: str, now: datetime) ->
             text = f"👉 {who} reassigned {about} to {_who(event.detail.get('to'))}"
         case "due_changed":
             text = f"📅 {who} moved the due date of {about} to {_new_due(event)}"
+        case "edited":
+            new_due = event.detail.get("due")
+            moved = f"; it is now due {format_when(datetime.fromisoformat(str(new_due)))}" if new_due else ""
+            text = f"✏️ {who} changed the {_changed(event)} of {about}{moved}"
         case "reminder":
             due = format_when(task.due_at) if task.due_at else "soon"
             text = f"⏳ Reminder: {about} is due {due}."
@@ -409,6 +422,11 @@ def _chunked(lines: Iterable[str]) -> Blocks:
     if chunk:
         blocks.append(_section(chunk))
     return blocks
+
+
+def card_buttons(task: Task) -> Blocks:
+    """The card's buttons and ⋯ menu for `task` (the detail modal offers the same)."""
+    return _buttons(task)
 
 
 def task_detail(task: Task, recent: RecentHistory, now: datetime) -> tuple[str, Blocks]:

@@ -20,7 +20,7 @@ from models.tables import ProcessedEvent
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-__all__ = ["make_wsgi", "serve_http", "serve_socket_mode", "start_http"]
+__all__ = ["make_wsgi", "serve_http", "serve_socket_mode", "start_http", "stop_http"]
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,17 @@ def start_http(handoff: Handoff, host: str, port: int, threads: int, *, loop_tim
     return server
 
 
+def stop_http(server: Any, timeout: float = 5.0) -> None:
+    """Close a server from `start_http` and end its worker threads.
+
+    Closing only stops the listening loop: waitress's request threads are ended by its task dispatcher,
+    which `run()` shuts down only on an interrupt. Left running, each stopped server kept them (four
+    per test server, thousands over the test suite).
+    """
+    server.close()
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+
+
 class QueueWarnings:
     """Waitress's "Task queue depth is N", said at most once per `every` seconds with the deepest N.
 
@@ -225,7 +236,7 @@ def serve_http(handoff: Handoff, host: str, port: int, threads: int) -> None:
     try:
         server.run()
     finally:
-        server.close()
+        stop_http(server)
 
 
 def serve_socket_mode(handoff: Handoff, app_token: str) -> None:

@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
+from bot.modals import edit_modal
 from bot.render_roles import roles_summary
 from bot.services import Services
 from handlers.common import date_reading, delegate_text, done_words, explain, resolve_mention, step, unescape
@@ -23,6 +24,7 @@ from models.localtime import local_instant
 from models.notify import mute_task, set_notify, set_quiet
 from models.parsing import parse_mention, parse_when
 from models.people import zone_of
+from models.permissions import Deed, require_on_task
 from models.queries import active_tasks, recent_history
 from models.roles import grant_manager, revoke_manager, role_history, roles_of
 from models.schedule import (
@@ -68,9 +70,14 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=explain(error))
 
     @app.command("/tasks")
-    def tasks_command(ack: Ack, context: BoltContext) -> None:
+    def tasks_command(ack: Ack, context: BoltContext, client: WebClient) -> None:
         command = current(context, SlashCommand)
         text = command.text.strip()
+        words = text.split()
+        if words and words[0].lower() == "edit":
+            ack()  # the form is the answer
+            _open_edit(services, client, command, words[1:])
+            return
         try:
             reply = _tasks(services, command, text)
         except DomainError as error:
@@ -80,6 +87,25 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=reply)
         else:
             ack(response_type="ephemeral", text=reply[0], blocks=reply[1])
+
+
+def _open_edit(services: Services, client: WebClient, command: SlashCommand, args: list[str]) -> None:
+    """`/tasks edit T-42`: the edit form, for the requester or a manager."""
+    try:
+        number = task_number(args[0]) if len(args) == 1 else None
+        if number is None:
+            raise BadInput("Which task? Say `/tasks edit T-42`.", "")
+        if not command.trigger_id:
+            raise BadInput("Slack did not let me open a form for that.", "Try again.")
+        actor = services.actor(command.user_id, command.team_id)
+        with services.db.read() as session:
+            task = find_task(session, team_id=command.team_id, number=number)
+        require_on_task(Deed.EDIT, actor, task)
+        zone = zone_of(services.directory.person(command.team_id, command.user_id))
+        client.views_open(trigger_id=command.trigger_id, view=edit_modal(task, zone, channel_id=command.channel_id))
+    except DomainError as error:
+        services.tell(team_id=command.team_id, user_id=command.user_id, channel_id=command.channel_id,
+                      response_url=command.response_url, text=explain(error))
 
 
 def _delegate(services: Services, command: SlashCommand, text: str) -> str:

@@ -114,6 +114,7 @@ STEPS: dict[str, Callable[..., Task]] = {
     "cancel": tasks.cancel_task,
     "assign": tasks.reassign_task,
     "due": tasks.change_due,
+    "edit": tasks.edit_task,
     "snooze": schedule.snooze_task,
 }
 
@@ -128,6 +129,7 @@ DONE_WORDS = {
     "cancel": "🚫 {ref} is cancelled.",
     "assign": "👉 {ref} now belongs to <@{assignee}>.",
     "due": "📅 {ref}'s due date is updated.",
+    "edit": "✏️ {ref} is updated.",
     "snooze": "💤 Reminders for {ref} are snoozed; the due date stays as it is.",
 }
 

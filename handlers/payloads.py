@@ -95,6 +95,9 @@ class BlockAction:
     channel_id: str | None
     response_url: str | None
     trigger_id: str | None
+    # Set when the click was in a modal or the Home tab: the view and its callback id.
+    view_id: str | None = None
+    view_callback_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -418,6 +421,7 @@ def _block_action(body: Mapping[str, Any]) -> BlockAction:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         raise BadPayload("`actions` is empty")
     action = actions[0]
+    view = _dict(body, "view", optional=True)
     # A button carries `value`; a menu the chosen option's `value`.
     option = _dict(action, "selected_option", optional=True)
     value = _str(option, "value", optional=True, limit=2000) if option else _str(
@@ -431,6 +435,8 @@ def _block_action(body: Mapping[str, Any]) -> BlockAction:
         channel_id=_id(_dict(body, "channel", optional=True), "id", optional=True),
         response_url=_url(body, "response_url"),
         trigger_id=_str(body, "trigger_id", optional=True, limit=500),
+        view_id=_id(view, "id", optional=True) if view else None,
+        view_callback_id=_str(view, "callback_id", optional=True, limit=255) if view else None,
     )
 
 

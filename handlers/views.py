@@ -18,7 +18,7 @@ from models.parsing import MAX_TITLE_CHARS, Mention, check_due_range, parse_tags
 from models.people import zone_of
 from models.recurrence import Recurrence, parse_schedule
 from models.schedule import snooze_until
-from models.tasks import NewTask, SourceMessage, check_details, check_tags
+from models.tasks import NewTask, SourceMessage, TaskEdit, check_details, check_tags, find_task
 
 __all__ = ["register"]
 
@@ -61,6 +61,28 @@ def register(app: App, services: Services) -> None:
                 team_id=submission.team_id, user_id=submission.user_id,
                 channel_id=origin.channel_id or request.card_channel_id, text=answer,
             )
+
+    @app.view("task_edit_modal")
+    def on_edit(ack: Ack, context: BoltContext) -> None:
+        submission = current(context, ViewSubmission)
+        if submission.target is None:
+            raise BadPayload("task_edit_modal names no task")
+        errors: dict[str, str] = {}
+        try:
+            edit = _read_edit(services, submission, errors)
+            task = None
+            if edit is not None:
+                task = step(services, "edit", team_id=submission.team_id, number=submission.target.number,
+                            user_id=submission.user_id, edit=edit)
+        except DomainError as error:
+            errors["due_date" if isinstance(error, BadDueDate) else "title"] = explain(error)
+        if errors:
+            ack(response_action="errors", errors={k: plain(services, submission.team_id, v) for k, v in errors.items()})
+            return
+        ack()
+        assert task is not None
+        services.tell(team_id=submission.team_id, user_id=submission.user_id,
+                      channel_id=submission.target.channel_id, text=f"✏️ {task.ref} is updated.")
 
     def submit(verb: str, read: Any) -> Any:
         def on_submit(ack: Ack, context: BoltContext) -> None:
@@ -126,29 +148,87 @@ def register(app: App, services: Services) -> None:
     app.view("task_due_modal")(submit("due", read_due))
 
 
-def _read_creation(
-    services: Services, submission: ViewSubmission, origin: CreationOrigin, errors: dict[str, str]
-) -> tuple[NewTask | None, Recurrence | None, Any]:
-    """The task the creation modal asks for; what is wrong with a field goes into `errors`, by its block id."""
-    team_id, user_id = submission.team_id, submission.user_id
-    person = services.directory.person(team_id, user_id)
-    zone = zone_of(person)
+class _Form:
+    """Reads the fields the creation and edit modals share; what is wrong goes into `errors`, by block id."""
 
-    def field(block_id: str, read: Any) -> Any:
+    def __init__(self, services: Services, submission: ViewSubmission, errors: dict[str, str]) -> None:
+        self.services, self.submission, self.errors = services, submission, errors
+        self.person = services.directory.person(submission.team_id, submission.user_id)
+        self.zone = zone_of(self.person)
+
+    def field(self, block_id: str, read: Any) -> Any:
         try:
             return read()
         except DomainError as error:
-            errors[block_id] = explain(error)
+            self.errors[block_id] = explain(error)
             return None
 
-    def title() -> str:
-        text = submission.text("title").strip()
+    def title(self) -> str:
+        text = self.submission.text("title").strip()
         if not text:
             raise BadInput("Say what should be done.", "")
         if len(text) > MAX_TITLE_CHARS:
             raise BadInput(f"That is {len(text)} characters; the limit is {MAX_TITLE_CHARS}.",
                            "Put the rest in the details.")
         return text
+
+    def due(self, *, unchanged: Any = None) -> Any:
+        day = self.submission.input("due_date").get("selected_date")
+        clock = self.submission.input("due_time").get("selected_time")
+        if not day:
+            if clock:
+                raise BadDueDate("Pick a day for that time too.", "")
+            return None
+        if not isinstance(day, str) or not _DATE.fullmatch(day) or (clock and not (
+            isinstance(clock, str) and _TIME.fullmatch(clock)
+        )):
+            raise BadPayload("the due date or time is not in Slack's format")
+        at = time.fromisoformat(clock) if clock else self.services.config.week(self.person).end
+        due_at = local_instant(date.fromisoformat(day), at, self.zone)
+        if unchanged is not None and due_at == unchanged:
+            return due_at  # left as it was: a due date already past is not refused for that
+        check_due_range(due_at, f"{day} {at:%H:%M}", now=self.services.clock(), tz=self.zone)
+        return due_at
+
+    def tags(self) -> tuple[str, ...]:
+        found = parse_tags(self.submission.text("tags"))
+        check_tags(found)
+        return found
+
+    def priority(self) -> Priority:
+        value = (self.submission.input("priority").get("selected_option") or {}).get("value") or "normal"
+        if value not in {p.value for p in Priority}:
+            raise BadPayload("unknown priority")
+        return Priority(value)
+
+    def details(self) -> str | None:
+        return check_details(self.submission.text("details"))
+
+
+def _read_edit(services: Services, submission: ViewSubmission, errors: dict[str, str]) -> TaskEdit | None:
+    """The edit modal's fields as a TaskEdit; None with `errors` set when a field is wrong."""
+    assert submission.target is not None
+    form = _Form(services, submission, errors)
+    with services.db.read() as session:
+        stored = find_task(session, team_id=submission.team_id, number=submission.target.number).due_at
+    values = {
+        "title": form.field("title", form.title), "details": form.field("details", form.details),
+        "due": form.field("due_date", lambda: form.due(unchanged=stored)), "tags": form.field("tags", form.tags),
+        "priority": form.priority(),
+    }
+    if errors:
+        return None
+    return TaskEdit(title=values["title"], details=values["details"], due_at=values["due"],
+                    priority=values["priority"], tags=values["tags"])
+
+
+def _read_creation(
+    services: Services, submission: ViewSubmission, origin: CreationOrigin, errors: dict[str, str]
+) -> tuple[NewTask | None, Recurrence | None, Any]:
+    """The task the creation modal asks for; what is wrong with a field goes into `errors`, by its block id."""
+    team_id, user_id = submission.team_id, submission.user_id
+    form = _Form(services, submission, errors)
+    zone, field = form.zone, form.field
 
     def assignee() -> str | None:
         selected = submission.input("assignee").get("selected_user")
@@ -158,41 +238,14 @@ def _read_creation(
             raise BadPayload("`selected_user` is not a user id")
         return resolve_mention(services, team_id, Mention(user_id=selected, name=None))
 
-    def due() -> Any:
-        day = submission.input("due_date").get("selected_date")
-        clock = submission.input("due_time").get("selected_time")
-        if not day:
-            if clock:
-                raise BadDueDate("Pick a day for that time too.", "")
-            return None
-        if not isinstance(day, str) or not _DATE.fullmatch(day) or (clock and not (
-            isinstance(clock, str) and _TIME.fullmatch(clock)
-        )):
-            raise BadPayload("the due date or time is not in Slack's format")
-        at = time.fromisoformat(clock) if clock else services.config.week(person).end
-        due_at = local_instant(date.fromisoformat(day), at, zone)
-        check_due_range(due_at, f"{day} {at:%H:%M}", now=services.clock(), tz=zone)
-        return due_at
-
-    def tags() -> tuple[str, ...]:
-        found = parse_tags(submission.text("tags"))
-        check_tags(found)
-        return found
-
     def repeat() -> Recurrence | None:
         text = submission.text("repeat").strip()
         return parse_schedule(text) if text else None
 
-    def priority() -> Priority:
-        value = (submission.input("priority").get("selected_option") or {}).get("value") or "normal"
-        if value not in {p.value for p in Priority}:
-            raise BadPayload("unknown priority")
-        return Priority(value)
-
     values = {
-        "title": field("title", title), "details": field("details", lambda: check_details(submission.text("details"))),
-        "assignee": field("assignee", assignee), "due": field("due_date", due), "tags": field("tags", tags),
-        "rule": field("repeat", repeat), "priority": priority(),
+        "title": field("title", form.title), "details": field("details", form.details),
+        "assignee": field("assignee", assignee), "due": field("due_date", form.due), "tags": field("tags", form.tags),
+        "rule": field("repeat", repeat), "priority": form.priority(),
     }
     chosen = submission.input("channel").get("selected_conversation")
     if chosen is not None and not (isinstance(chosen, str) and chosen[:1] in {"C", "G", "D"}):

@@ -51,6 +51,7 @@ class Deed(StrEnum):
     CANCEL = "cancel"
     REASSIGN = "reassign"
     CHANGE_DUE = "change_due"
+    EDIT = "edit"
     SNOOZE = "snooze"
     # On a recurring task: pause, resume or stop it.
     CHANGE_RECURRING = "change_recurring"
@@ -86,6 +87,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
     Deed.CANCEL: _OWNERS,
     Deed.REASSIGN: _OWNERS,
     Deed.CHANGE_DUE: _OWNERS,
+    Deed.EDIT: _OWNERS,
     Deed.SNOOZE: frozenset({_AS, _M}),
     Deed.CHANGE_RECURRING: _OWNERS,
     Deed.SET_DIGEST: frozenset({_M}),
@@ -105,7 +107,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
 _VERBS = {
     Deed.CLAIM: "claim", Deed.RELEASE: "release", Deed.START: "start", Deed.BLOCK: "block",
     Deed.UNBLOCK: "unblock", Deed.DONE: "finish", Deed.REOPEN: "reopen", Deed.CANCEL: "cancel",
-    Deed.REASSIGN: "reassign", Deed.CHANGE_DUE: "change the due date of", Deed.SNOOZE: "snooze",
+    Deed.REASSIGN: "reassign", Deed.CHANGE_DUE: "change the due date of", Deed.EDIT: "edit", Deed.SNOOZE: "snooze",
     Deed.CHANGE_RECURRING: "change", Deed.SET_DIGEST: "set up", Deed.STOP_DIGEST: "turn off",
     Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove", Deed.SET_SOURCE_REPLIES: "change",
     Deed.SET_INTAKE: "change",

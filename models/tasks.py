@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import bindparam, delete, insert, or_, update
 from sqlmodel import Session, col, select
 
 from models.db import apart
@@ -47,7 +47,9 @@ __all__ = [
     "claim_task",
     "commit_change",
     "complete_task",
+    "TaskEdit",
     "create_task",
+    "edit_task",
     "find_task",
     "release_task",
     "set_source_replies",
@@ -458,6 +460,56 @@ def change_due(
         "to": due_at.isoformat() if due_at else None,
     }
     return commit_change(session, task, actor, "due_changed", detail, now, notify=[task.assignee_id])
+
+
+@dataclass(frozen=True)
+class TaskEdit:
+    """What the edit form asks for: the task's title, details, due time, priority and tags as they should be."""
+
+    title: str
+    details: str | None
+    due_at: datetime | None
+    priority: Priority
+    tags: tuple[str, ...]
+
+
+_EDIT_NAMES = {"title": "title", "details": "details", "due_at": "due date", "priority": "priority", "tags": "tags"}
+
+
+def edit_task(*, session: Session, team_id: str, number: int, actor: Actor, edit: TaskEdit, now: datetime) -> Task:
+    """Change what a task says (its requester or a manager): one event naming what changed; the card is
+    redrawn and the assignee told. Nothing changed, nothing happens."""
+    title = edit.title.strip()
+    if not title:
+        raise BadInput("The task needs a title.", "")
+    if len(title) > MAX_TITLE_CHARS:
+        raise BadInput(f"That title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}.", "Shorten it.")
+    details = check_details(edit.details)
+    check_tags(edit.tags)
+    task = find_task(session, team_id=team_id, number=number, lock=True)
+    require_on_task(Deed.EDIT, actor, task)
+    if task.status in (TaskStatus.DONE, TaskStatus.CANCELLED):
+        raise BadInput(f"{task.ref} is finished; reopen it to change it.", "")
+    if edit.due_at is not None and edit.due_at != task.due_at and edit.due_at <= now:
+        raise BadDueDate("That due date is in the past.", "Pick a time in the future.")
+    wanted = {"title": title, "details": details, "due_at": edit.due_at, "priority": edit.priority,
+              "tags": list(dict.fromkeys(edit.tags))}
+    changed = [name for name, value in wanted.items() if getattr(task, name) != value]
+    if not changed:
+        return task
+    shown = {name: _EDIT_NAMES[name] for name in changed}
+    for name in changed:
+        setattr(task, name, wanted[name])
+    if "tags" in changed:
+        session.execute(delete(TaskTag).where(col(TaskTag.task_id) == task.id))
+        if task.tags:
+            session.connection().execute(
+                _INSERT_TAG, [{"task_id": task.id, "team_id": team_id, "tag": tag} for tag in task.tags]
+            )
+    detail: dict[str, Any] = {"changed": [shown[name] for name in changed]}
+    if "due_at" in changed:
+        detail["due"] = task.due_at.isoformat() if task.due_at else None
+    return commit_change(session, task, actor, "edited", detail, now, notify=[task.assignee_id])
 
 
 def _next_number(session: Session, team_id: str, now: datetime) -> tuple[int, bool]:

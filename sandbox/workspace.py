@@ -206,7 +206,7 @@ def workspace(start: datetime, *, folder: Path | None = None, live: bool = False
     their work (the scripted tour).
     """
     from bot.app import create_app
-    from bot.server import start_http
+    from bot.server import start_http, stop_http
     from bot.settings import Settings
     from migrations import upgrade
     from models.db import Database
@@ -245,7 +245,7 @@ def workspace(start: datetime, *, folder: Path | None = None, live: bool = False
                             standin=slack)
 
     def close() -> None:
-        server.close()
+        stop_http(server)
         thread.join(timeout=5)
         handoff.close()
         slack.stop()

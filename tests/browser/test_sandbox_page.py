@@ -349,3 +349,21 @@ def test_replies_in_a_cards_thread_are_comments_its_people_hear_of(sandbox: tupl
     be(page, "UANA")
     open_conversation(page, ws.slack.dm_id("UANA"))
     expect(page.locator(".message", has_text="1 new comment on")).to_contain_text("Is this the Boston Acme?")
+
+
+def test_a_tasks_details_and_editing_it(sandbox: tuple[Workspace, str], page: Page) -> None:
+    ws, url = sandbox
+    page.goto(f"{url}?as=URITA&c=CGENERAL")
+    type_in(page, "/delegate @ana Send the W-9 by Friday")
+    card = page.locator(".message:not(.ephemeral)", has_text="T-1 ·").filter(has_text="Requester")
+    card.locator('button[data-action-id="task_details"]').click()
+    modal = page.locator(".modal")
+    expect(modal).to_contain_text("History")
+    modal.locator('button[data-action-id="task_edit"]').click()
+    expect(page.locator(".modal")).to_contain_text("Edit T-1")
+    page.locator('.modal [data-block-id="title"] input').fill("Send the signed W-9")
+    page.locator(".modal .modal-submit").click()
+    expect(page.locator(".modal")).not_to_contain_text("Edit T-1")  # the form closed, the details beneath
+    expect(card).to_contain_text("Send the signed W-9")
+    with ws.handoff.services.db.read() as session:
+        assert find_task(session, team_id=TEAM, number=1).title == "Send the signed W-9"

@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from bot.app import Handoff, create_app
 from bot.delivery import DeliveryReport
-from bot.server import start_http
+from bot.server import start_http, stop_http
 from bot.settings import Settings
 from migrations import upgrade
 from models.db import Database
@@ -151,7 +151,7 @@ def serving(handoff: Handoff, slack: SlackStandIn) -> Iterator[Bot]:
     try:
         yield Bot(handoff=handoff, slack=slack, client=client, url=url)
     finally:
-        server.close()
+        stop_http(server)
         thread.join(timeout=5)
         handoff.close()
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from bot import render
 from bot.app import create_app
-from bot.server import start_http
+from bot.server import start_http, stop_http
 from models.db import Database
 from sandbox import SlackClientSim, SlackStandIn
 from tests.conftest import FakeClock
@@ -67,7 +67,7 @@ def read_only(slack: SlackStandIn, db_url: str, clock: FakeClock) -> Iterator[Ca
             thread = threading.Thread(target=serve, daemon=True)
             thread.start()
             stack.callback(thread.join, 5)
-            stack.callback(server.close)
+            stack.callback(stop_http, server)
             url = f"http://127.0.0.1:{server.effective_port}/slack/events"
             return Bot(handoff=handoff, slack=slack, url=url,
                        client=SlackClientSim(url, SECRET, team_id=TEAM, standin=slack))
