@@ -30,7 +30,7 @@ def test_the_sandbox_offers_the_commands_and_shortcuts_the_manifest_declares() -
 def test_the_scopes_cover_what_the_app_calls() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "im:write", "reactions:read", "users:read", "channels:history",
-            "groups:history", "im:history", "app_mentions:read"} <= scopes
+            "groups:history", "im:history", "app_mentions:read", "users.profile:read", "usergroups:read"} <= scopes
 
 
 def test_the_events_are_those_the_app_listens_for() -> None:

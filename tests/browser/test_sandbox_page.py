@@ -81,6 +81,14 @@ def open_conversation(page: Page, conversation: str) -> None:
     page.click(f'[data-conversation="{conversation}"]')
 
 
+def snap(page: Page, name: str) -> None:
+    """With HANDOFF_SURFACES_DIR=docs/surfaces, save what the page shows now as <name>.png (the README's pictures)."""
+    folder = os.environ.get("HANDOFF_SURFACES_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
 def type_in(page: Page, text: str, *, composer: str = "#composer") -> None:
     page.fill(composer, text)
     page.press(composer, "Enter")
@@ -272,6 +280,7 @@ def test_mentions_and_the_handoff_dm_make_tasks(sandbox: tuple[Workspace, str], 
     card = page.locator(".message:not(.ephemeral)", has_text="T-1").filter(has_text="send the W-9 to Acme")
     expect(card).to_contain_text("Assigned")
     expect(page.locator(".message.ephemeral", has_text="Created")).to_contain_text("T-1")
+    snap(page, "mention")
     # A mention the grammar can't read is answered to Rita alone, where she wrote it.
     type_in(page, "@handoff @ana file it by Fridayy")
     expect(page.locator(".message.ephemeral", has_text="Did you mean")).to_be_visible()
@@ -285,6 +294,7 @@ def test_mentions_and_the_handoff_dm_make_tasks(sandbox: tuple[Workspace, str], 
     expect(messages.filter(has_text="Created")).to_contain_text("T-2")
     type_in(page, "delegated")
     expect(page.locator(".message", has_text="Tasks you delegated")).to_contain_text("T-2")
+    snap(page, "dm")
     with ws.handoff.services.db.read() as session:
         assert find_task(session, team_id=TEAM, number=2).assignee_id == "UBEN"
 
@@ -299,6 +309,7 @@ def test_a_ticket_reaction_and_an_intake_channel_make_tasks(sandbox: tuple[Works
     message.locator(".add-reaction").click()
     page.click('[data-emoji="ticket"]')
     expect(message).to_contain_text("1 reply")  # "made this into T-1", linking the card in the pool
+    snap(page, "ticket")
     open_conversation(page, "CPOOL")
     expect(page.locator(".message:not(.ephemeral)", has_text="out of toner")).to_contain_text("Unclaimed")
 
@@ -310,6 +321,7 @@ def test_a_ticket_reaction_and_an_intake_channel_make_tasks(sandbox: tuple[Works
     be(page, "UBEN")
     type_in(page, "Refund the duplicate charge for order 1182 !urgent")
     expect(page.locator(".message.ephemeral", has_text="Created")).to_contain_text("T-2")
+    snap(page, "intake")
     with ws.handoff.services.db.read() as session:
         task = find_task(session, team_id=TEAM, number=2)
         assert (task.requester_id, task.priority, task.card_channel_id) == ("UBEN", "urgent", "CPOOL")
@@ -328,6 +340,7 @@ def test_the_home_tab_shows_my_tasks_and_their_next_step(sandbox: tuple[Workspac
     home.locator('button[data-action-id="task_start"]').click()
     # The tab is published again by the change: the task's next step is Done now.
     expect(home.locator('button[data-action-id="task_done"]')).to_be_visible()
+    snap(page, "home")
     with ws.handoff.services.db.read() as session:
         assert find_task(session, team_id=TEAM, number=1).status is TaskStatus.IN_PROGRESS
     home.locator('button[data-action-id="home_new_task"]').click()
@@ -349,6 +362,7 @@ def test_replies_in_a_cards_thread_are_comments_its_people_hear_of(sandbox: tupl
     be(page, "UANA")
     open_conversation(page, ws.slack.dm_id("UANA"))
     expect(page.locator(".message", has_text="1 new comment on")).to_contain_text("Is this the Boston Acme?")
+    snap(page, "comments")
 
 
 def test_a_tasks_details_and_editing_it(sandbox: tuple[Workspace, str], page: Page) -> None:
@@ -359,6 +373,7 @@ def test_a_tasks_details_and_editing_it(sandbox: tuple[Workspace, str], page: Pa
     card.locator('button[data-action-id="task_details"]').click()
     modal = page.locator(".modal")
     expect(modal).to_contain_text("History")
+    snap(page, "details")
     modal.locator('button[data-action-id="task_edit"]').click()
     expect(page.locator(".modal")).to_contain_text("Edit T-1")
     page.locator('.modal [data-block-id="title"] input').fill("Send the signed W-9")

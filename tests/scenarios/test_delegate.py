@@ -46,7 +46,7 @@ def test_delegate_to_a_mentioned_person(bot: Bot) -> None:
                      "Assigned", "<!date^1795816800^"):
         assert expected in shown, expected
     buttons = [e["action_id"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["task_start", "task_done", "task_block", "task_menu"]
+    assert buttons == ["task_start", "task_done", "task_block", "task_details", "task_menu"]
 
     dm = bot.slack.dms(ANA)
     assert len(dm) == 1 and "delegated" in dm[0]["text"] and "Reconcile October invoices" in dm[0]["text"]

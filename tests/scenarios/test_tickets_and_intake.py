@@ -92,10 +92,23 @@ def test_an_intake_channel_makes_a_task_of_every_new_message_and_of_nothing_else
     assert zoom.due_at is None
     assert any("kept the words as the title" in e["text"] for e in bot.slack.ephemerals(RITA, GENERAL))
 
+    # A file shared with a comment is a request; a file alone, and a bot's message, are not.
+    for n, (subtype, text, extra) in enumerate([
+        ("file_share", "Please file this receipt", {"user": ANA}), ("file_share", "", {"user": ANA}),
+        ("bot_message", "Deploy finished", {"bot_id": "B0CI"}),
+    ]):
+        bot.client.event({"type": "message", "subtype": subtype, "text": text, "ts": f"1795000100.00010{n}",
+                          "channel": GENERAL, "channel_type": "channel", "files": [{"id": f"F{n}"}], **extra})
+    bot.deliver()
+    receipt = all_tasks(bot)[-1]
+    assert (receipt.title, receipt.requester_id, receipt.source_ts) == ("Please file this receipt", ANA,
+                                                                        "1795000100.000100")
+    assert len(all_tasks(bot)) == 5
+
     assert "no longer" in bot.tasks("intake off", user=MIA)["text"]
     say(bot, RITA, "One more thing", GENERAL)
     bot.deliver()
-    assert len(all_tasks(bot)) == 4
+    assert len(all_tasks(bot)) == 5
 
 
 def test_intake_refuses_a_dm_and_explains_its_words(bot: Bot) -> None:
