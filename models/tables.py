@@ -140,7 +140,9 @@ class Task(TaskBase, table=True):
         # Also serves (team_id, status) lookups; completed_at for "done since" reads.
         Index("ix_task_team_status_completed", "team_id", "status", "completed_at"),
         Index("ix_task_source", "source_channel_id", "source_ts"),
-        Index("ix_task_card_thread", "card_channel_id", "card_thread_ts"),
+        # Only cards posted into a thread (few): a reply's lookup reads its thread's cards, newest first.
+        Index("ix_task_card_thread", "card_channel_id", "card_thread_ts", "card_ts",
+              sqlite_where=text("card_thread_ts IS NOT NULL"), postgresql_where=text("card_thread_ts IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

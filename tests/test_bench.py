@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bench import load, volume
+from bench import home, load, volume
 from bench.data import NOW, Spec, Store
 from models.db import Database
 from models.enums import TaskStatus
@@ -94,3 +94,11 @@ def test_load_bench_runs_and_prints_the_table(kind: str, tmp_path: Path, capsys:
     [result] = json.loads(output.read_text())["results"].values()
     assert result["open"]["sent"] >= 20 and result["open"]["jobs_exit"] == 0
     assert result["limited"]["commands"] == 5
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_home_bench_times_each_read(kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert home.main(["--tasks", "400", "--repeat", "2", "--no-cache", *_pg_or_skip(kind)]) == 0
+    printed = capsys.readouterr().out
+    for read in ("my open tasks", "the team this week", "🎫: tasks made from a message", "thread reply"):
+        assert read in printed

@@ -37,7 +37,9 @@ def upgrade() -> None:
     op.add_column('task', sa.Column('source_author_id', _TEXT(length=32), nullable=True))
     op.add_column('task', sa.Column('source_url', _TEXT(length=500), nullable=True))
     op.add_column('task', sa.Column('card_thread_ts', _TEXT(length=32), nullable=True))
-    op.create_index('ix_task_card_thread', 'task', ['card_channel_id', 'card_thread_ts'], unique=False)
+    op.create_index('ix_task_card_thread', 'task', ['card_channel_id', 'card_thread_ts', 'card_ts'], unique=False,
+                    sqlite_where=sa.text('card_thread_ts IS NOT NULL'),
+                    postgresql_where=sa.text('card_thread_ts IS NOT NULL'))
     op.create_index('ix_task_source', 'task', ['source_channel_id', 'source_ts'], unique=False)
     op.add_column('workspace', sa.Column('source_replies', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.add_column('recurringtask', sa.Column('details', _TEXT(length=3000), nullable=True))
