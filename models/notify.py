@@ -31,8 +31,9 @@ __all__ = [
 
 # "all": every DM; "needed": what needs them; "summary": none but the morning DM of their day.
 NOTIFY_MODES: Final = ("all", "needed", "summary")
-# The event DMs that need their recipient: work given to them, its due date moved, a block to clear.
-_NEEDED_EVENTS: Final = {"created", "due_changed", "blocked"}
+# The event DMs that need their recipient: work given to them, what it asks or its due date changed, a
+# block to clear.
+_NEEDED_EVENTS: Final = {"created", "due_changed", "edited", "blocked"}
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,12 @@ def test_needed_only_keeps_what_needs_the_person(bot: Bot, clock: FakeClock) -> 
     clock.advance(minutes=5)
     bot.deliver()
     assert dm_count(bot, RITA) == before + 2 and "new comment" in bot.slack.dms(RITA)[-1]["text"]
+    # Ana, also on "needed", hears of an edit to what she must do.
+    bot.tasks("notify needed", user=ANA)
+    ana_before = dm_count(bot, ANA)
+    bot.tasks("due T-1 Friday 5pm")
+    bot.deliver()
+    assert dm_count(bot, ANA) == ana_before + 1
 
 
 def test_summary_only_sends_no_dm_but_the_morning_one(bot: Bot, clock: FakeClock) -> None:
