@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
@@ -64,39 +65,32 @@ def register(app: App, services: Services) -> None:
         open_creation(services, client, team_id=click.team_id, user_id=click.user_id, trigger_id=click.trigger_id,
                       channel_id=None)
 
-    @app.action("home_morning")
-    def morning(ack: Ack, context: BoltContext) -> None:
-        click = current(context, BlockAction)
-        ack()
-        services.directory.person(click.team_id, click.user_id)
-        with services.db.transaction() as session:
-            set_morning_queue(session=session, team_id=click.team_id, user_id=click.user_id, on=click.value == "on")
-        services.directory.forget(click.team_id, click.user_id)
-        _refresh(services, click.team_id, click.user_id)
+    def setting(change: Any) -> Any:
+        """A settings control: `change(session, team_id, user_id, value)` saves it; then the tab is redrawn."""
 
-    @app.action("home_notify")
-    def notify(ack: Ack, context: BoltContext) -> None:
-        click = current(context, BlockAction)
-        ack()
-        services.directory.person(click.team_id, click.user_id)
-        try:
-            with services.db.transaction() as session:
-                set_notify(session, team_id=click.team_id, user_id=click.user_id, mode=click.value)
-        except DomainError as error:
-            services.tell(team_id=click.team_id, user_id=click.user_id, channel_id=None, text=explain(error))
-            return
-        services.directory.forget(click.team_id, click.user_id)
-        _refresh(services, click.team_id, click.user_id)
+        def on_change(ack: Ack, context: BoltContext) -> None:
+            click = current(context, BlockAction)
+            ack()
+            services.directory.person(click.team_id, click.user_id)  # so the person's row exists
+            try:
+                with services.db.transaction() as session:
+                    change(session, click.team_id, click.user_id, click.value)
+            except DomainError as error:
+                services.tell(team_id=click.team_id, user_id=click.user_id, channel_id=None, text=explain(error))
+                return
+            services.directory.forget(click.team_id, click.user_id)
+            _refresh(services, click.team_id, click.user_id)
 
-    @app.action("home_quiet")
-    def quiet(ack: Ack, context: BoltContext) -> None:
-        click = current(context, BlockAction)
-        ack()
-        services.directory.person(click.team_id, click.user_id)
-        with services.db.transaction() as session:
-            set_quiet(session, team_id=click.team_id, user_id=click.user_id, on=click.value == "on")
-        services.directory.forget(click.team_id, click.user_id)
-        _refresh(services, click.team_id, click.user_id)
+        return on_change
+
+    app.action("home_morning")(setting(
+        lambda session, team_id, user_id, value: set_morning_queue(
+            session=session, team_id=team_id, user_id=user_id, on=value == "on")))
+    app.action("home_notify")(setting(
+        lambda session, team_id, user_id, value: set_notify(session, team_id=team_id, user_id=user_id, mode=value)))
+    app.action("home_quiet")(setting(
+        lambda session, team_id, user_id, value: set_quiet(session, team_id=team_id, user_id=user_id,
+                                                           on=value == "on")))
 
     @app.action("home_hours")
     def hours(ack: Ack, context: BoltContext, client: WebClient) -> None:

@@ -49,10 +49,9 @@ def register(app: App, services: Services) -> None:
             try:
                 answer = create(services, request, rule=rule, zone=zone, once=once)
             except DomainError as error:
-                errors["due_date" if isinstance(error, BadDueDate) else "title"] = explain(error)
+                _refused(errors, error)
         if errors:
-            # Problems stay in the modal, under their fields; nothing was made.
-            ack(response_action="errors", errors={k: plain(services, submission.team_id, v) for k, v in errors.items()})
+            _show_errors(ack, services, submission, errors)  # nothing was made
             return
         ack()
         if answer is not None:
@@ -75,9 +74,9 @@ def register(app: App, services: Services) -> None:
                 task = step(services, "edit", team_id=submission.team_id, number=submission.target.number,
                             user_id=submission.user_id, edit=edit)
         except DomainError as error:
-            errors["due_date" if isinstance(error, BadDueDate) else "title"] = explain(error)
+            _refused(errors, error)
         if errors:
-            ack(response_action="errors", errors={k: plain(services, submission.team_id, v) for k, v in errors.items()})
+            _show_errors(ack, services, submission, errors)
             return
         ack()
         assert task is not None
@@ -146,6 +145,16 @@ def register(app: App, services: Services) -> None:
     app.view("task_done_note_modal")(submit("done", read_note))
     app.view("task_reassign_modal")(submit("assign", read_assignee))
     app.view("task_due_modal")(submit("due", read_due))
+
+
+def _refused(errors: dict[str, str], error: DomainError) -> None:
+    """A refusal of the whole form, shown under the field it is about (a date's, else the title's)."""
+    errors["due_date" if isinstance(error, BadDueDate) else "title"] = explain(error)
+
+
+def _show_errors(ack: Ack, services: Services, submission: ViewSubmission, errors: dict[str, str]) -> None:
+    """Keep the modal open with each problem under its field, in plain words (Slack shows them literally)."""
+    ack(response_action="errors", errors={k: plain(services, submission.team_id, v) for k, v in errors.items()})
 
 
 class _Form:

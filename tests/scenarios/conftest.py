@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlmodel import col, select
 
 from bot.app import Handoff, create_app
 from bot.delivery import DeliveryReport
@@ -78,6 +79,17 @@ class Bot:
     def statements(self) -> contextlib.AbstractContextManager[list[str]]:
         """The SQL statements the app runs inside the block."""
         return self.recorded("before_cursor_execute", lambda _conn, _cursor, statement, *_: statement)
+
+    def stored_tasks(self) -> list[Task]:
+        """Every stored task, by number."""
+        with self.handoff.services.db.read() as session:
+            return list(session.exec(select(Task).order_by(col(Task.number))))
+
+    def say(self, user: str, text: str, channel: str, **kwargs: Any) -> dict[str, Any]:
+        """`user` writes `text` in `channel` (as Slack delivers it to the bot); the stored message."""
+        response = self.client.message_event(user, text, channel, **kwargs)
+        assert response.status == 200, response.body
+        return self.slack.messages(channel, include_replies=True)[-1]
 
     def card(self, number: int) -> dict[str, Any]:
         """The card message of `T-<number>` as Slack stores it now."""

@@ -8,22 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
-
-from models.tables import Task
 from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, PRIVATE, RITA, Bot
-
-
-def all_tasks(bot: Bot) -> list[Task]:
-    with bot.handoff.services.db.read() as session:
-        return list(session.exec(select(Task).order_by(Task.number)))
-
-
-def say(bot: Bot, user: str, text: str, channel: str, **kwargs: Any) -> dict[str, Any]:
-    """`user` writes `text`; the stored message."""
-    response = bot.client.message_event(user, text, channel, **kwargs)
-    assert response.status == 200, response.body
-    return bot.slack.messages(channel, include_replies=True)[-1]
 
 
 def ephemeral_texts(bot: Bot, user: str, channel: str) -> list[str]:
@@ -36,9 +21,9 @@ def context_of(blocks: list[dict[str, Any]]) -> str:
 
 def test_a_mention_at_the_top_of_a_channel_makes_a_task_whose_card_follows_in_the_channel(bot: Bot) -> None:
     robot = bot.slack.bot_user_id
-    asked = say(bot, RITA, f"<@{robot}> <@{ANA}> send the W-9 to Acme by Friday !high", GENERAL)
+    asked = bot.say(RITA, f"<@{robot}> <@{ANA}> send the W-9 to Acme by Friday !high", GENERAL)
     bot.deliver()
-    [task] = all_tasks(bot)
+    [task] = bot.stored_tasks()
     assert (task.title, task.assignee_id, task.requester_id) == ("send the W-9 to Acme", ANA, RITA)
     assert task.priority == "high"
     assert task.card_channel_id == GENERAL and task.card_thread_ts is None
@@ -61,15 +46,15 @@ def test_slack_delivering_a_mention_again_makes_no_second_task(bot: Bot) -> None
         response = bot.client.event(event, event_id="Ev0MENTION", retry_num=retry)
         assert response.status == 200
     bot.deliver()
-    assert [t.title for t in all_tasks(bot)] == ["Check the shared inbox"]
+    assert [t.title for t in bot.stored_tasks()] == ["Check the shared inbox"]
 
 
 def test_a_mention_in_a_thread_is_about_the_threads_first_message_and_its_card_joins_the_thread(bot: Bot) -> None:
     robot = bot.slack.bot_user_id
     parent = bot.slack.add_message(GENERAL, MIA, "Year-end payroll: the W-2s are due to employees by 31 January")
-    say(bot, RITA, f"<@{robot}> <@{BEN}> prepare the W-2s by Dec 20", GENERAL, thread_ts=parent["ts"])
+    bot.say(RITA, f"<@{robot}> <@{BEN}> prepare the W-2s by Dec 20", GENERAL, thread_ts=parent["ts"])
     bot.deliver()
-    [task] = all_tasks(bot)
+    [task] = bot.stored_tasks()
     assert (task.assignee_id, task.card_channel_id, task.card_thread_ts) == (BEN, GENERAL, parent["ts"])
     assert (task.source_ts, task.source_author_id) == (parent["ts"], MIA)
     card = bot.card(1)
@@ -88,10 +73,10 @@ def test_a_mention_in_a_thread_is_about_the_threads_first_message_and_its_card_j
 def test_an_unreadable_mention_is_answered_in_the_same_place_and_makes_nothing(bot: Bot) -> None:
     robot = bot.slack.bot_user_id
     parent = bot.slack.add_message(GENERAL, MIA, "Quarter close")
-    say(bot, RITA, f"<@{robot}> <@{ANA}> file the 941 by Fridayy", GENERAL, thread_ts=parent["ts"])
-    say(bot, RITA, f"<@{robot}>", GENERAL)
+    bot.say(RITA, f"<@{robot}> <@{ANA}> file the 941 by Fridayy", GENERAL, thread_ts=parent["ts"])
+    bot.say(RITA, f"<@{robot}>", GENERAL)
     bot.deliver()
-    assert all_tasks(bot) == []
+    assert bot.stored_tasks() == []
     shown = bot.slack.ephemerals(RITA, GENERAL)
     assert len(shown) == 2
     assert "Did you mean" in shown[0]["text"] and shown[0].get("thread_ts") == parent["ts"]
@@ -99,19 +84,19 @@ def test_an_unreadable_mention_is_answered_in_the_same_place_and_makes_nothing(b
 
 
 def test_a_plain_message_in_a_channel_and_one_where_the_bot_is_not_make_nothing(bot: Bot) -> None:
-    say(bot, RITA, f"<@{ANA}> can you send the W-9 by Friday?", GENERAL)
+    bot.say(RITA, f"<@{ANA}> can you send the W-9 by Friday?", GENERAL)
     robot = bot.slack.bot_user_id
-    say(bot, RITA, f"<@{robot}> <@{ANA}> send the payroll file", PRIVATE)  # Slack delivers nothing from there
+    bot.say(RITA, f"<@{robot}> <@{ANA}> send the payroll file", PRIVATE)  # Slack delivers nothing from there
     bot.deliver()
-    assert all_tasks(bot) == []
+    assert bot.stored_tasks() == []
 
 
 def test_in_the_dm_people_delegate_and_ask_what_tasks_answers(bot: Bot) -> None:
     dm = bot.slack.dm_id(RITA)
-    say(bot, RITA, f"<@{ANA}> send the W-9 by Friday", dm)
-    say(bot, RITA, "Open the post and scan the invoices by tomorrow", dm)  # "Open…" starts a title here
+    bot.say(RITA, f"<@{ANA}> send the W-9 by Friday", dm)
+    bot.say(RITA, "Open the post and scan the invoices by tomorrow", dm)  # "Open…" starts a title here
     bot.deliver()
-    first, second = all_tasks(bot)
+    first, second = bot.stored_tasks()
     assert (first.assignee_id, first.card_channel_id) == (ANA, dm)  # the card in this DM, Ana her copy
     assert first.source_channel_id is None  # typed to the bot: nothing to link back to
     assert (second.assignee_id, second.card_channel_id) == (None, POOL)
@@ -121,10 +106,10 @@ def test_in_the_dm_people_delegate_and_ask_what_tasks_answers(bot: Bot) -> None:
     assert sum("Created" in t for t in said) == 2
     assert any("delegated" in m["text"] and "T-1" in m["text"] for m in bot.slack.dms(ANA))
 
-    say(bot, RITA, "delegated", dm)
-    say(bot, RITA, "T-1", dm)
-    say(bot, RITA, "help", dm)
-    say(bot, RITA, "tasks assign T-2 @ben", dm)
+    bot.say(RITA, "delegated", dm)
+    bot.say(RITA, "T-1", dm)
+    bot.say(RITA, "help", dm)
+    bot.say(RITA, "tasks assign T-2 @ben", dm)
     bot.deliver()
     said = [m.get("text", "") for m in bot.slack.dms(RITA)]
     assert any("Tasks you delegated" in t for t in said)
@@ -133,8 +118,8 @@ def test_in_the_dm_people_delegate_and_ask_what_tasks_answers(bot: Bot) -> None:
     assert bot.task(2).assignee_id == BEN
 
     ana_dm = bot.slack.dm_id(ANA)
-    say(bot, ANA, "done T-1", ana_dm)
-    say(bot, ANA, "start T-2", ana_dm)  # not hers: refused, in words, where she asked
+    bot.say(ANA, "done T-1", ana_dm)
+    bot.say(ANA, "start T-2", ana_dm)  # not hers: refused, in words, where she asked
     bot.deliver()
     assert bot.task(1).status == "done" and bot.task(2).status == "assigned"
     assert any(m.get("text", "").startswith("⚠️") for m in bot.slack.dms(ANA))
@@ -142,7 +127,7 @@ def test_in_the_dm_people_delegate_and_ask_what_tasks_answers(bot: Bot) -> None:
 
 def test_a_dm_the_grammar_cannot_read_gets_the_reason_there(bot: Bot) -> None:
     dm = bot.slack.dm_id(RITA)
-    say(bot, RITA, f"<@{ANA}> send the W-9 by Feb 30", dm)
+    bot.say(RITA, f"<@{ANA}> send the W-9 by Feb 30", dm)
     bot.deliver()
-    assert all_tasks(bot) == []
+    assert bot.stored_tasks() == []
     assert bot.slack.dms(RITA)[-1]["text"].startswith("⚠️")

@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
-
-from sqlmodel import select
 
 from bot.settings import SettingsError, load_settings
-from models.tables import Task
 from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, PRIVATE, RITA, Bot
-
-
-def all_tasks(bot: Bot) -> list[Task]:
-    with bot.handoff.services.db.read() as session:
-        return list(session.exec(select(Task).order_by(Task.number)))
-
-
-def say(bot: Bot, user: str, text: str, channel: str, **kwargs: Any) -> dict[str, Any]:
-    response = bot.client.message_event(user, text, channel, **kwargs)
-    assert response.status == 200, response.body
-    return bot.slack.messages(channel, include_replies=True)[-1]
 
 
 def react(bot: Bot, user: str, channel: str, ts: str, name: str = "ticket") -> None:
@@ -35,7 +20,7 @@ def test_a_ticket_reaction_makes_one_pool_task_however_often_it_is_given(bot: Bo
     react(bot, MIA, GENERAL, message["ts"])  # someone else
     react(bot, RITA, GENERAL, message["ts"], "ticket::skin-tone-2")
     bot.deliver()
-    [task] = all_tasks(bot)
+    [task] = bot.stored_tasks()
     assert (task.requester_id, task.assignee_id, task.card_channel_id) == (RITA, None, POOL)
     assert task.title == "The printer on 3 is out of toner again" and task.due_at is not None
     assert task.details is not None and task.details.endswith("Tray 2.")
@@ -52,7 +37,7 @@ def test_without_a_pool_channel_the_card_goes_into_the_messages_thread(bot: Bot)
     message = bot.slack.add_message(GENERAL, ANA, "<@UBEN> renew the domain")
     react(bot, RITA, GENERAL, message["ts"])
     bot.deliver()
-    [task] = all_tasks(bot)
+    [task] = bot.stored_tasks()
     assert task.assignee_id is None  # a 🎫 makes a pool task, whoever the message names
     assert (task.card_channel_id, task.card_thread_ts) == (GENERAL, message["ts"])
     assert bot.card(1)["thread_ts"] == message["ts"]
@@ -67,20 +52,20 @@ def test_a_ticket_on_a_card_or_a_message_already_made_into_a_task_makes_nothing(
     react(bot, RITA, GENERAL, message["ts"])
     react(bot, BEN, GENERAL, message["ts"])
     bot.deliver()
-    assert [t.title for t in all_tasks(bot)] == ["Pay the invoices", "Order the new laptops"]
+    assert [t.title for t in bot.stored_tasks()] == ["Pay the invoices", "Order the new laptops"]
 
 
 def test_an_intake_channel_makes_a_task_of_every_new_message_and_of_nothing_else(bot: Bot) -> None:
     refused = bot.tasks("intake here", user=RITA)
     assert "can't" in refused["text"]
     assert "intake channel" in bot.tasks("intake here", user=MIA)["text"]
-    first = say(bot, RITA, f"<@{ANA}> send the W-9 to Acme by Friday", GENERAL)
-    say(bot, BEN, "Refund the duplicate charge for order 1182 !urgent #refunds", GENERAL)
-    say(bot, ANA, "On it", GENERAL, thread_ts=first["ts"])  # a reply: not a request
-    say(bot, RITA, f"<@{bot.slack.bot_user_id}> Check the inbox", GENERAL)  # a mention: its own task, once
-    say(bot, RITA, "Cancel the old Zoom plan by yesterday", GENERAL)  # can't be read: kept, and said so
+    first = bot.say(RITA, f"<@{ANA}> send the W-9 to Acme by Friday", GENERAL)
+    bot.say(BEN, "Refund the duplicate charge for order 1182 !urgent #refunds", GENERAL)
+    bot.say(ANA, "On it", GENERAL, thread_ts=first["ts"])  # a reply: not a request
+    bot.say(RITA, f"<@{bot.slack.bot_user_id}> Check the inbox", GENERAL)  # a mention: its own task, once
+    bot.say(RITA, "Cancel the old Zoom plan by yesterday", GENERAL)  # can't be read: kept, and said so
     bot.deliver()
-    made = all_tasks(bot)
+    made = bot.stored_tasks()
     assert [t.title for t in made] == [
         "send the W-9 to Acme", "Refund the duplicate charge for order 1182", "Check the inbox",
         "Cancel the old Zoom plan by yesterday",
@@ -100,15 +85,15 @@ def test_an_intake_channel_makes_a_task_of_every_new_message_and_of_nothing_else
         bot.client.event({"type": "message", "subtype": subtype, "text": text, "ts": f"1795000100.00010{n}",
                           "channel": GENERAL, "channel_type": "channel", "files": [{"id": f"F{n}"}], **extra})
     bot.deliver()
-    receipt = all_tasks(bot)[-1]
+    receipt = bot.stored_tasks()[-1]
     assert (receipt.title, receipt.requester_id, receipt.source_ts) == ("Please file this receipt", ANA,
                                                                         "1795000100.000100")
-    assert len(all_tasks(bot)) == 5
+    assert len(bot.stored_tasks()) == 5
 
     assert "no longer" in bot.tasks("intake off", user=MIA)["text"]
-    say(bot, RITA, "One more thing", GENERAL)
+    bot.say(RITA, "One more thing", GENERAL)
     bot.deliver()
-    assert len(all_tasks(bot)) == 5
+    assert len(bot.stored_tasks()) == 5
 
 
 def test_intake_refuses_a_dm_and_explains_its_words(bot: Bot) -> None:
