@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.slack_http import KeepAliveWebClient
 from handlers import register_all
 from models.db import Database, RequestWriters
-from models.notify import Rules
+from models.notify import Rules, quiet_of
 from models.people import get_person
 from models.worktime import parse_work_hours, to_dict
 from scheduler.config import JobConfig
@@ -69,7 +69,7 @@ def rules_for(services: Services, team_id: str, user_id: str, now: datetime) -> 
     if person is None:
         return Rules()
     week = services.config.week(person)
-    quiet = person.quiet and not week.is_working_time(now)
+    quiet = quiet_of(person, services.settings.quiet_hours) and not week.is_working_time(now)
     return Rules(mode=person.notify, quiet_until=week.next_start(now) if quiet else None)
 
 

@@ -24,7 +24,7 @@ from bot import render
 from models import outbox
 from models.db import Database, Unavailable
 from models.notices import shown_of
-from models.notify import Rules, comment_wanted, dm_wanted, notice_wanted
+from models.notify import Rules, comment_wanted, dm_wanted, muted_for, notice_wanted, quiet_holds
 from models.sql import get_plain, get_plain_many, set_plain
 from models.tables import OUTBOX_DEAD, OUTBOX_PENDING, OUTBOX_SENT, Outbox, Task, TaskEvent
 
@@ -812,16 +812,16 @@ class Delivery:
             if card is not None and not self._card_blocked(card):
                 raise _Wait(card.next_attempt_at)  # so that the DM can link to the card
         event = self._event(int(row.payload["event_id"]), lease)
-        rules = self._rules_of(row, row.payload["user"])
+        rules = self._rules_of(row, row.payload["user"], hold=quiet_holds([event.kind]))
         if not dm_wanted(rules, event.kind, event.detail, recipient=row.payload["user"], task=task):
             return {"skipped": f"notify {rules.mode}", _TASK_FIELDS: fields}
         text, blocks = render.dm_for_event(task, event, row.payload["user"], self.clock())
         return {**self._post(row, channel=row.payload["user"], text=text, blocks=blocks), _TASK_FIELDS: fields}
 
-    def _rules_of(self, row: Outbox, user: str) -> Rules:
-        """The recipient's choices; waits (not an attempt) while it is their quiet hours."""
+    def _rules_of(self, row: Outbox, user: str, *, hold: bool = True) -> Rules:
+        """The recipient's choices; with `hold`, waits (not an attempt) while it is their quiet hours."""
         rules = self.rules(row.team_id, user, self.clock()) if self.rules is not None else Rules()
-        if rules.quiet_until is not None:
+        if hold and rules.quiet_until is not None:
             raise _Wait(rules.quiet_until)
         return rules
 
@@ -1025,20 +1025,30 @@ class Delivery:
     def _notices(self, row: Outbox, _lease: _Lease) -> dict[str, Any]:
         # The items name their tasks; what the DM shows of each is read now, in one query (items queued
         # by earlier versions carry it already).
-        if not notice_wanted(self._rules_of(row, row.payload["user"])):
-            return {"skipped": "notify summary"}
         items: list[dict[str, Any]] = row.payload["items"]
+        user = row.payload["user"]
+        hold = quiet_holds(str(item.get("kind", "")) for item in items)
+        if not notice_wanted(self._rules_of(row, user, hold=hold)):
+            return {"skipped": "notify summary"}
         wanted = sorted({item["task_id"] for item in items if "ref" not in item})
         with self.db.read() as session:
             tasks = get_plain_many(session, Task, wanted)
         shown = []
+        counts = dict(row.payload.get("counts") or {})
         for item in items:
             task = tasks.get(item["task_id"])
             if "ref" in item:
                 shown.append(item)
+            elif task is not None and muted_for(task, user):
+                # Its requester muted it: the escalation about it is left out, and out of the counts.
+                if counts.get(item["kind"], 0) > 0:
+                    counts[item["kind"]] -= 1
             elif task is not None:
                 about = shown_of(task.number, task.title, task.card_url, task.due_at, task.assignee_id,
                                  task.requester_id)
                 shown.append({**item, **about})
-        text, blocks = render.grouped_notices({**row.payload, "items": shown})
+        if not shown:
+            return {"skipped": "muted"}
+        counts = {kind: n for kind, n in counts.items() if n > 0}
+        text, blocks = render.grouped_notices({**row.payload, "items": shown, **({"counts": counts} if counts else {})})
         return self._post(row, channel=row.payload["user"], text=text, blocks=blocks)

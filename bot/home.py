@@ -50,7 +50,7 @@ class HomeData:
     morning_queue: bool
     is_manager: bool
     notify: str = "all"
-    quiet: bool = False
+    quiet: bool = True
     team: DigestCounts | None = None
     pool: TaskPage | None = None
     managers_note: str = ""
@@ -72,7 +72,7 @@ def read_home(services: Services, team_id: str, user_id: str) -> HomeData:
             select(Person.home_pages, Person.morning_queue, Person.notify, Person.quiet)
             .where(Person.team_id == team_id, Person.user_id == user_id)
         ).first()
-        saved, morning, notify, quiet = stored if stored is not None else ({}, False, "all", False)
+        saved, morning, notify, quiet = stored if stored is not None else ({}, False, "all", None)
         pages = {k: max(1, v) for k, v in (saved or {}).items() if k in PAGES and isinstance(v, int)}
         mine = my_open_tasks(session, team_id=team_id, user_id=user_id)
         size = PAGES["delegated"]
@@ -95,7 +95,8 @@ def read_home(services: Services, team_id: str, user_id: str) -> HomeData:
             groups["upcoming"].append(task)
     return HomeData(
         user_id=user_id, now=now, zone=zone, week=week, mine=mine, delegated=delegated, pages=pages,
-        morning_queue=bool(morning), notify=str(notify), quiet=bool(quiet), is_manager=actor.is_manager,
+        morning_queue=bool(morning), notify=str(notify),
+        quiet=services.settings.quiet_hours if quiet is None else bool(quiet), is_manager=actor.is_manager,
         team=team, pool=pool, groups=groups,
     )
 
@@ -228,7 +229,7 @@ def _settings(data: HomeData) -> list[View]:
             "initial_option": _option(_NOTIFY_LABELS.get(data.notify, _NOTIFY_LABELS["all"]), data.notify),
         }),
         _section("🌙 *Quiet hours:* " + (
-            "on: DMs outside your working hours wait for the next working day." if data.quiet
+            "on: DMs about your tasks outside your working hours wait for your next working day." if data.quiet
             else "off: DMs come at any hour (Slack's own notification schedule still applies)."
         ), _button("Turn off" if data.quiet else "Turn on", "home_quiet", "off" if data.quiet else "on")),
         _context("Reminders and your morning queue follow your working hours."),

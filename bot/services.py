@@ -17,7 +17,7 @@ from bot.settings import Settings
 from models import outbox
 from models.db import Database
 from models.errors import DomainError
-from models.people import Actor
+from models.people import Actor, get_person
 from models.roles import actor_in, roles_of, seed_managers
 from scheduler.config import JobConfig
 
@@ -61,6 +61,18 @@ class Services:
             with self.db.transaction() as session:
                 seed_managers(session, team_id=team_id, user_ids=self.settings.managers, now=self.clock())
         self._seeded.add(team_id)
+
+    def choices_changed(self, team_id: str, user_id: str) -> None:
+        """After a person changed their own settings: drop the cached copy, and redraw their Home tab,
+        which shows them, if they have opened it."""
+        self.directory.forget(team_id, user_id)
+        with self.db.transaction() as session:
+            person = get_person(session, team_id=team_id, user_id=user_id)
+            if person is None or person.home_opened_at is None:
+                return
+            outbox.enqueue(session, team_id=team_id, key=f"home:{user_id}:{uuid.uuid4().hex}", kind="home.publish",
+                           payload={"user": user_id}, now=self.clock())
+        self.delivery.kick()
 
     def tell(
         self,

@@ -59,6 +59,8 @@ class Settings:
     unclaimed_after: timedelta = timedelta(hours=2)
     unclaimed_escalate_after: timedelta = timedelta(hours=4)
     work_hours: str = "9:00-17:00 mon-fri"
+    # Whether DMs wait for working hours for people who have not chosen (`/tasks quiet on|off`).
+    quiet_hours: bool = True
     sweep_seconds: int = 30
     # Outbox delivery: how long a worker holds a row it took (renewed per attempt) and the longest back-off.
     outbox_lease: timedelta = timedelta(minutes=5)
@@ -169,6 +171,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
             get("HANDOFF_UNCLAIMED_ESCALATE_AFTER") or "4h", "HANDOFF_UNCLAIMED_ESCALATE_AFTER"
         )[0],
         work_hours=_work_hours(get("HANDOFF_WORK_HOURS")),
+        quiet_hours=_switch(get("HANDOFF_QUIET_HOURS"), "HANDOFF_QUIET_HOURS", True),
         sweep_seconds=_int(get("HANDOFF_SWEEP_SECONDS"), "HANDOFF_SWEEP_SECONDS", 30, 5, 3600),
         outbox_lease=_outbox_lease(get("HANDOFF_OUTBOX_LEASE_SECONDS"), timeout),
         outbox_max_backoff=timedelta(
@@ -190,6 +193,15 @@ def _int(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
     return value
+
+
+def _switch(raw: str | None, name: str, default: bool) -> bool:
+    if raw is None:
+        return default
+    word = raw.lower()
+    if word not in {"on", "off", "true", "false", "yes", "no", "1", "0"}:
+        raise SettingsError(f"{name} must be on or off, not {raw!r}")
+    return word in {"on", "true", "yes", "1"}
 
 
 def _outbox_lease(raw: str | None, timeout: int) -> timedelta:

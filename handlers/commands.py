@@ -21,7 +21,7 @@ from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.intake import set_intake
 from models.localtime import local_instant
-from models.notify import mute_task, set_notify, set_quiet
+from models.notify import mute_task, quiet_of, set_notify, set_quiet
 from models.parsing import parse_mention, parse_when
 from models.people import zone_of
 from models.permissions import Deed, require_on_task
@@ -291,7 +291,7 @@ def _hours(services: Services, command: SlashCommand, args: list[str]) -> str:
     week = parse_work_hours(" ".join(args), zone)
     with services.db.transaction() as session:
         set_hours(session=session, team_id=team_id, user_id=user_id, hours=to_dict(week))
-    services.directory.forget(team_id, user_id)
+    services.choices_changed(team_id, user_id)
     return f"🕘 Got it: you work {format_work_hours(week)} ({person.tz}). Reminders and your morning queue follow that."
 
 
@@ -303,7 +303,7 @@ def _morning(services: Services, command: SlashCommand, args: list[str]) -> str:
     services.directory.person(team_id, user_id)  # make sure we know their zone
     with services.db.transaction() as session:
         set_morning_queue(session=session, team_id=team_id, user_id=user_id, on=choice == "on")
-    services.directory.forget(team_id, user_id)
+    services.choices_changed(team_id, user_id)
     if choice == "on":
         return "☀️ Each working morning I'll DM you what's yours today, most pressing first."
     return "The morning queue is off."
@@ -340,12 +340,12 @@ def _notify(services: Services, command: SlashCommand, args: list[str]) -> str:
     team_id, user_id = command.team_id, command.user_id
     person = services.directory.person(team_id, user_id)
     if not args:
-        quiet = "wait for your working hours" if person.quiet else "come at any hour"
+        quiet = "wait for your working hours" if quiet_of(person, services.settings.quiet_hours) else "come at any hour"
         return (f"🔔 Your DMs: *{person.notify}*; they {quiet}. Say `/tasks notify all`, `needed` or `summary`, "
                 "and `/tasks quiet on|off`.")
     with services.db.transaction() as session:
         set_notify(session, team_id=team_id, user_id=user_id, mode=args[0].lower())
-    services.directory.forget(team_id, user_id)
+    services.choices_changed(team_id, user_id)
     return _NOTIFY_WORDS[args[0].lower()]
 
 
@@ -357,7 +357,7 @@ def _quiet(services: Services, command: SlashCommand, args: list[str]) -> str:
     services.directory.person(team_id, user_id)
     with services.db.transaction() as session:
         set_quiet(session, team_id=team_id, user_id=user_id, on=choice == "on")
-    services.directory.forget(team_id, user_id)
+    services.choices_changed(team_id, user_id)
     if choice == "on":
         return "🌙 DMs that come outside your working hours wait for the start of your next working day."
     return "DMs come at any hour now."

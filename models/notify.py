@@ -6,6 +6,7 @@ already queued, in every process.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -24,7 +25,10 @@ __all__ = [
     "comment_wanted",
     "dm_wanted",
     "mute_task",
+    "muted_for",
     "notice_wanted",
+    "quiet_holds",
+    "quiet_of",
     "set_notify",
     "set_quiet",
 ]
@@ -34,6 +38,9 @@ NOTIFY_MODES: Final = ("all", "needed", "summary")
 # The event DMs that need their recipient: work given to them, what it asks or its due date changed, a
 # block to clear.
 _NEEDED_EVENTS: Final = {"created", "due_changed", "edited", "blocked"}
+# The notices the sweep times by the recipient's own working week (they go to the assignee): quiet hours
+# don't hold them, or one owed outside those hours, because the task is due then, would come too late.
+_TIMED_FOR_THEM: Final = {"reminder", "overdue"}
 
 
 @dataclass(frozen=True)
@@ -44,9 +51,14 @@ class Rules:
     quiet_until: datetime | None = None
 
 
+def muted_for(task: Task, recipient: str) -> bool:
+    """Whether `recipient` muted `task` as its requester (an assignee always hears of their own work)."""
+    return task.requester_muted and recipient == task.requester_id and recipient != task.assignee_id
+
+
 def dm_wanted(rules: Rules, event_kind: str, detail: dict[str, Any], *, recipient: str, task: Task) -> bool:
     """Whether `recipient` gets the DM about an event on `task`."""
-    if task.requester_muted and recipient == task.requester_id and recipient != task.assignee_id:
+    if muted_for(task, recipient):
         return False
     if rules.mode == "summary":
         return False
@@ -58,11 +70,22 @@ def dm_wanted(rules: Rules, event_kind: str, detail: dict[str, Any], *, recipien
 
 def comment_wanted(rules: Rules, texts: list[str], *, recipient: str, task: Task) -> bool:
     """Whether `recipient` hears of these comments (with "needed", only of those that mention them)."""
-    if task.requester_muted and recipient == task.requester_id and recipient != task.assignee_id:
+    if muted_for(task, recipient):
         return False
     if rules.mode == "summary":
         return False
     return rules.mode == "all" or any(f"<@{recipient}>" in text for text in texts)
+
+
+def quiet_of(person: Person, default: bool) -> bool:
+    """Whether a person's DMs wait for their working hours: their choice, else the workspace's default."""
+    return default if person.quiet is None else person.quiet
+
+
+def quiet_holds(kinds: Iterable[str]) -> bool:
+    """Whether quiet hours hold a DM about events of these kinds: all but the assignee's reminders and
+    overdue notices (an escalation is timed by the assignee's hours, not its recipient's, so it waits)."""
+    return not set(kinds) <= _TIMED_FOR_THEM
 
 
 def notice_wanted(rules: Rules) -> bool:

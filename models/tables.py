@@ -77,10 +77,10 @@ class Person(SQLModel, table=True):
     home_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     home_pages: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # Which DMs they get: "all", "needed" (what needs them) or "summary" (the morning DM only); and
-    # whether DMs wait for their working hours (quiet hours: outside them). Off until they turn it on:
-    # Slack's own notification schedule already keeps most people's nights quiet.
+    # whether DMs about their tasks wait for their working hours (quiet hours: outside them); None until
+    # they choose, which means the workspace's HANDOFF_QUIET_HOURS (on unless a team turns it off).
     notify: str = Field(default="all", max_length=16, sa_column_kwargs={"server_default": "all"})
-    quiet: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    quiet: bool | None = Field(default=None)
     # Refreshed from Slack with the name: the person is a workspace owner or admin there.
     slack_admin: bool = Field(default=False)
 

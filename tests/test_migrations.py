@@ -156,3 +156,31 @@ def test_next_notice_instants_move_to_their_own_table_and_back(db_url: str) -> N
         engine.dispose()
     assert [tuple(row) for row in moved] == [(1, "T1", 3)]
     assert [(n, bool(none)) for n, none in back] == [(1, False), (2, True)]
+
+
+@pytest.mark.empty_database
+def test_everyones_quiet_hours_become_not_chosen_so_the_default_applies(db_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from migrations import alembic_config
+
+    person = ("INSERT INTO person (team_id, user_id, name, real_name, tz, is_bot, deleted, refreshed_at, hours, "
+              "morning_queue, locale, slack_admin, home_pages) VALUES ('T1', :u, 'x', 'X', 'UTC', false, false, "
+              "'2026-11-25 10:00:00', '{}', false, '', false, '{}')")
+    upgrade(db_url, "0011")
+    engine = make_engine(db_url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(person), {"u": "UANA"})  # 0011 stored off
+        upgrade(db_url)
+        with engine.begin() as conn:
+            conn.execute(text(person), {"u": "UBEN"})
+            after = conn.execute(text("SELECT user_id, quiet FROM person ORDER BY user_id")).all()
+        command.downgrade(alembic_config(db_url), "0011")
+        with engine.begin() as conn:
+            back = conn.execute(text("SELECT quiet FROM person ORDER BY user_id")).scalars().all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in after] == [("UANA", None), ("UBEN", None)]
+    assert [bool(q) for q in back] == [False, False]

@@ -18,6 +18,7 @@ def test_defaults() -> None:
     assert settings.database_url == "sqlite:///handoff.db"
     assert settings.port == 3000 and settings.app_token is None
     assert settings.claim_emoji == frozenset({"raised_hand"}) and settings.managers == frozenset()
+    assert settings.quiet_hours
 
 
 def test_every_setting_is_read() -> None:
@@ -36,6 +37,7 @@ def test_every_setting_is_read() -> None:
         "HANDOFF_START_EMOJI": "runner",
         "HANDOFF_SLACK_TIMEOUT": "5",
         "LOG_LEVEL": "debug",
+        "HANDOFF_QUIET_HOURS": "Off",
     })
     assert settings.api_url == "http://127.0.0.1:9999/api/"  # slack_sdk needs the trailing slash
     assert settings.managers == frozenset({"U01", "U02"})
@@ -43,6 +45,7 @@ def test_every_setting_is_read() -> None:
     assert settings.claim_emoji == frozenset({"hand", "raised_hand"})
     assert (settings.port, settings.threads, settings.slack_timeout, settings.log_level) == (8080, 4, 5.0, "DEBUG")
     assert settings.pool_channel == "C0POOL" and settings.app_token == "xapp-1-abc"
+    assert not settings.quiet_hours
 
 
 @pytest.mark.parametrize(
@@ -63,6 +66,7 @@ def test_every_setting_is_read() -> None:
         ({**BASE, "SLACK_SIGNING_SECRET": "your-signing-secret"}, "SLACK_SIGNING_SECRET is still the placeholder"),
         ({**BASE, "HANDOFF_CLAIM_EMOJI": "✋"}, "HANDOFF_CLAIM_EMOJI must be emoji names"),
         ({**BASE, "LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
+        ({**BASE, "HANDOFF_QUIET_HOURS": "sometimes"}, "HANDOFF_QUIET_HOURS must be on or off"),
     ],
 )
 def test_mistakes_are_named_in_one_line(env: dict[str, str], names: str) -> None:

@@ -343,6 +343,10 @@ def test_the_home_tab_shows_my_tasks_and_their_next_step(sandbox: tuple[Workspac
     snap(page, "home")
     with ws.handoff.services.db.read() as session:
         assert find_task(session, team_id=TEAM, number=1).status is TaskStatus.IN_PROGRESS
+    # Quiet hours are on until she turns them off, here or with /tasks quiet off.
+    expect(home).to_contain_text("Quiet hours: on")
+    home.locator('button[data-action-id="home_quiet"]').click()
+    expect(home).to_contain_text("Quiet hours: off")
     home.locator('button[data-action-id="home_new_task"]').click()
     expect(page.locator(".modal")).to_contain_text("New task")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -129,6 +130,16 @@ def slack(clock: FakeClock) -> Iterator[SlackStandIn]:
         assert not refused, f"Slack would have refused: {refused}"
 
 
+def process_env(**values: str) -> dict[str, str]:
+    """The environment for a `python -m bot` child: this one's, less any Slack, Handoff or database
+    settings, plus `values`. Quiet hours off: the child runs on the wall clock, where a DM outside the
+    people's working hours would wait until morning (tests/scenarios/test_notify.py is about that)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOFF_", "DATABASE_URL", "PORT"))}
+    env["HANDOFF_QUIET_HOURS"] = "off"
+    env.update(values)
+    return env
+
+
 def settings_for(slack: SlackStandIn, db_url: str, **overrides: Any) -> Settings:
     """Settings that point every Slack client at the stand-in."""
     fields: dict[str, Any] = {
@@ -172,11 +183,14 @@ def serving(handoff: Handoff, slack: SlackStandIn) -> Iterator[Bot]:
 def bot(slack: SlackStandIn, db_url: str, clock: FakeClock, request: pytest.FixtureRequest) -> Iterator[Bot]:
     """Handoff served over HTTP, its member list read; deliveries run when the test says (`bot.deliver()`).
 
-    `@pytest.mark.slack_timeout(1.0)` sets how long it waits for Slack's answers.
+    `@pytest.mark.slack_timeout(1.0)` sets how long it waits for Slack's answers;
+    `@pytest.mark.settings(quiet_hours=False)` sets other settings.
     """
     upgrade(db_url)
     marker = request.node.get_closest_marker("slack_timeout")
-    overrides = {"slack_timeout": float(marker.args[0])} if marker is not None else {}
+    overrides: dict[str, Any] = {"slack_timeout": float(marker.args[0])} if marker is not None else {}
+    if (changed := request.node.get_closest_marker("settings")) is not None:
+        overrides.update(changed.kwargs)
     handoff = create_app(settings_for(slack, db_url, **overrides), db=Database.from_url(db_url), clock=clock)
     # What the worker does first when it starts: read the member list (one page holds the test workspace),
     # which plain @names resolve from.

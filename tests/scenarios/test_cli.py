@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import SlackClientSim, SlackStandIn
-from tests.scenarios.conftest import ANA, GENERAL, RITA, SECRET, TEAM
+from tests.scenarios.conftest import ANA, GENERAL, RITA, SECRET, TEAM, process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,16 +23,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOFF_", "DATABASE_URL", "PORT"))}
-    env.update(values)
-    return env
-
-
 @pytest.fixture
 def served(slack: SlackStandIn, db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = _free_port()
-    env = _env(
+    env = process_env(
         SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
         DATABASE_URL=db_url, PORT=str(port), HOST="127.0.0.1", HANDOFF_MANAGERS="UMIA",
     )
@@ -70,7 +63,7 @@ def test_python_m_bot_serves_slack_and_delivers_cards(
 
 def test_a_configuration_mistake_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=_env(SLACK_SIGNING_SECRET="s"),
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=process_env(SLACK_SIGNING_SECRET="s"),
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2
@@ -89,7 +82,7 @@ def test_help_lists_the_commands() -> None:
 
 @pytest.mark.empty_database
 def test_migrate_creates_the_schema(db_url: str, tmp_path: Path, slack: SlackStandIn) -> None:
-    env = _env(SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET="s", DATABASE_URL=db_url,
+    env = process_env(SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET="s", DATABASE_URL=db_url,
                SLACK_API_URL=slack.api_url)
     result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
@@ -105,7 +98,7 @@ SIGNING_SECRET = "0123456789abcdef0123456789abcdef"  # as Slack makes them: 32 h
 
 
 def _check(tmp_path: Path, **values: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "check"], cwd=tmp_path, env=_env(**values),
+    return subprocess.run([sys.executable, "-m", "bot", "check"], cwd=tmp_path, env=process_env(**values),
                           capture_output=True, text=True, timeout=60)
 
 
@@ -229,7 +222,7 @@ def test_every_placeholder_of_env_example_is_known() -> None:
 def test_serving_with_slack_unreachable_stops_with_one_line(db_url: str, tmp_path: Path,
                                                             command: list[str]) -> None:
     api = f"http://127.0.0.1:{_free_port()}/api/"
-    env = _env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api,
+    env = process_env(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api,
                DATABASE_URL=db_url, PORT=str(_free_port()))
     result = subprocess.run([sys.executable, "-m", "bot", *command], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
@@ -241,7 +234,7 @@ def test_serving_with_slack_unreachable_stops_with_one_line(db_url: str, tmp_pat
 
 
 def test_serving_with_a_bad_token_stops_with_one_line(slack: SlackStandIn, db_url: str, tmp_path: Path) -> None:
-    env = _env(SLACK_BOT_TOKEN="xoxb-wrong", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
+    env = process_env(SLACK_BOT_TOKEN="xoxb-wrong", SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=slack.api_url,
                DATABASE_URL=db_url, PORT=str(_free_port()))
     result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)

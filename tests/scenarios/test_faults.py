@@ -27,7 +27,7 @@ from models.db import Database
 from models.tables import Outbox, Task
 from sandbox import SlackClientSim, SlackStandIn
 from sandbox.contract import Contract
-from tests.scenarios.conftest import ANA, GENERAL, MIA, POOL, RITA, SECRET, TEAM, seed
+from tests.scenarios.conftest import ANA, GENERAL, MIA, POOL, RITA, SECRET, TEAM, process_env, seed
 
 # What the delivering worker calls; the request path's own reads (users.info) stay calm.
 DELIVERY_METHODS = (
@@ -66,8 +66,7 @@ class Workers:
     def start(self, *, slack_timeout: int = 1, lease: int = 10) -> SlackClientSim:
         """Start `serve --no-scheduler`; return a client signing requests to it once it is healthy."""
         port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOFF_", "DATABASE_URL"))}
-        env.update(
+        env = process_env(
             SLACK_BOT_TOKEN=self.slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=self.slack.api_url,
             DATABASE_URL=self.db_url, PORT=str(port), HOST="127.0.0.1", HANDOFF_POOL_CHANNEL=POOL,
             HANDOFF_MANAGERS=MIA, HANDOFF_SLACK_TIMEOUT=str(slack_timeout),

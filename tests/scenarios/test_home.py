@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import FakeClock
-from tests.scenarios.conftest import ANA, BEN, MIA, RITA, Bot
+from tests.scenarios.conftest import ANA, BEN, MIA, RITA, TEAM, Bot
 
 
 def open_home(bot: Bot, user: str) -> dict[str, Any]:
@@ -120,9 +120,10 @@ def test_settings_on_the_home_tab(bot: Bot) -> None:
     assert "Morning queue:* on" in text_of(home_of(bot, ANA))
 
     click(bot, ANA, "home_notify", "needed")
-    click(bot, ANA, "home_quiet", "on")
-    text = text_of(home_of(bot, ANA))
-    assert "Quiet hours:* on" in text
+    assert "Quiet hours:* on" in text_of(home_of(bot, ANA))  # on by default
+    click(bot, ANA, "home_quiet", "off")
+    assert "Quiet hours:* off" in text_of(home_of(bot, ANA))
+    assert not bot.handoff.services.directory.person(TEAM, ANA).quiet
     notify = next(b for b in home_of(bot, ANA)["blocks"] if b.get("accessory", {}).get("action_id") == "home_notify")
     assert notify["accessory"]["initial_option"]["value"] == "needed"
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
 
 from models.enums import TaskStatus
 from models.tables import TaskEvent
+from tests.conftest import FakeClock
 from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, Bot
 
 
@@ -179,7 +181,7 @@ def test_a_person_who_may_not_act_is_told_why(bot: Bot) -> None:
     assert bot.task(1).status is TaskStatus.ASSIGNED
 
 
-def test_reassign_through_the_modal_notifies_both_people(bot: Bot) -> None:
+def test_reassign_through_the_modal_notifies_both_people(bot: Bot, clock: FakeClock) -> None:
     bot.delegate("<@UANA> Reconcile October invoices")
     bot.deliver()
     ts = bot.task(1).card_ts
@@ -189,8 +191,11 @@ def test_reassign_through_the_modal_notifies_both_people(bot: Bot) -> None:
     bot.client.view_submission(MIA, modal, {"assignee": {"value": {"type": "users_select", "selected_user": BEN}}})
     bot.deliver()
     assert bot.task(1).assignee_id == BEN
+    assert "reassigned" in bot.slack.dms(ANA)[-1]["text"]  # 15:00 in London
+    assert bot.slack.dms(BEN) == []  # 20:30 in Kolkata: his DM waits for his morning (quiet hours)
+    clock.set(datetime(2026, 11, 26, 3, 30, tzinfo=UTC))
+    bot.deliver()
     assert "delegated" in bot.slack.dms(BEN)[-1]["text"]
-    assert "reassigned" in bot.slack.dms(ANA)[-1]["text"]
 
 
 def test_clearing_the_reassign_choice_puts_a_claimed_task_back_in_the_pool(bot: Bot) -> None:

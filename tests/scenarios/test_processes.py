@@ -22,8 +22,8 @@ import pytest
 import bot.worker as worker_module
 from bot.worker import Worker
 from sandbox import SlackClientSim, SlackStandIn
-from tests.scenarios.conftest import ANA, GENERAL, PRIVATE, RITA, SECRET, TEAM, settings_for
-from tests.scenarios.test_cli import _env, _free_port
+from tests.scenarios.conftest import ANA, GENERAL, PRIVATE, RITA, SECRET, TEAM, process_env, settings_for
+from tests.scenarios.test_cli import _free_port
 
 STOP_WITHIN = 5.0
 
@@ -72,7 +72,7 @@ def _until(condition: Callable[[], bool], timeout: float) -> bool:
 @pytest.fixture
 def served(slack: SlackStandIn, db_url: str, tmp_path: Path) -> Iterator[Served]:
     port = _free_port()
-    env = _env(
+    env = process_env(
         SLACK_BOT_TOKEN=slack.token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.api_url,
         DATABASE_URL=db_url, PORT=str(port), HOST="127.0.0.1", HANDOFF_SWEEP_SECONDS="5",
     )

@@ -8,7 +8,6 @@ Ana in London, Ben in Kolkata, Mia in Chicago) and the default working week, Mon
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
@@ -23,7 +22,7 @@ from models.outbox import enqueue
 from models.tables import DigestRun, Outbox, RecurringTask, Task
 from scheduler.jobs import JobReport
 from tests.conftest import FakeClock
-from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, Bot
+from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, Bot, process_env
 
 DIGEST = "CDIGEST"
 
@@ -106,10 +105,15 @@ def test_reminders_reach_the_assignee_in_her_hours_then_overdue_then_escalation(
     assert len(reminders()) == 2, "no reminder once it is due"
 
     # Escalation after 4 of Ana's working hours: none at the weekend, Monday 09:00 + 4 h = Monday 13:00.
+    # That is 08:00 in New York and 07:00 in Chicago: Rita's and Mia's DMs wait for their own mornings.
     _run(bot, clock, utc(2026, 11, 28, 13))
     _run(bot, clock, utc(2026, 11, 30, 12, 59))
+    report = _run(bot, clock, utc(2026, 11, 30, 13), times=2)
+    assert report.escalations == 0, "queued once, by the first run"
     assert _dm_texts(bot, RITA, "still overdue") == [] and _dm_texts(bot, MIA, "still overdue") == []
-    _run(bot, clock, utc(2026, 11, 30, 13), times=2)
+    _run(bot, clock, utc(2026, 11, 30, 14))  # 09:00 in New York
+    assert len(_dm_texts(bot, RITA, "still overdue")) == 1 and _dm_texts(bot, MIA, "still overdue") == []
+    _run(bot, clock, utc(2026, 11, 30, 15))  # 09:00 in Chicago
     for person in (RITA, MIA):
         escalations = _dm_texts(bot, person, "still overdue")
         assert len(escalations) == 1, person
@@ -158,8 +162,10 @@ def test_several_overdue_tasks_are_one_dm_per_person_and_a_line_in_each_cards_th
     assert len(_dm_texts(bot, BEN, "is overdue")) == 1  # one notice: the usual DM about its task
 
     # Monday 13:00 (Ana's London afternoon; Ben's Kolkata evening, his waits for his morning): Mia, the
-    # manager, and Rita, the requester, each get one DM listing Ana's three.
+    # manager, and Rita, the requester, each get one DM listing Ana's three, once their own day begins
+    # (09:00 in Chicago is 15:00 UTC).
     _run(bot, clock, utc(2026, 11, 30, 13), "reminders", times=2)
+    _run(bot, clock, utc(2026, 11, 30, 15), "reminders")
     for person in (MIA, RITA):
         [escalated] = [m for m in bot.slack.dms(person) if "still overdue" in m["text"]]
         assert escalated["text"] == "🚨 3 tasks are still overdue", person
@@ -193,6 +199,7 @@ def test_a_grouped_dm_shows_its_tasks_as_they_are_when_sent_and_old_queued_ones_
 
 
 def test_reminder_times_follow_each_assignees_own_zone(bot: Bot, clock: FakeClock) -> None:
+    bot.tasks("quiet off", user=MIA)  # Mia reads escalations at any hour: each shows when it is sent
     bot.delegate("<@UANA> Reconcile invoices by Friday 5pm")
     bot.delegate("<@UBEN> File the VAT return by Friday 5pm")
     bot.deliver()
@@ -420,6 +427,10 @@ def test_recurring_task_makes_a_normal_task_a_day_ahead_and_can_be_paused_resume
     card = bot.card(1)
     assert "Send payroll report" in _shown(card) and "task_start" in _shown(card)
     assert f"<!date^{int(monday.timestamp())}^" in _shown(card)
+    # Made on a Sunday: Ana hears of it at the start of her Monday (quiet hours).
+    assert _dm_texts(bot, ANA, "T-1") == []
+    clock.set(utc(2026, 11, 30, 9))
+    bot.deliver()
     assert any("delegated" in t and "Send payroll report" in t for t in _dm_texts(bot, ANA, "T-1"))
 
     paused = bot.tasks("recurring pause R-1")
@@ -529,14 +540,8 @@ def test_an_unclaimed_pool_task_is_nudged_in_its_thread_then_escalated_to_the_ma
 # -- `python -m bot jobs run` ---------------------------------------------------------------------
 
 
-def _env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOFF_", "DATABASE_URL", "PORT"))}
-    env.update(values)
-    return env
-
-
 def _jobs(bot: Bot, db_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = _env(
+    env = process_env(
         SLACK_BOT_TOKEN=bot.slack.token, SLACK_SIGNING_SECRET="s", SLACK_API_URL=bot.slack.api_url,
         DATABASE_URL=db_url, HANDOFF_MANAGERS=MIA, HANDOFF_POOL_CHANNEL=POOL,
     )

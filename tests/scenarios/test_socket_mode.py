@@ -24,7 +24,7 @@ from models.enums import TaskStatus
 from models.tables import Task
 from models.tasks import find_task
 from sandbox import SlackStandIn
-from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM
+from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, POOL, RITA, TEAM, process_env
 from tests.scenarios.test_busy import locked_by_another_process
 
 START_TIMEOUT = 60.0  # migrations and the worker process come first
@@ -51,12 +51,6 @@ class Served:
             db.dispose()
 
 
-def _env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HANDOFF_", "DATABASE_URL", "PORT"))}
-    env.update(values)
-    return env
-
-
 def _group_gone(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -78,7 +72,7 @@ def _wait_group_gone(pgid: int, timeout: float) -> bool:
 @pytest.fixture
 def served(slack: SlackStandIn, db_url: str, tmp_path: Path) -> Iterator[Served]:
     """`python -m bot` with an app-level token and no signing secret, connected to the stand-in's socket."""
-    env = _env(
+    env = process_env(
         SLACK_BOT_TOKEN=slack.token, SLACK_APP_TOKEN=slack.app_token, SLACK_API_URL=slack.api_url,
         DATABASE_URL=db_url, HANDOFF_POOL_CHANNEL=POOL, HANDOFF_MANAGERS=MIA,
     )
