@@ -201,10 +201,14 @@ def free_port() -> int:
 
 
 def server_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without Slack/Handoff settings, plus `extra` and the repo on PYTHONPATH."""
+    """This process's environment without Slack/Handoff settings, plus `extra` and the repo on PYTHONPATH.
+
+    Quiet hours are off: the benches time every DM's delivery, which on the wall clock, outside the seeded
+    people's working hours, would otherwise wait for their morning."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES) and k not in _SETTING_NAMES
     }
+    env["HANDOFF_QUIET_HOURS"] = "off"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
