@@ -16,6 +16,7 @@ __all__ = [
     "Blocks",
     "card",
     "card_fallback",
+    "chunked_sections",
     "dm_for_event",
     "escape",
     "grouped_notices",
@@ -394,7 +395,7 @@ def task_list(heading: str, page: TaskPage, now: datetime, *, empty: str, more: 
     if not page.total:
         return empty, [_section(f"*{heading}*\n{empty}")]
     title = f"{heading} ({page.total})"
-    blocks: Blocks = [_section(f"*{escape_heading(title)}*"), *_chunked(task_line(t, now) for t in page.tasks)]
+    blocks: Blocks = [_section(f"*{escape_heading(title)}*"), *chunked_sections(task_line(t, now) for t in page.tasks)]
     last = page.offset + len(page.tasks)
     if page.offset or last < page.total:
         hint = f"Showing {page.offset + 1}–{last} of {page.total}."
@@ -409,7 +410,7 @@ def escape_heading(text: str) -> str:
     return re.sub(r"&(?!amp;|lt;|gt;)", "&amp;", text)
 
 
-def _chunked(lines: Iterable[str]) -> Blocks:
+def chunked_sections(lines: Iterable[str]) -> Blocks:
     """Sections of at most SECTION_LIMIT characters, each line whole (a longer line is clipped safely)."""
     blocks: Blocks = []
     chunk = ""
@@ -436,7 +437,7 @@ def task_detail(task: Task, recent: RecentHistory, now: datetime) -> tuple[str, 
     if not lines:
         blocks.append(_section("*History*\nNothing yet."))
         return card_fallback(task), blocks
-    history = _chunked(["*History* (newest first)", *lines])
+    history = chunked_sections(["*History* (newest first)", *lines])
     room = MESSAGE_BLOCKS - len(blocks) - 1
     shown_older = recent.older
     if len(history) > room:
@@ -480,7 +481,7 @@ def _grouped(groups: dict[str, list[dict[str, Any]]]) -> Blocks:
     for name, items in groups.items():
         if items:
             heading = f"*{_GROUP_TITLES.get(name, name)}* ({len(items)})"
-            blocks += _chunked([heading, *(_snapshot_line(item) for item in items)])
+            blocks += chunked_sections([heading, *(_snapshot_line(item) for item in items)])
     return blocks
 
 
@@ -529,12 +530,12 @@ def digest_section(section: dict[str, Any]) -> tuple[str, Blocks]:
     if section["kind"] == "people":
         part = f" (part {section['part']} of {section['parts']})" if section.get("parts") else ""
         title = f"*👥 Per person*{part}"
-        blocks = [_section(title), *_chunked(_person_line(row) for row in section["rows"])]
+        blocks = [_section(title), *chunked_sections(_person_line(row) for row in section["rows"])]
         blocks.append(_context("`/tasks @name` lists anyone's open tasks."))
         return f"Digest: {title}", blocks[:MESSAGE_BLOCKS]
     items, total = section["items"], section["total"]
     title = f"*{_GROUP_TITLES[section['group']]}* ({total})"
-    blocks = [_section(title), *_chunked(_snapshot_line(item) for item in items)]
+    blocks = [_section(title), *chunked_sections(_snapshot_line(item) for item in items)]
     if total > len(items):
         more = f"…and {total - len(items)} more"
         blocks.append(_context(f"{more}: `{section['more']}`" if section["more"] else f"{more}."))
@@ -568,7 +569,7 @@ def recurring_list(items: Sequence[RecurringTask]) -> tuple[str, Blocks]:
         paused = " · ⏸️ paused" if item.status == "paused" else f" · next due {format_when(item.next_at)}"
         lines.append(f"• *R-{item.id}* {escape(item.title)} · {who} · {escape(rule)}{paused}")
     text = f"Recurring tasks ({len(items)})"
-    body = _chunked([f"*{text}*", *lines])
+    body = chunked_sections([f"*{text}*", *lines])
     footer = "Pause, resume or stop one with `/tasks recurring pause R-3` (or `resume`, `stop`)."
     if len(body) > MESSAGE_BLOCKS - 1:
         body = body[: MESSAGE_BLOCKS - 1]
@@ -621,7 +622,7 @@ def grouped_notices(payload: dict[str, Any]) -> tuple[str, Blocks]:
         room = max(NOTICE_ITEMS - shown, 0)
         lines += [_notice_line(item) for item in items[:room]]
         shown += min(len(items), room)
-    blocks = _chunked(lines)[: MESSAGE_BLOCKS - 1]
+    blocks = chunked_sections(lines)[: MESSAGE_BLOCKS - 1]
     total = sum(counts.values())
     if shown < total:
         more = f"…and {total - shown} more. `/tasks` lists yours; each card's thread has the details."

@@ -13,6 +13,7 @@ from bot import render
 from bot.helptext import DELEGATE_HELP, TASKS_HELP
 from bot.modals import edit_modal
 from bot.render_roles import roles_summary
+from bot.render_team import team_summary
 from bot.services import Services
 from handlers.common import date_reading, delegate_text, done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
@@ -27,6 +28,15 @@ from models.people import zone_of
 from models.permissions import Deed, require_on_task
 from models.queries import active_tasks, recent_history
 from models.roles import grant_manager, revoke_manager, role_history, roles_of
+from models.roster import (
+    add_member,
+    change_skills,
+    parse_member_terms,
+    parse_skill_changes,
+    remove_member,
+    roster,
+    set_capacity,
+)
 from models.schedule import (
     list_recurring,
     parse_clock,
@@ -406,8 +416,57 @@ def _intake(services: Services, command: SlashCommand, args: list[str]) -> str:
     return f"<#{channel}> is no longer an intake channel." if changed else f"<#{channel}> was not an intake channel."
 
 
+_TEAM_USAGE = (
+    "Say `/tasks team` to see it, or `/tasks team add @ana assistant skills:payroll office:back capacity:8`, "
+    "`team skills @ana +inbox -payroll`, `team capacity @ana 10`, `team remove @ana`."
+)
+
+
+def _team(services: Services, command: SlashCommand, args: list[str]) -> str | tuple[str, render.Blocks]:
+    team_id, user_id = command.team_id, command.user_id
+    now = services.clock()
+    if not args:
+        services.seed_roles(team_id)
+        with services.db.read() as session:
+            entries = roster(session, team_id=team_id, now=now, week_of=services.config.week)
+        return team_summary(entries)
+    verb = args[0].lower()
+    mention = parse_mention(args[1]) if len(args) > 1 else None
+    if verb not in {"add", "remove", "skills", "capacity"} or mention is None:
+        raise BadInput("I can't read that.", _TEAM_USAGE)
+    rest = args[2:]
+    # Read before anything is looked up or written: a typo changes nothing.
+    terms = parse_member_terms(rest) if verb == "add" else None
+    changes = parse_skill_changes(rest) if verb == "skills" else None
+    if verb == "capacity" and len(rest) != 1:
+        raise BadInput("How many open tasks at most?", "Say e.g. `/tasks team capacity @ana 10`, or `none`.")
+    if verb == "remove" and rest:
+        raise BadInput("Say just `/tasks team remove @ana`.", "")
+    who = resolve_mention(services, team_id, mention)
+    actor = services.actor(user_id, team_id)
+    with services.db.transaction() as session:
+        if terms is not None:
+            member, new = add_member(session, team_id=team_id, actor=actor, user_id=who, terms=terms, now=now)
+            done = f"👥 <@{who}> is on the team" if new else f"👥 <@{who}> is updated"
+            skills = ", ".join(member.skills) or "no skills yet"
+            reply = f"{done}: {skills}."
+        elif changes is not None:
+            member = change_skills(session, team_id=team_id, actor=actor, user_id=who, add=changes[0], drop=changes[1])
+            reply = f"🧰 <@{who}>'s skills: {', '.join(member.skills) or 'none'}."
+        elif verb == "capacity":
+            member = set_capacity(session, team_id=team_id, actor=actor, user_id=who, word=rest[0])
+            limit = f"at most {member.capacity} open tasks" if member.capacity is not None else "no limit"
+            reply = f"📦 <@{who}>: {limit}."
+        else:
+            removed = remove_member(session, team_id=team_id, actor=actor, user_id=who, now=now)
+            reply = (f"<@{who}> is off the team; the tasks they have stay theirs." if removed
+                     else f"<@{who}> was not on the team.")
+    services.delivery.kick()
+    return reply
+
+
 _SETTINGS = {
     "recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning, "managers": _managers,
     "source-replies": _source_replies, "intake": _intake, "notify": _notify, "quiet": _quiet,
-    "mute": _mute_on, "unmute": _mute_off,
+    "mute": _mute_on, "unmute": _mute_off, "team": _team,
 }

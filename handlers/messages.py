@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # Words that, alone, are a `/tasks` question in the DM ("open", "today"); with more after them they
 # start a title ("Open the post by Friday"), which the `/delegate` grammar reads.
 _LIST_WORDS = {"mine", "my", "me", "delegated", "open", "pool", "unclaimed", "overdue", "late", "today", "blocked",
-               "recurring", "managers", "hours", "morning"}
+               "recurring", "managers", "hours", "morning", "team"}
 _HELP_WORDS = {"help", "?", "hi", "hello", "hey"}
 
 

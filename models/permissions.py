@@ -62,6 +62,8 @@ class Deed(StrEnum):
     REMOVE_MANAGER = "remove_manager"
     SET_SOURCE_REPLIES = "set_source_replies"
     SET_INTAKE = "set_intake"
+    # Who is on the team's roster, with which skills, office and capacity.
+    MANAGE_TEAM = "manage_team"
     # The requester muting what they hear of their own task.
     MUTE = "mute"
     # Personal: anyone, for themselves or for what they delegate. Listed so the table is complete.
@@ -96,6 +98,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
     Deed.REMOVE_MANAGER: frozenset({_AD}),
     Deed.SET_SOURCE_REPLIES: frozenset({_M}),
     Deed.SET_INTAKE: frozenset({_M}),
+    Deed.MANAGE_TEAM: frozenset({_M}),
     Deed.MUTE: frozenset({_R}),
     Deed.DELEGATE: frozenset({_A}),
     Deed.CREATE_RECURRING: frozenset({_A}),
@@ -110,7 +113,7 @@ _VERBS = {
     Deed.REASSIGN: "reassign", Deed.CHANGE_DUE: "change the due date of", Deed.EDIT: "edit", Deed.SNOOZE: "snooze",
     Deed.CHANGE_RECURRING: "change", Deed.SET_DIGEST: "set up", Deed.STOP_DIGEST: "turn off",
     Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove", Deed.SET_SOURCE_REPLIES: "change",
-    Deed.SET_INTAKE: "change",
+    Deed.SET_INTAKE: "change", Deed.MANAGE_TEAM: "change",
     Deed.MUTE: "mute",
 }
 

@@ -104,6 +104,23 @@ class RoleGrant(SQLModel, table=True):
     granted_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class TeamMember(SQLModel, table=True):
+    """One person on a workspace's roster: what they can take on (skills, office) and how much (capacity).
+
+    Whether they manage comes from their role (`RoleGrant`), so the two never disagree."""
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(primary_key=True, max_length=32)
+    # Lower-case skill names such as "payroll", sorted.
+    skills: list[str] = Field(default_factory=list, sa_type=JSON)
+    # "front" (client-facing: support, calls, email) or "back" (admin, bookkeeping, payroll); None: either.
+    office: str | None = Field(default=None, max_length=8)
+    # The most open tasks routing gives them; None: no limit.
+    capacity: int | None = Field(default=None)
+    added_by: str = Field(max_length=32)
+    added_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class RoleEvent(SQLModel, table=True):
     """One line of a workspace's role history: who gave or took which role from whom, when."""
 

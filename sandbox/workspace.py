@@ -26,6 +26,7 @@ from sandbox.standin import SlackStandIn
 
 if TYPE_CHECKING:
     from bot.app import Handoff
+    from models.db import Database
 
 __all__ = [
     "CHANNELS",
@@ -63,14 +64,20 @@ class Member:
     locale: str = "en-US"
     # Slack's workspace owner: a Handoff admin, who may add and remove managers.
     is_owner: bool = False
+    # On Handoff's roster (assistants): their skills and office, as a manager would have set them.
+    skills: tuple[str, ...] = ()
+    office: str | None = None
 
 
 PEOPLE = (
     Member("URITA", "rita", "Rita Alvarez", "Requester · Operations lead", "America/New_York", is_owner=True),
     Member("UMIA", "mia", "Mia Novak", "Manager · Back office", "America/Chicago"),
-    Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London", "en-GB"),
-    Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata", "en-IN"),
-    Member("UCHEN", "chen", "Chen Wei", "Assistant · Inbox and support", "Australia/Sydney", "en-AU"),
+    Member("UANA", "ana", "Ana Silva", "Assistant · Bookkeeping", "Europe/London", "en-GB",
+           skills=("bookkeeping", "payroll"), office="back"),
+    Member("UBEN", "ben", "Ben Okafor", "Assistant · Payroll", "Asia/Kolkata", "en-IN",
+           skills=("payroll",), office="back"),
+    Member("UCHEN", "chen", "Chen Wei", "Assistant · Inbox and support", "Australia/Sydney", "en-AU",
+           skills=("inbox", "support"), office="front"),
 )
 NAMES = {m.id: m.name for m in PEOPLE}
 CHANNELS = {"CGENERAL": "general", POOL: "va-pool", "CDIGEST": "ops-digest"}
@@ -197,6 +204,17 @@ class Workspace:
             self.slack.wait_for_version(seen, timeout=0.2)
 
 
+def _seed_roster(db: Database, now: datetime) -> None:
+    """The assistants on Handoff's roster, with their skills and office, as if a manager had added them."""
+    from models.tables import TeamMember
+
+    with db.transaction() as session:
+        for m in PEOPLE:
+            if m.skills:
+                session.add(TeamMember(team_id=TEAM, user_id=m.id, skills=sorted(m.skills), office=m.office,
+                                       added_by=MANAGER, added_at=now))
+
+
 @contextlib.contextmanager
 def workspace(start: datetime, *, folder: Path | None = None, live: bool = False) -> Iterator[Workspace]:
     """Start the stand-in and the real bot (HTTP on loopback), and stop both afterwards.
@@ -226,6 +244,7 @@ def workspace(start: datetime, *, folder: Path | None = None, live: bool = False
         pool_channel=POOL, managers=frozenset({MANAGER}), slack_timeout=5.0,
     )
     handoff = create_app(settings, db=Database.from_url(url), clock=clock)
+    _seed_roster(handoff.services.db, clock())
     # The member list is read before the page opens (a running bot reads it in the background), so the
     # first `/delegate @ana` typed in the page already knows Ana.
     for _page in range(100):  # a handful of pages; bounded in case the stand-in fails

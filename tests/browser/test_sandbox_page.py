@@ -327,6 +327,19 @@ def test_a_ticket_reaction_and_an_intake_channel_make_tasks(sandbox: tuple[Works
         assert (task.requester_id, task.priority, task.card_channel_id) == ("UBEN", "urgent", "CPOOL")
 
 
+def test_the_team_roster_with_its_skills_and_who_is_at_work(sandbox: tuple[Workspace, str], page: Page) -> None:
+    _ws, url = sandbox
+    page.goto(f"{url}?as=UMIA&c=CGENERAL")
+    type_in(page, "/tasks team add @chen capacity:6")
+    expect(page.locator(".message.ephemeral", has_text="is updated")).to_contain_text("inbox, support")
+    type_in(page, "/tasks team")
+    roster = page.locator(".message.ephemeral", has_text="The team")
+    expect(roster).to_contain_text("bookkeeping, payroll · back office")
+    expect(roster).to_contain_text("inbox, support · front office")
+    expect(roster).to_contain_text("0 open of 6")
+    snap(page, "team")
+
+
 def test_the_home_tab_shows_my_tasks_and_their_next_step(sandbox: tuple[Workspace, str], page: Page) -> None:
     ws, url = sandbox
     page.goto(f"{url}?as=URITA&c=CGENERAL")

@@ -1,0 +1,105 @@
+"""`/tasks team`: the roster through signed commands against the strict stand-in, and what is stored."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from models.tables import RoleGrant, TeamMember
+from tests.scenarios.conftest import ANA, BEN, MIA, RITA, TEAM, Bot
+
+
+def shown(answer: Any) -> str:
+    return str(answer.get("text", "")) + json.dumps(answer.get("blocks") or [], ensure_ascii=False)
+
+
+def members(bot: Bot) -> dict[str, TeamMember]:
+    with bot.handoff.services.db.read() as session:
+        return {m.user_id: m for m in session.exec(select(TeamMember).where(TeamMember.team_id == TEAM)).all()}
+
+
+def test_a_manager_builds_the_roster_and_everyone_reads_it(bot: Bot) -> None:
+    added = bot.tasks(f"team add <@{ANA}> assistant skills:bookkeeping,payroll office:back capacity:8", user=MIA)
+    assert added["text"] == f"👥 <@{ANA}> is on the team: bookkeeping, payroll."
+    bot.tasks(f"team add <@{BEN}> skills:inbox office:front", user=MIA)
+    bot.delegate(f"<@{ANA}> Reconcile October invoices")
+    bot.delegate(f"<@{ANA}> Run payroll")
+
+    roster = bot.tasks("team", user=RITA)  # anyone may read it
+    text = shown(roster)
+    assert "3 people, 2 assistants" in roster["text"]
+    # Mia first (a manager), then by name; Ana at work in London at 15:00, Ben off hours in Kolkata.
+    assert text.index(f"<@{MIA}> · manager") < text.index(f"<@{ANA}> · assistant") < text.index(f"<@{BEN}>")
+    assert (f"<@{ANA}> · assistant · bookkeeping, payroll · back office · Mon–Fri 09:00–17:00 (Europe/London) · "
+            "2 open of 8 · 🟢 at work") in text
+    assert f"<@{BEN}> · assistant · inbox · front office" in text and "0 open · 🌙 off hours" in text
+
+    assert "inbox, payroll" in bot.tasks(f"team skills <@{ANA}> +inbox -bookkeeping", user=MIA)["text"]
+    assert "at most 10" in bot.tasks(f"team capacity <@{ANA}> 10", user=MIA)["text"]
+    assert "is updated" in bot.tasks(f"team add <@{ANA}> office:none capacity:none", user=MIA)["text"]
+    ana = members(bot)[ANA]
+    assert (ana.skills, ana.office, ana.capacity, ana.added_by) == (["inbox", "payroll"], None, None, MIA)
+
+    removed = bot.tasks(f"team remove <@{ANA}>", user=MIA)
+    assert "off the team" in removed["text"] and "stay theirs" in removed["text"]
+    assert ANA not in members(bot)
+    assert bot.task(1).assignee_id == ANA and bot.task(2).assignee_id == ANA  # nothing is lost
+    assert "was not on the team" in bot.tasks(f"team remove <@{ANA}>", user=MIA)["text"]
+
+
+def test_only_managers_and_admins_change_the_roster_and_only_admins_make_managers(bot: Bot) -> None:
+    refused = bot.tasks(f"team add <@{ANA}> assistant", user=ANA)
+    assert "You can't change the team" in refused["text"] and f"<@{MIA}>" in refused["text"]
+    refused = bot.tasks(f"team add <@{BEN}> manager skills:payroll", user=MIA)
+    assert "You can't add a manager" in refused["text"]
+    assert members(bot) == {}  # refused whole: not half-added without the role
+    assert "on the team" in bot.tasks(f"team add <@{BEN}> skills:payroll", user=MIA)["text"]
+    assert "is not on the team" in bot.tasks(f"team skills <@{ANA}> +inbox", user=MIA)["text"]
+
+
+@pytest.mark.settings(admins=frozenset({RITA}))
+def test_an_admin_adds_a_manager_to_the_team_and_removing_them_takes_the_role(bot: Bot) -> None:
+    bot.tasks(f"team add <@{BEN}> manager skills:payroll", user=RITA)
+    with bot.handoff.services.db.read() as session:
+        assert session.get(RoleGrant, (TEAM, BEN)) is not None
+    assert f"<@{BEN}> · manager · payroll" in shown(bot.tasks("team"))
+    bot.deliver()
+    assert "made you a Handoff manager" in bot.slack.dms(BEN)[-1]["text"]
+    bot.tasks(f"team remove <@{BEN}>", user=RITA)
+    with bot.handoff.services.db.read() as session:
+        assert session.get(RoleGrant, (TEAM, BEN)) is None
+    assert f"<@{BEN}>" not in shown(bot.tasks("team"))
+
+
+@pytest.mark.parametrize(
+    ("words", "says"),
+    [
+        ("team add", "I can't read that"),
+        ("team hire <@UANA>", "I can't read that"),
+        ("team add <@UANA> office:middle", "not an office"),
+        ("team capacity <@UANA>", "How many open tasks"),
+        ("team capacity <@UANA> lots", "not a capacity"),
+        ("team remove <@UANA> now", "just `/tasks team remove"),
+        ("team skills <@UANA>", "Which skills"),
+    ],
+)
+def test_mistakes_are_explained_and_change_nothing(bot: Bot, words: str, says: str) -> None:
+    assert says in bot.tasks(words, user=MIA)["text"]
+    assert members(bot) == {}
+
+
+@pytest.mark.settings(managers=frozenset())
+def test_an_empty_team_says_how_to_start(bot: Bot) -> None:
+    answer = bot.tasks("team")
+    assert "Nobody is on the team yet" in answer["text"] and "/tasks team add" in shown(answer)
+
+
+def test_team_alone_in_the_handoff_dm_shows_the_roster(bot: Bot) -> None:
+    bot.tasks(f"team add <@{ANA}> skills:payroll", user=MIA)
+    bot.say(RITA, "team", bot.slack.dm_id(RITA))
+    bot.deliver()
+    assert bot.stored_tasks() == []
+    assert "The team" in bot.slack.dms(RITA)[-1]["text"]
