@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -50,7 +50,21 @@ def info_from_slack(user: dict[str, object]) -> PersonInfo:
         is_bot=bool(user.get("is_bot")) or user.get("id") == "USLACKBOT",
         deleted=bool(user.get("deleted")),
         slack_admin=bool(user.get("is_owner")) or bool(user.get("is_admin")),
+        status_text=str(profile.get("status_text") or "")[:100],
+        status_emoji=str(profile.get("status_emoji") or "")[:100],
+        status_expires_at=_expiry(profile.get("status_expiration")),
     )
+
+
+def _expiry(value: object) -> datetime | None:
+    """Slack's `status_expiration` (Unix seconds; 0 or missing: the status doesn't end) as an instant."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        seconds = int(value)
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
 
 
 class Directory:

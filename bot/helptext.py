@@ -50,6 +50,7 @@ TASKS_HELP = """*Find tasks with `/tasks`* (only you see the answers)
 • `/tasks managers` — who the admins and managers are, and the history · `/tasks managers add|remove @mia` (admins)
 • `/tasks team` — the roster: skills, office, hours, load · (managers) `/tasks team add @ana assistant \
 skills:payroll office:back capacity:8`, `team skills @ana +inbox`, `team capacity @ana 10`, `team remove @ana`
+• `/tasks away until Friday dentist` or `for 3 days` · `/tasks back` — and for someone else (managers)
 • `/tasks source-replies on|off` — whether a message made into a task hears, in its thread, of it (managers)
 • `/tasks intake here` — every new message in this channel becomes a task · `/tasks intake off` (managers)
 *From messages*: ⋯ → *Delegate this message*; `@Handoff @ana …` in a channel or thread; 🎫 on any message

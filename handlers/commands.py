@@ -18,12 +18,13 @@ from bot.services import Services
 from handlers.common import date_reading, delegate_text, done_words, explain, resolve_mention, step, unescape
 from handlers.payloads import SlashCommand, current, parse_number
 from handlers.shortcuts import open_creation
+from models.availability import parse_away, set_away, set_back
 from models.enums import TaskStatus
 from models.errors import BadInput, DomainError
 from models.intake import set_intake
 from models.localtime import local_instant
 from models.notify import mute_task, quiet_of, set_notify, set_quiet
-from models.parsing import parse_mention, parse_when
+from models.parsing import day_first_for, parse_mention, parse_when
 from models.people import zone_of
 from models.permissions import Deed, require_on_task
 from models.queries import active_tasks, recent_history
@@ -465,8 +466,43 @@ def _team(services: Services, command: SlashCommand, args: list[str]) -> str | t
     return reply
 
 
+def _away(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
+    mention = parse_mention(args[0]) if args else None
+    who = resolve_mention(services, team_id, mention) if mention is not None else user_id
+    words = args[1:] if mention is not None else args
+    person = services.directory.person(team_id, who)
+    week = services.config.week(person)
+    back, reason = parse_away(words, now=services.clock(), week=week, day_first=day_first_for(person.locale, person.tz))
+    actor = services.actor(user_id, team_id)
+    with services.db.transaction() as session:
+        set_away(session, team_id=team_id, actor=actor, user_id=who, until=back, reason=reason)
+    services.choices_changed(team_id, who)
+    whose = "You're" if who == user_id else f"<@{who}> is"
+    why = f" ({reason})" if reason else ""
+    return (f"🏝️ {whose} away{why}, back {render.format_when(back)}. The assignment rules pass over whoever is "
+            "away; `/tasks back` ends it sooner.")
+
+
+def _back(services: Services, command: SlashCommand, args: list[str]) -> str:
+    team_id, user_id = command.team_id, command.user_id
+    mention = parse_mention(args[0]) if len(args) == 1 else None
+    if args and mention is None:
+        raise BadInput("Say `/tasks back`, or `/tasks back @ana` (managers).", "")
+    who = resolve_mention(services, team_id, mention) if mention is not None else user_id
+    services.directory.person(team_id, who)
+    actor = services.actor(user_id, team_id)
+    with services.db.transaction() as session:
+        was = set_back(session, team_id=team_id, actor=actor, user_id=who)
+    services.choices_changed(team_id, who)
+    whose = "You're" if who == user_id else f"<@{who}> is"
+    if not was:
+        return f"{whose} not marked away in Handoff. (A Slack status that says out of office ends in Slack.)"
+    return f"👋 {whose} back."
+
+
 _SETTINGS = {
     "recurring": _recurring, "digest": _digest, "hours": _hours, "morning": _morning, "managers": _managers,
     "source-replies": _source_replies, "intake": _intake, "notify": _notify, "quiet": _quiet,
-    "mute": _mute_on, "unmute": _mute_off, "team": _team,
+    "mute": _mute_on, "unmute": _mute_off, "team": _team, "away": _away, "back": _back,
 }

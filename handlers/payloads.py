@@ -594,4 +594,6 @@ def _slack_user(event: Mapping[str, Any]) -> dict[str, Any]:
     profile = _dict(user, "profile", optional=True)
     for key in ("display_name", "real_name"):
         _str(profile, key, optional=True, limit=255)
+    for key in ("status_text", "status_emoji"):  # Slack allows a status 100 characters
+        _str(profile, key, optional=True, limit=100)
     return user

@@ -71,6 +71,10 @@ class PersonInfo:
     deleted: bool = False
     # Slack's `is_owner` or `is_admin`: a Handoff admin in this workspace.
     slack_admin: bool = False
+    # Their Slack status (`profile.status_text`, `status_emoji`) and when it ends (None: it doesn't).
+    status_text: str = ""
+    status_emoji: str = ""
+    status_expires_at: datetime | None = None
 
 
 def get_person(session: Session, *, team_id: str, user_id: str) -> Person | None:
@@ -101,6 +105,8 @@ def save_person(session: Session, *, team_id: str, info: PersonInfo, now: dateti
     person.is_bot = info.is_bot
     person.deleted = info.deleted
     person.slack_admin = info.slack_admin
+    person.status_text, person.status_emoji = info.status_text, info.status_emoji
+    person.status_expires_at = info.status_expires_at
     person.refreshed_at = now
     session.add(person)
     session.flush()
@@ -128,7 +134,8 @@ def save_people(session: Session, *, team_id: str, infos: list[PersonInfo], now:
     stmt = insert.values([
         {"team_id": team_id, "user_id": i.user_id, "name": i.name, "real_name": i.real_name, "tz": i.tz,
          "locale": i.locale, "is_bot": i.is_bot, "deleted": i.deleted, "refreshed_at": now, "hours": {},
-         "morning_queue": False, "slack_admin": i.slack_admin}
+         "morning_queue": False, "slack_admin": i.slack_admin, "status_text": i.status_text,
+         "status_emoji": i.status_emoji, "status_expires_at": i.status_expires_at}
         for i in infos
     ])
     fresh = stmt.excluded
@@ -137,6 +144,8 @@ def save_people(session: Session, *, team_id: str, infos: list[PersonInfo], now:
         set_={
             "name": fresh.name, "real_name": fresh.real_name, "tz": fresh.tz, "is_bot": fresh.is_bot,
             "deleted": fresh.deleted, "slack_admin": fresh.slack_admin, "refreshed_at": fresh.refreshed_at,
+            "status_text": fresh.status_text, "status_emoji": fresh.status_emoji,
+            "status_expires_at": fresh.status_expires_at,
             # A page without locales must not forget one we know.
             "locale": case((fresh.locale == "", table.c.locale), else_=fresh.locale),
         },

@@ -64,6 +64,8 @@ class Deed(StrEnum):
     SET_INTAKE = "set_intake"
     # Who is on the team's roster, with which skills, office and capacity.
     MANAGE_TEAM = "manage_team"
+    # Marking someone else away or back (anyone may for themselves).
+    SET_AWAY = "set_away"
     # The requester muting what they hear of their own task.
     MUTE = "mute"
     # Personal: anyone, for themselves or for what they delegate. Listed so the table is complete.
@@ -99,6 +101,7 @@ PERMISSIONS: dict[Deed, frozenset[Party]] = {
     Deed.SET_SOURCE_REPLIES: frozenset({_M}),
     Deed.SET_INTAKE: frozenset({_M}),
     Deed.MANAGE_TEAM: frozenset({_M}),
+    Deed.SET_AWAY: frozenset({_M}),
     Deed.MUTE: frozenset({_R}),
     Deed.DELEGATE: frozenset({_A}),
     Deed.CREATE_RECURRING: frozenset({_A}),
@@ -113,7 +116,7 @@ _VERBS = {
     Deed.REASSIGN: "reassign", Deed.CHANGE_DUE: "change the due date of", Deed.EDIT: "edit", Deed.SNOOZE: "snooze",
     Deed.CHANGE_RECURRING: "change", Deed.SET_DIGEST: "set up", Deed.STOP_DIGEST: "turn off",
     Deed.ADD_MANAGER: "add", Deed.REMOVE_MANAGER: "remove", Deed.SET_SOURCE_REPLIES: "change",
-    Deed.SET_INTAKE: "change", Deed.MANAGE_TEAM: "change",
+    Deed.SET_INTAKE: "change", Deed.MANAGE_TEAM: "change", Deed.SET_AWAY: "mark",
     Deed.MUTE: "mute",
 }
 

@@ -15,6 +15,7 @@ from typing import Final
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from models.availability import AT_WORK, Availability, availability
 from models.errors import BadInput
 from models.people import Actor
 from models.permissions import Deed, require
@@ -65,8 +66,13 @@ class RosterEntry:
     person: Person | None
     manager: bool
     open_tasks: int
-    at_work: bool
+    now: Availability
     week: WorkWeek | None = field(default=None, compare=False)
+
+    @property
+    def at_work(self) -> bool:
+        """Within their working hours and not away."""
+        return self.now.state == AT_WORK
 
 
 def _skill(word: str) -> str:
@@ -235,6 +241,6 @@ def roster(
         member = members.get(user_id) or TeamMember(team_id=team_id, user_id=user_id, added_by="", added_at=now)
         week = week_of(person)
         entries.append(RosterEntry(member, person, user_id in managers, int(loads.get(user_id, 0)),
-                                   week.is_working_time(now), week))
+                                   availability(person, week, now), week))
     entries.sort(key=lambda e: (not e.manager, (e.person.name if e.person else e.member.user_id).lower()))
     return entries

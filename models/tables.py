@@ -83,6 +83,15 @@ class Person(SQLModel, table=True):
     quiet: bool | None = Field(default=None)
     # Refreshed from Slack with the name: the person is a workspace owner or admin there.
     slack_admin: bool = Field(default=False)
+    # Away by `/tasks away` until this instant (their first working start after the last day away), why,
+    # and who said so (themselves or a manager).
+    away_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    away_reason: str = Field(default="", max_length=200)
+    away_by: str = Field(default="", max_length=32)
+    # Their Slack status as last seen (users.info, users.list, user_change), and when Slack ends it.
+    status_text: str = Field(default="", max_length=100)
+    status_emoji: str = Field(default="", max_length=100)
+    status_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class IntakeChannel(SQLModel, table=True):

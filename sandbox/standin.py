@@ -570,8 +570,13 @@ class SlackStandIn:
         is_admin: bool = False,
         is_owner: bool = False,
         locale: str = "en-US",
+        status_text: str = "",
+        status_emoji: str = "",
+        status_expiration: int = 0,
     ) -> JSONDict:
         """Create or replace a workspace member; returns the users.info `user` object.
+
+        The status is Slack's profile status: `status_expiration` in Unix seconds, 0 for none.
 
         `is_owner` and `is_admin` are Slack's workspace roles (an owner is an admin too, as in Slack).
         `locale` (Slack's default is `en-US`) is returned only to calls that pass `include_locale`.
@@ -602,6 +607,9 @@ class SlackStandIn:
                 "display_name_normalized": name,
                 "title": title,
                 "team": self.team_id,
+                "status_text": status_text,
+                "status_emoji": status_emoji,
+                "status_expiration": status_expiration,
             },
         }
         if is_bot and user_id == self.bot_user_id:

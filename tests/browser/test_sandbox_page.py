@@ -337,6 +337,10 @@ def test_the_team_roster_with_its_skills_and_who_is_at_work(sandbox: tuple[Works
     expect(roster).to_contain_text("bookkeeping, payroll · back office")
     expect(roster).to_contain_text("inbox, support · front office")
     expect(roster).to_contain_text("0 open of 6")
+    type_in(page, "/tasks away @ben for 2 days training")
+    expect(page.locator(".message.ephemeral", has_text="is away (training)")).to_be_visible()
+    type_in(page, "/tasks team")
+    expect(page.locator(".message.ephemeral", has_text="The team").last).to_contain_text("away until")
     snap(page, "team")
 
 

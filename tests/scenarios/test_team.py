@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from models.tables import RoleGrant, TeamMember
+from models.tables import Person, RoleGrant, TeamMember
+from tests.conftest import FakeClock
 from tests.scenarios.conftest import ANA, BEN, MIA, RITA, TEAM, Bot
 
 
@@ -103,3 +105,40 @@ def test_team_alone_in_the_handoff_dm_shows_the_roster(bot: Bot) -> None:
     bot.deliver()
     assert bot.stored_tasks() == []
     assert "The team" in bot.slack.dms(RITA)[-1]["text"]
+
+
+def test_away_and_back_by_command_show_on_the_roster(bot: Bot) -> None:
+    bot.tasks(f"team add <@{ANA}> skills:payroll", user=MIA)
+    answer = bot.tasks("away until Friday dentist", user=ANA)  # Wednesday: away Wednesday to Friday
+    assert answer["text"].startswith("🏝️ You're away (dentist), back <!date^") and "/tasks back" in answer["text"]
+    with bot.handoff.services.db.read() as session:
+        ana = session.exec(select(Person).where(Person.user_id == ANA)).one()
+    assert (ana.away_until, ana.away_reason, ana.away_by) == (datetime(2026, 11, 30, 9, 0, tzinfo=UTC), "dentist", ANA)
+    roster = bot.tasks("team")
+    assert ", 1 away" in roster["text"] and "🏝️ away until <!date^" in shown(roster) and "(dentist)" in shown(roster)
+    assert "👋 You're back." == bot.tasks("back", user=ANA)["text"]
+    assert "🟢 at work" in shown(bot.tasks("team"))
+    assert "not marked away" in bot.tasks("back", user=ANA)["text"]
+
+
+def test_a_manager_marks_someone_away_and_others_may_not(bot: Bot) -> None:
+    refused = bot.tasks(f"away <@{BEN}> for 2 days", user=ANA)
+    assert "You can't mark someone else away" in refused["text"]
+    assert f"<@{BEN}> is away" in bot.tasks(f"away <@{BEN}> for 2 days on leave", user=MIA)["text"]
+    assert "You can't mark someone else back" in bot.tasks(f"back <@{BEN}>", user=ANA)["text"]
+    assert f"<@{BEN}> is back" in bot.tasks(f"back <@{BEN}>", user=MIA)["text"]
+    assert "Away until when" in bot.tasks("away", user=ANA)["text"]
+
+
+def test_a_slack_status_that_says_out_of_office_makes_them_away_until_it_expires(bot: Bot, clock: FakeClock) -> None:
+    bot.tasks(f"team add <@{ANA}> skills:payroll", user=MIA)
+    ends = int(datetime(2026, 11, 27, 17, 0, tzinfo=UTC).timestamp())
+    ana = bot.slack.add_user(ANA, "ana", real_name="Ana Assistant", tz="Europe/London", locale="en-GB",
+                             status_text="Vacationing", status_emoji=":palm_tree:", status_expiration=ends)
+    ana.pop("locale")
+    assert bot.client.event({"type": "user_change", "user": ana}).status == 200
+    assert "🏝️ away until <!date^" in shown(bot.tasks("team")) and "(Vacationing)" in shown(bot.tasks("team"))
+    clock.set(datetime(2026, 11, 27, 17, 0, tzinfo=UTC))  # the status's own expiry: Friday 17:00
+    roster = shown(bot.tasks("team"))
+    assert "🏝️" not in roster and f"<@{ANA}> · assistant · payroll · Mon–Fri 09:00–17:00 (Europe/London) · " \
+        "0 open · 🌙 off hours" in roster  # 17:00 in London: the end of her day
