@@ -24,6 +24,7 @@ from sqlalchemy import or_, update
 from sqlalchemy import select as columns_of
 from sqlmodel import Session, col, select
 
+from models.availability import AWAY, availability
 from models.db import Database
 from models.enums import TaskStatus
 from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dms, unclaimed_keys
@@ -125,6 +126,7 @@ class _Team:
     managers: list[str]
     assistants: list[str] | None = None
     weeks: dict[str | None, WorkWeek] = field(default_factory=dict)
+    aways: dict[str | None, bool] = field(default_factory=dict)
     # How many notices of each kind each person's DM lists so far in this pass (see `record_notices`). Two
     # chunks written at once (PostgreSQL) may race on a count: then a DM renders an item more, and
     # `send_owed_dms` still keeps the first GROUPED_ITEMS.
@@ -135,6 +137,14 @@ class _Team:
         if user_id not in self.weeks:
             self.weeks[user_id] = config.week(self.people.get(user_id))
         return self.weeks[user_id]
+
+    def away(self, user_id: str | None, now: datetime, config: JobConfig) -> bool:
+        """Whether someone is away at `now` (by `/tasks away` or their Slack status), once per run."""
+        if user_id not in self.aways:
+            person = self.people.get(user_id)
+            state = availability(person, self.week(user_id, config), now).state if person is not None else ""
+            self.aways[user_id] = state == AWAY
+        return self.aways[user_id]
 
 
 @dataclass(slots=True)
@@ -345,6 +355,9 @@ def _plan(session: Session, team: _Team, ids: list[int], now: datetime, config: 
                 escalate_from = week.add_working_time(task.due_at, config.overdue_grace) if task.due_at else now
                 moments = _lead_moments(task, config.reminder_leads, week) if task.due_at else []
                 owed = _due_notices(task, now, week, team.managers, escalate_from, moments)
+                if owed and team.away(task.assignee_id, now, config):
+                    # Someone away hears no reminders; the task stays theirs, and overdue still counts.
+                    owed = [n for n in owed if n.kind != "reminder"]
                 upcoming = _due_upcoming(task, now, week, escalate_from, moments)
             planned.moves.append({"task_id": task.id, "version": task.version, "at": _next_look(upcoming, now)})
             planned.notices += owed
@@ -616,6 +629,8 @@ def run_morning(db: Database, now: datetime, config: JobConfig) -> JobReport:
             day = week.local_date(now)
             if not week.is_working_day(day) or not week.day_start(day) <= now < week.day_end(day):
                 continue
+            if availability(person, week, now).state == AWAY:
+                continue  # not today's queue for someone away (their first day back has its own)
             with db.transaction() as session:
                 report += _queue_morning(session, person, day, now)
         except Exception:

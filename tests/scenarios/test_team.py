@@ -142,3 +142,26 @@ def test_a_slack_status_that_says_out_of_office_makes_them_away_until_it_expires
     roster = shown(bot.tasks("team"))
     assert "🏝️" not in roster and f"<@{ANA}> · assistant · payroll · Mon–Fri 09:00–17:00 (Europe/London) · " \
         "0 open · 🌙 off hours" in roster  # 17:00 in London: the end of her day
+
+
+def test_someone_away_hears_no_reminders_nor_a_morning_queue_and_keeps_their_tasks(bot: Bot, clock: FakeClock) -> None:
+    bot.delegate(f"<@{ANA}> Reconcile invoices by Friday 5pm")  # due Friday 22:00 UTC
+    bot.tasks("morning on", user=ANA)
+    bot.tasks("away until Friday", user=ANA)  # Wednesday to Friday; back Monday 09:00 London
+    bot.deliver()
+
+    def run(when: datetime) -> None:
+        clock.set(when)
+        bot.handoff.scheduler.run("all")
+        bot.deliver()
+
+    def dms(needle: str) -> list[str]:
+        return [m["text"] for m in bot.slack.dms(ANA) if needle in m["text"]]
+
+    run(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))  # Friday 09:00: the 24 h reminder and her morning queue
+    run(datetime(2026, 11, 27, 21, 0, tzinfo=UTC))  # the 1 h reminder
+    assert dms("Reminder") == [] and dms("Good morning") == []
+    run(datetime(2026, 11, 27, 22, 0, tzinfo=UTC))
+    assert len(dms("is overdue")) == 1 and bot.task(1).assignee_id == ANA  # still hers, and overdue counts
+    run(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # back on Monday
+    assert len(dms("Good morning")) == 1
