@@ -20,11 +20,11 @@ from time import monotonic, sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy import select as columns_of
 from sqlmodel import Session, col, select
 
-from models.availability import AWAY, availability
+from models.availability import AT_WORK, AWAY, availability
 from models.db import Database
 from models.enums import TaskStatus
 from models.notices import Notice, claim_once, owed_dms, record_notices, send_owed_dms, unclaimed_keys
@@ -33,7 +33,7 @@ from models.queries import ACTIVE_STATUSES, sort_key
 from models.recurrence import Recurrence, due_between, next_occurrence
 from models.roles import roles_of, seed_managers
 from models.sql import bulk_delete, bulk_update, one_of
-from models.tables import Person, RecurringTask, Task, TaskEvent, TaskNotice
+from models.tables import Person, RecurringTask, RoleGrant, Task, TaskEvent, TaskNotice, TeamMember
 from models.tasks import NewTask, create_task
 from models.worktime import WorkWeek
 from scheduler.config import JobConfig
@@ -534,12 +534,34 @@ def _with_helpers(session: Session, team: _Team, notice: Notice, now: datetime, 
 def _available_assistants(
     session: Session, people: _People, config: JobConfig, team_id: str, now: datetime
 ) -> list[str]:
-    """People who have taken tasks before and are within their working hours now (until the roster exists)."""
-    ids = session.exec(
-        select(Task.assignee_id).where(Task.team_id == team_id, col(Task.assignee_id).is_not(None)).distinct()
+    """The roster's assistants at work now (in their hours, not away) with room under their capacity; for a
+    workspace with no roster yet, people who have taken tasks before and are in their hours."""
+    on_roster = session.exec(
+        select(TeamMember.user_id, TeamMember.capacity).where(
+            TeamMember.team_id == team_id,
+            col(TeamMember.user_id).not_in(select(RoleGrant.user_id).where(RoleGrant.team_id == team_id)),
+        )
     ).all()
-    working = [u for u in ids if u and config.week(people.get(u)).is_working_time(now)]
-    return sorted(working)[:10]
+    if not on_roster:
+        ids = session.exec(
+            select(Task.assignee_id).where(Task.team_id == team_id, col(Task.assignee_id).is_not(None)).distinct()
+        ).all()
+        working = [u for u in ids if u and config.week(people.get(u)).is_working_time(now)]
+        return sorted(working)[:10]
+    loads = dict(session.exec(
+        select(Task.assignee_id, func.count())
+        .where(Task.team_id == team_id, col(Task.assignee_id).in_([u for u, _ in on_roster]),
+               col(Task.status).in_(ACTIVE_STATUSES))
+        .group_by(col(Task.assignee_id))
+    ).all())
+    free = []
+    for user_id, capacity in on_roster:
+        person = people.get(user_id)
+        if availability(person, config.week(person), now).state != AT_WORK:
+            continue
+        if capacity is None or loads.get(user_id, 0) < capacity:
+            free.append(user_id)
+    return sorted(free)[:10]
 
 
 def _unsnooze(session: Session, team_id: str, tasks: list[_Owed], now: datetime) -> None:

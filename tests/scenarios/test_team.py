@@ -165,3 +165,34 @@ def test_someone_away_hears_no_reminders_nor_a_morning_queue_and_keeps_their_tas
     assert len(dms("is overdue")) == 1 and bot.task(1).assignee_id == ANA  # still hers, and overdue counts
     run(datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # back on Monday
     assert len(dms("Good morning")) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "named"),
+    [
+        ([], [ANA]),  # Ana at work in London at 16:00 UTC; Ben's day in Kolkata is over
+        ([f"team capacity <@{ANA}> 1"], []),  # her one open task fills her capacity
+        ([f"away <@{ANA}> for 1 day"], []),
+        ([f"team remove <@{ANA}>"], []),  # only the roster's assistants are asked
+    ],
+)
+def test_an_unclaimed_nudge_names_the_rosters_assistants_free_now(
+    bot: Bot, clock: FakeClock, setup: list[str], named: list[str]
+) -> None:
+    clock.set(datetime(2026, 11, 25, 14, 0, tzinfo=UTC))  # 09:00 in New York
+    bot.tasks(f"team add <@{ANA}> skills:payroll", user=MIA)
+    bot.tasks(f"team add <@{BEN}> skills:payroll", user=MIA)
+    bot.tasks(f"team add <@{MIA}>", user=MIA)  # a manager on the team is not asked to claim
+    bot.delegate(f"<@{ANA}> Reconcile invoices")
+    bot.delegate("Check the shared inbox by EOD")  # T-2 in the pool
+    for words in setup:
+        bot.tasks(words, user=MIA)
+    clock.set(datetime(2026, 11, 25, 16, 0, tzinfo=UTC))  # two of Rita's working hours later
+    bot.handoff.scheduler.run("all")
+    bot.deliver()
+    task = bot.task(2)
+    assert task.card_ts is not None
+    [nudge] = [m["text"] for m in bot.slack.messages(task.card_channel_id, thread_ts=task.card_ts)]
+    ask = " ".join(f"<@{u}>" for u in named)
+    assert nudge == (f"👋 Still unclaimed. {ask}, can one of you take it? React ✋ to claim." if named
+                     else "👋 Still unclaimed. React ✋ to claim.")
