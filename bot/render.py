@@ -515,10 +515,15 @@ def digest_headline(payload: dict[str, Any]) -> tuple[str, Blocks]:
 
 
 def _person_line(row: dict[str, Any]) -> str:
-    return (
+    line = (
         f"• <@{row['user_id']}> · {row['open']} open · {row['overdue']} overdue · {row['due_today']} due today · "
         f"{row['blocked']} blocked · {row['done']} done"
     )
+    if "away" not in row:
+        return line
+    until = f" until {format_when(datetime.fromisoformat(row['away']))}" if row["away"] else ""
+    # Their tasks stay theirs while they are away: the digest is where a manager sees to reassign them.
+    return f"{line} · 🏝️ away{until}"
 
 
 def digest_section(section: dict[str, Any]) -> tuple[str, Blocks]:

@@ -30,6 +30,7 @@ __all__ = [
     "OFF_HOURS",
     "Availability",
     "availability",
+    "away_now",
     "parse_away",
     "set_away",
     "set_back",
@@ -67,14 +68,20 @@ def status_says_away(text: str, emoji: str, expires_at: datetime | None, now: da
     return emoji in _AWAY_EMOJI or bool(_AWAY_WORDS.search(text))
 
 
+def away_now(person: Person | None, now: datetime) -> Availability | None:
+    """Their away at `now` (by `/tasks away` or by their Slack status), or None."""
+    if person is None:
+        return None
+    if person.away_until is not None and now < person.away_until:
+        return Availability(AWAY, person.away_until, person.away_reason)
+    if status_says_away(person.status_text, person.status_emoji, person.status_expires_at, now):
+        return Availability(AWAY, person.status_expires_at, person.status_text or person.status_emoji)
+    return None
+
+
 def availability(person: Person | None, week: WorkWeek, now: datetime) -> Availability:
     """At work, away (by `/tasks away` or by their Slack status) or off hours, at `now`."""
-    if person is not None:
-        if person.away_until is not None and now < person.away_until:
-            return Availability(AWAY, person.away_until, person.away_reason)
-        if status_says_away(person.status_text, person.status_emoji, person.status_expires_at, now):
-            return Availability(AWAY, person.status_expires_at, person.status_text or person.status_emoji)
-    return Availability(AT_WORK if week.is_working_time(now) else OFF_HOURS)
+    return away_now(person, now) or Availability(AT_WORK if week.is_working_time(now) else OFF_HOURS)
 
 
 def _last_day(words: Sequence[str], now: datetime, tz: ZoneInfo, day_first: bool | None) -> tuple[int, datetime]:

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from models.tables import Person, RoleGrant, TeamMember
 from tests.conftest import FakeClock
-from tests.scenarios.conftest import ANA, BEN, MIA, RITA, TEAM, Bot
+from tests.scenarios.conftest import ANA, BEN, GENERAL, MIA, RITA, TEAM, Bot
 
 
 def shown(answer: Any) -> str:
@@ -196,3 +196,20 @@ def test_an_unclaimed_nudge_names_the_rosters_assistants_free_now(
     ask = " ".join(f"<@{u}>" for u in named)
     assert nudge == (f"👋 Still unclaimed. {ask}, can one of you take it? React ✋ to claim." if named
                      else "👋 Still unclaimed. React ✋ to claim.")
+
+
+def test_the_digest_lists_every_assistant_on_the_roster_and_who_is_away(bot: Bot, clock: FakeClock) -> None:
+    bot.tasks("digest here at 9:00", user=MIA, channel=GENERAL)  # 09:00 in Chicago: 15:00 UTC
+    bot.tasks(f"team add <@{ANA}> skills:payroll", user=MIA)
+    bot.tasks(f"team add <@{BEN}> skills:inbox", user=MIA)  # nothing open: listed all the same
+    bot.tasks(f"away <@{BEN}> until Friday on leave", user=MIA)
+    bot.delegate(f"<@{ANA}> Reconcile invoices by Friday 5pm")
+    bot.deliver()
+    clock.set(datetime(2026, 11, 26, 15, 0, tzinfo=UTC))
+    bot.handoff.scheduler.run("all")
+    bot.deliver()
+    [parent] = [m for m in bot.slack.messages(GENERAL) if "Daily digest" in m["text"]]
+    replies = [json.dumps(m, ensure_ascii=False) for m in bot.slack.messages(GENERAL, thread_ts=parent["ts"])]
+    [people] = [r for r in replies if "Per person" in r]
+    assert f"<@{ANA}> · 1 open" in people and f"<@{MIA}>" not in people
+    assert f"<@{BEN}> · 0 open · 0 overdue · 0 due today · 0 blocked · 0 done · 🏝️ away until <!date^" in people
