@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The schema revision whose columns the generator writes; newer migrations run over the loaded rows.
 BASE_REVISION = "0004"
 # Bump when the generated data changes, so cached copies are rebuilt.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 
 # The instant the workspace is "now": a Tuesday afternoon in London, morning in New York.
 NOW = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
@@ -46,6 +46,7 @@ CHANNELS = (*CARD_CHANNELS, POOL_CHANNEL, DIGEST_CHANNEL)
 ZONES = ("Europe/London", "America/New_York", "Asia/Kolkata", "Asia/Manila", "America/Chicago", "UTC")
 REQUESTERS = 20
 MANAGERS = ("UMGR0001", "UMGR0002")
+SKILLS = ("bookkeeping", "payroll", "inbox", "support")
 TITLES = (
     "Reconcile {month} invoices", "Run payroll for week {week}", "Chase unpaid invoice #{n}",
     "Book travel for the {month} offsite", "Answer support ticket #{n}", "Update the vendor list",
@@ -380,6 +381,30 @@ def generate(url: str, spec: Spec) -> None:
         raise
     upgrade(url)
     _settle(url, spec)
+    _roster(url, spec)
+
+
+def _roster(url: str, spec: Spec) -> None:
+    """Every assistant on the roster with a skill and a capacity, and one in twenty away this week (tables
+    newer than BASE_REVISION: written at the head, through the models' column types)."""
+    from sqlalchemy import bindparam, insert, update
+
+    from models.db import make_engine
+    from models.tables import Person, TeamMember
+
+    members = [{"team_id": TEAM_ID, "user_id": assistant_id(i), "skills": [SKILLS[i % len(SKILLS)]], "office": "back",
+                "capacity": 50, "added_by": MANAGERS[0], "added_at": NOW - timedelta(days=400)}
+               for i in range(spec.assistants)]
+    away = [{"who": assistant_id(i), "until": NOW + timedelta(days=3)} for i in range(0, spec.assistants, 20)]
+    person = Person.__table__  # type: ignore[attr-defined]
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(TeamMember.__table__), members)  # type: ignore[attr-defined]
+            conn.execute(update(person).where(person.c.team_id == TEAM_ID, person.c.user_id == bindparam("who"))
+                         .values(away_until=bindparam("until")), away)
+    finally:
+        engine.dispose()
 
 
 def _settle(url: str, spec: Spec) -> None:
