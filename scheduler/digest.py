@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from models.availability import away_now
@@ -173,7 +174,11 @@ def _away(session: Session, team_id: str, user_ids: list[str], now: datetime) ->
     """Who of `user_ids` is away now, with until when (ISO) or "" (a Slack status with no end)."""
     if not user_ids:
         return {}
-    people = session.exec(select(Person).where(Person.team_id == team_id, col(Person.user_id).in_(user_ids))).all()
+    # Only those with an away or any Slack status can be away: usually a few, not the whole team.
+    maybe = or_(col(Person.away_until) > now, col(Person.status_text) != "", col(Person.status_emoji) != "")
+    people = session.exec(
+        select(Person).where(Person.team_id == team_id, col(Person.user_id).in_(user_ids), maybe)
+    ).all()
     out = {}
     for person in people:
         gone = away_now(person, now)
