@@ -17,7 +17,16 @@ from bot import render
 from models.enums import TaskStatus
 from models.localtime import local_instant
 from models.people import zone_of
-from models.queries import DigestCounts, TaskPage, active_tasks, digest_counts, longest_unclaimed, my_open_tasks
+from models.queries import (
+    AssistantCounts,
+    DigestCounts,
+    TaskPage,
+    active_tasks,
+    digest_counts,
+    longest_unclaimed,
+    my_open_tasks,
+)
+from models.roster import away_among, with_roster
 from models.tables import Person, Task
 from models.worktime import WorkWeek, format_work_hours
 
@@ -52,6 +61,9 @@ class HomeData:
     notify: str = "all"
     quiet: bool = True
     team: DigestCounts | None = None
+    # For managers: the team's rows (the roster's assistants with nothing open too), and who is away.
+    people: list[AssistantCounts] = field(default_factory=list)
+    away: dict[str, str] = field(default_factory=dict)
     pool: TaskPage | None = None
     managers_note: str = ""
     groups: dict[str, list[Task]] = field(default_factory=dict)
@@ -79,10 +91,14 @@ def read_home(services: Services, team_id: str, user_id: str) -> HomeData:
         page = pages.get("delegated", 1)
         delegated = active_tasks(session, team_id=team_id, requester_id=user_id, offset=(page - 1) * size, limit=size)
         team = pool = None
+        people: list[AssistantCounts] = []
+        away: dict[str, str] = {}
         if actor.is_manager:
             monday = local_instant(today - timedelta(days=today.weekday()), time(0, 0), zone)
             team = digest_counts(session, team_id=team_id, now=now, day_end=midnight, since=monday)
             pool = longest_unclaimed(session, team_id=team_id)
+            people = with_roster(session, team_id, team.assistants)
+            away = away_among(session, team_id, [p.user_id for p in people], now)
     groups: dict[str, list[Task]] = {key: [] for key, _ in _GROUPS}
     for task in mine.tasks:
         if task.due_at is None:
@@ -97,7 +113,7 @@ def read_home(services: Services, team_id: str, user_id: str) -> HomeData:
         user_id=user_id, now=now, zone=zone, week=week, mine=mine, delegated=delegated, pages=pages,
         morning_queue=bool(morning), notify=str(notify),
         quiet=services.settings.quiet_hours if quiet is None else bool(quiet), is_manager=actor.is_manager,
-        team=team, pool=pool, groups=groups,
+        team=team, pool=pool, groups=groups, people=people, away=away,
     )
 
 
@@ -192,13 +208,18 @@ def _team(data: HomeData) -> list[View]:
     if counts is None or pool is None:
         return []
     blocks = [_header("The team this week")]
-    people = sorted(counts.assistants, key=lambda a: (-a.overdue, -a.open, a.user_id))
+    people = sorted(data.people, key=lambda a: (-a.overdue, -a.open, a.user_id))
     size = PAGES["team"]
     pages = max(1, -(-len(people) // size))
     page = min(data.pages.get("team", 1), pages)
     for person in people[(page - 1) * size: page * size]:
         late = f" · ⏰ *{person.overdue} overdue*" if person.overdue else ""
-        blocks.append(_section(f"<@{person.user_id}> · {person.open} open{late} · {person.done} done this week"))
+        away = ""
+        if person.user_id in data.away:
+            until = data.away[person.user_id]
+            away = " · 🏝️ away" + (f" until {render.format_when(datetime.fromisoformat(until))}" if until else "")
+        blocks.append(_section(
+            f"<@{person.user_id}> · {person.open} open{late} · {person.done} done this week{away}"))
     if not people:
         blocks.append(_section("Nobody has held a task yet."))
     blocks += _pager("team", page, len(people), size)

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from models.availability import AT_WORK, Availability, availability
+from models.availability import AT_WORK, Availability, availability, away_now
 from models.errors import BadInput
 from models.people import Actor
 from models.permissions import Deed, require
-from models.queries import ACTIVE_STATUSES
+from models.queries import ACTIVE_STATUSES, AssistantCounts
 from models.roles import grant_manager, revoke_manager
 from models.tables import Person, RoleGrant, Task, TeamMember
 from models.worktime import WorkWeek
@@ -30,12 +30,14 @@ __all__ = [
     "MemberTerms",
     "RosterEntry",
     "add_member",
+    "away_among",
     "change_skills",
     "parse_member_terms",
     "parse_skill_changes",
     "remove_member",
     "roster",
     "set_capacity",
+    "with_roster",
 ]
 
 OFFICES: Final = ("front", "back")
@@ -244,3 +246,29 @@ def roster(
                                    availability(person, week, now), week))
     entries.sort(key=lambda e: (not e.manager, (e.person.name if e.person else e.member.user_id).lower()))
     return entries
+
+
+def with_roster(session: Session, team_id: str, counted: Sequence[AssistantCounts]) -> list[AssistantCounts]:
+    """Everyone counted, and every assistant on the roster (managers aside), with nothing open or not."""
+    managers = select(RoleGrant.user_id).where(RoleGrant.team_id == team_id)
+    roster = session.exec(select(TeamMember.user_id).where(
+        TeamMember.team_id == team_id, col(TeamMember.user_id).not_in(managers))).all()
+    seen = {p.user_id for p in counted}
+    return [*counted, *(AssistantCounts(u, 0, 0, 0, 0, 0) for u in sorted(set(roster) - seen))]
+
+
+def away_among(session: Session, team_id: str, user_ids: list[str], now: datetime) -> dict[str, str]:
+    """Who of `user_ids` is away now, with until when (ISO) or "" (a Slack status with no end)."""
+    if not user_ids:
+        return {}
+    # Only those with an away or any Slack status can be away: usually a few, not the whole team.
+    maybe = or_(col(Person.away_until) > now, col(Person.status_text) != "", col(Person.status_emoji) != "")
+    people = session.exec(
+        select(Person).where(Person.team_id == team_id, col(Person.user_id).in_(user_ids), maybe)
+    ).all()
+    out = {}
+    for person in people:
+        gone = away_now(person, now)
+        if gone is not None:
+            out[person.user_id] = gone.until.isoformat() if gone.until is not None else ""
+    return out

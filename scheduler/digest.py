@@ -7,22 +7,20 @@ and only the few tasks it shows are loaded. Everything else is one `/tasks …` 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from models.availability import away_now
 from models.db import Database
 from models.enums import TaskStatus
 from models.localtime import local_instant
 from models.outbox import Pending, enqueue_all
 from models.queries import AssistantCounts, active_tasks, digest_counts, done_since
+from models.roster import away_among, with_roster
 from models.sql import insert_ignore
-from models.tables import DigestRun, DigestSubscription, Person, RoleGrant, Task, TeamMember
+from models.tables import DigestRun, DigestSubscription, Task
 from models.worktime import WorkWeek, from_dict
 from scheduler.config import JobConfig
 
@@ -161,32 +159,6 @@ def _pressing(person: AssistantCounts) -> tuple[int, int, int, int, str]:
     return (-person.overdue, -person.due_today, -person.blocked, -person.open, person.user_id)
 
 
-def _with_roster(session: Session, team_id: str, counted: Sequence[AssistantCounts]) -> list[AssistantCounts]:
-    """Everyone counted, and every assistant on the roster (managers aside), with nothing open or not."""
-    managers = select(RoleGrant.user_id).where(RoleGrant.team_id == team_id)
-    roster = session.exec(select(TeamMember.user_id).where(
-        TeamMember.team_id == team_id, col(TeamMember.user_id).not_in(managers))).all()
-    seen = {p.user_id for p in counted}
-    return [*counted, *(AssistantCounts(u, 0, 0, 0, 0, 0) for u in sorted(set(roster) - seen))]
-
-
-def _away(session: Session, team_id: str, user_ids: list[str], now: datetime) -> dict[str, str]:
-    """Who of `user_ids` is away now, with until when (ISO) or "" (a Slack status with no end)."""
-    if not user_ids:
-        return {}
-    # Only those with an away or any Slack status can be away: usually a few, not the whole team.
-    maybe = or_(col(Person.away_until) > now, col(Person.status_text) != "", col(Person.status_emoji) != "")
-    people = session.exec(
-        select(Person).where(Person.team_id == team_id, col(Person.user_id).in_(user_ids), maybe)
-    ).all()
-    out = {}
-    for person in people:
-        gone = away_now(person, now)
-        if gone is not None:
-            out[person.user_id] = gone.until.isoformat() if gone.until is not None else ""
-    return out
-
-
 def compose_digest(
     session: Session, *, team_id: str, day_end: datetime, since: datetime, now: datetime
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -209,9 +181,9 @@ def compose_digest(
         page = active_tasks(session, team_id=team_id, limit=DIGEST_LIST, **_filters(name, now, day_end))
         sections.append({"kind": "list", "group": name, "items": [snapshot(t) for t in page.tasks],
                          "total": page.total, "more": _COMMANDS[name]})
-    people = sorted(_with_roster(session, team_id, counts.assistants), key=_pressing)
+    people = sorted(with_roster(session, team_id, counts.assistants), key=_pressing)
     parts = -(-len(people) // DIGEST_PEOPLE)
-    away = _away(session, team_id, [p.user_id for p in people], now)
+    away = away_among(session, team_id, [p.user_id for p in people], now)
     for start in range(0, len(people), DIGEST_PEOPLE):
         rows = [{**vars(p), **({"away": away[p.user_id]} if p.user_id in away else {})}
                 for p in people[start : start + DIGEST_PEOPLE]]

@@ -213,3 +213,12 @@ def test_the_digest_lists_every_assistant_on_the_roster_and_who_is_away(bot: Bot
     [people] = [r for r in replies if "Per person" in r]
     assert f"<@{ANA}> · 1 open" in people and f"<@{MIA}>" not in people
     assert f"<@{BEN}> · 0 open · 0 overdue · 0 due today · 0 blocked · 0 done · 🏝️ away until <!date^" in people
+
+
+def test_a_managers_home_tab_lists_the_rosters_assistants_and_who_is_away(bot: Bot) -> None:
+    from tests.scenarios.test_home import open_home, text_of
+
+    bot.tasks(f"team add <@{BEN}> skills:inbox", user=MIA)  # nothing open: listed all the same
+    bot.tasks(f"away <@{BEN}> until Friday", user=MIA)
+    text = text_of(open_home(bot, MIA))
+    assert f"<@{BEN}> · 0 open · 0 done this week · 🏝️ away until <!date^" in text
